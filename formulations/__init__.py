@@ -1,0 +1,1 @@
+"""Pyomo formulations of the commissioning model: pure functions of derived data."""

@@ -1,0 +1,181 @@
+"""Why there is no plan: elastic re-solves that say what to relax, and by how much.
+
+Each constraint family is made elastic in turn (a non-negative slack on each of its rows, in the
+family's own unit), with every other rule kept hard, and the total slack minimised. A family whose
+elastic model is feasible could restore feasibility by itself, and the optimum is the smallest
+such relaxation (``alone: true``), exact for the model as stated: for the budget it is the least
+possible spend minus the budget. Then all families are made elastic together with slacks priced
+in £ (episodes at the service's mean price, counts of providers or services at a stated £1m each)
+and the cheapest combined relaxation is reported (``alone: false``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from formulations.single_year import BuiltModel, build
+from planner.derive import Derived
+from planner.instance import Instance
+from planner.solver import HighsAdapter, SolveOptions
+
+COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # the family name used in diagnosis.json
+    component: str  # the Pyomo constraint component
+    unit: str
+    subject: str  # what the component's index names: service | provider | offer | ...
+
+
+FAMILIES = (
+    Family("budget", "budget_limit", "£", "budget"),
+    Family("offer_capacity", "offer_capacity", "episodes", "offer"),
+    Family("provider_capacity", "provider_capacity", "resource units", "provider"),
+    Family("demand", "demand", "episodes", "service_level"),
+    Family("min_income", "min_income", "£", "provider"),
+    Family("avg_quality", "avg_quality", "quality-weighted episodes", "service"),
+    Family("min_providers", "min_providers", "providers", "service"),
+    Family("max_providers", "max_providers", "providers", "service"),
+    Family("headroom", "headroom", "episodes", "service"),
+    Family("min_share", "min_share", "episodes", "contract"),
+    Family("management_cost", "management_cost", "£", "policy"),
+    Family("max_services", "max_services", "services", "level"),
+    Family("delegated_budget", "delegated_budget", "£", "level"),
+    Family("mandatory", "level_choice", "services", "service"),
+)
+
+
+def _subject(built: BuiltModel, family: Family, index: object) -> str:
+    derived = built.derived
+    if family.subject == "service_level":
+        row = derived.service_levels.loc[built.sl_rows[index]]
+        return f"{row['service']}@{row['level']}"
+    if family.subject == "offer":
+        provider, service = str(index).split("\x1f")
+        return f"{provider}/{service}"
+    if family.subject == "contract":
+        row = derived.contracts.loc[built.z_rows[index]]
+        return f"{row['service']}@{row['level']}/{row['provider']}"
+    if index is None:
+        return family.subject
+    return str(index)
+
+
+def _weight(built: BuiltModel, family: Family, index: object) -> float:
+    """£ per unit of slack, for the combined relaxation."""
+    if family.unit == "£":
+        return 1.0
+    if family.unit in ("providers", "services"):
+        return COUNT_PRICE
+    services = built.derived.services.set_index("service")["mean_price"]
+    subject = _subject(built, family, index)
+    service = subject.split("@")[0].split("/")[-1] if family.subject != "contract" \
+        else subject.split("@")[0]
+    if family.subject == "provider":
+        offers = built.derived.offers
+        return float(offers.loc[offers["provider"] == index, "unit_price"].mean() or 1.0)
+    return float(services.get(service, 1.0)) or 1.0
+
+
+def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
+    """Add slacks to the given families, replace the objective, return slack variables."""
+    m = built.model
+    m.objective.deactivate()
+    slacks: dict = {}
+    terms = []
+    for family in families:
+        component = getattr(m, family.component, None)
+        if component is None:
+            continue
+        for index in list(component.keys()):
+            con = component[index]
+            slack = pyo.Var(domain=pyo.NonNegativeReals)
+            m.add_component(f"slack_{family.name}_{len(slacks)}", slack)
+            body, lower, upper = con.body, con.lower, con.upper
+            con.deactivate()
+            if con.equality:
+                relaxed = pyo.Constraint(expr=body + slack == upper)
+            elif upper is not None:
+                relaxed = pyo.Constraint(expr=body - slack <= upper)
+            else:
+                relaxed = pyo.Constraint(expr=body + slack >= lower)
+            m.add_component(f"elastic_{family.name}_{len(slacks)}", relaxed)
+            slacks[(family, index)] = slack
+            weight = _weight(built, family, index) if weighted else 1.0
+            terms.append(weight * slack)
+    m.elastic_objective = pyo.Objective(expr=pyo.quicksum(terms), sense=pyo.minimize)
+    return slacks
+
+
+def _relaxations(built: BuiltModel, slacks: dict, values: list[float], alone: bool,
+                 instance: Instance) -> list[dict]:
+    rows = []
+    for (family, index), value in zip(slacks, values):
+        if value <= 1e-6:
+            continue
+        subject = _subject(built, family, index)
+        rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
+                     "unit": family.unit, "alone": alone,
+                     "message": _message(family, subject, value, instance, built.derived)})
+    return rows
+
+
+def _money(value: float) -> str:
+    return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e5 else f"£{value:,.0f}"
+
+
+def _message(family: Family, subject: str, amount: float, instance: Instance,
+             derived: Derived) -> str:
+    if family.name == "budget":
+        budget = instance.budget_for_year(0) or 0.0
+        return (f"The budget of {_money(budget)} is {_money(amount)} short of the cheapest plan "
+                f"that meets every other rule.")
+    if family.name == "offer_capacity":
+        provider, service = subject.split("/")
+        return f"{service} needs {amount:,.0f} more episodes of capacity at {provider}."
+    if family.name == "demand":
+        service, level = subject.split("@")
+        return (f"{amount:,.0f} episodes of {service} (at {level} level) cannot be delivered "
+                "within the other rules.")
+    if family.name == "min_income":
+        return (f"{subject} would receive {_money(amount)} less than its break-even income; "
+                "lower its min_income or accept the provider's exit.")
+    if family.name == "mandatory":
+        return f"Mandatory service {subject} cannot be commissioned within the other rules."
+    if family.name in ("min_providers", "max_providers"):
+        word = "fewer" if family.name == "min_providers" else "more"
+        return f"{subject} needs {amount:,.0f} {word} providers than its {family.name} allows."
+    if family.unit == "£":
+        return f"{family.name} for {subject} must rise by {_money(amount)}."
+    return f"{family.name} for {subject} must be relaxed by {amount:,.2f} {family.unit}."
+
+
+def diagnose(instance: Instance, derived: Derived, options: SolveOptions) -> dict:
+    """Return the diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``)."""
+    relaxations: list[dict] = []
+    present = [f for f in FAMILIES if len(getattr(build(derived).model, f.component, ())) > 0]
+    for family in present:
+        built = build(derived)
+        slacks = _elastic(built, [family], weighted=False)
+        values = _solve_slacks(built, slacks, options)
+        if values is not None:
+            relaxations += _relaxations(built, slacks, values, alone=True, instance=instance)
+    built = build(derived)
+    slacks = _elastic(built, present, weighted=True)
+    values = _solve_slacks(built, slacks, options)
+    if values is not None:
+        relaxations += _relaxations(built, slacks, values, alone=False, instance=instance)
+    return {"status": "infeasible", "relaxations": relaxations}
+
+
+def _solve_slacks(built: BuiltModel, slacks: dict, options: SolveOptions) -> list[float] | None:
+    names = tuple(built.model.component(v.name).name for v in slacks.values())
+    result = HighsAdapter(options).solve(built.model, var_names=names)
+    if not result.has_solution:
+        return None
+    return [float(np.asarray(result.values[name])[0]) for name in names]

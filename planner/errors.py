@@ -1,0 +1,82 @@
+"""Errors the planner raises, and the exit codes they map to.
+
+Every problem with the input is a :class:`Problem` naming the table, the row, the column, what
+is wrong and what would fix it. Validation gathers *all* problems before raising one
+:class:`InputError`, so an analyst fixes a spreadsheet in one pass rather than one error at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_SOLUTION = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the data allow."""
+
+    table: str
+    message: str
+    fix: str = ""
+    row: str | None = None  # the row's id (e.g. a service id)
+    line: int | None = None  # the line in the file (header = line 1)
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.table
+        if self.row is not None or self.line is not None:
+            parts = []
+            if self.row is not None:
+                parts.append(f"'{self.row}'")
+            if self.line is not None:
+                parts.append(f"line {self.line}")
+            where += " row " + " ".join(parts)
+        if self.column:
+            where += f", column '{self.column}'"
+        text = f"{where}: {self.message}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+
+class PlannerError(Exception):
+    """Base class of the planner's own errors."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class InputError(PlannerError):
+    """The input is unusable; carries every problem found (exit code 2)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(table="input", message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the input:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class VerificationError(PlannerError):
+    """A solved plan broke a constraint when rechecked from the data: a bug (exit code 1)."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, violations: list[str]):
+        self.violations = violations
+        super().__init__(
+            "the plan failed independent verification:\n"
+            + "\n".join(f"  - {v}" for v in violations)
+        )

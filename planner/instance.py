@@ -1,0 +1,206 @@
+"""An instance: the validated configuration and typed tables of one commissioning problem.
+
+An instance is built from a folder (``instance.yaml`` plus CSV tables) or from pandas DataFrames.
+Either way the same checks run, and *every* problem is reported in one :class:`InputError`
+before anything is modelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from planner.errors import InputError, Problem
+from planner.schema import TABLES, InstanceConfig
+from planner.tables import parse_table, read_csv_text
+
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects")
+MAX_YAML_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A validated commissioning instance. Tables are typed DataFrames (one row per id).
+
+    Money is in £ (per year unless stated), activity in episodes per year, populations in people.
+    """
+
+    config: InstanceConfig
+    levels: pd.DataFrame
+    services: pd.DataFrame
+    providers: pd.DataFrame
+    offers: pd.DataFrame
+    level_effects: pd.DataFrame
+    source: str | None = None
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_dir(cls, path: str | Path) -> Instance:
+        """Load and validate an instance folder (or a path to its ``instance.yaml``)."""
+        folder = Path(path)
+        if folder.is_file() and folder.suffix in (".yaml", ".yml"):
+            folder = folder.parent
+        if not folder.is_dir():
+            raise InputError(Problem("instance", f"'{path}' is not an instance folder.",
+                                     "Give the folder holding instance.yaml and the CSV tables."))
+        config_data = _read_yaml(folder / "instance.yaml")
+        config = _validate_config(config_data)
+        problems: list[Problem] = []
+        raw: dict[str, pd.DataFrame | None] = {}
+        for name in TABLE_NAMES:
+            relative = getattr(config.tables, name)
+            table_path = _inside(folder, relative, name, problems)
+            if table_path is None:
+                raw[name] = None
+                continue
+            if name == "level_effects" and not table_path.exists():
+                raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
+                continue
+            raw[name] = read_csv_text(table_path, name, problems)
+        if problems:
+            raise InputError(problems)
+        return cls._validated(config, raw, from_file=True, source=str(folder))
+
+    @classmethod
+    def from_frames(
+        cls,
+        config: InstanceConfig | dict[str, Any],
+        levels: pd.DataFrame,
+        services: pd.DataFrame,
+        providers: pd.DataFrame,
+        offers: pd.DataFrame,
+        level_effects: pd.DataFrame | None = None,
+    ) -> Instance:
+        """Build and validate an instance from DataFrames with the columns of the CSV tables."""
+        if not isinstance(config, InstanceConfig):
+            config = _validate_config(dict(config))
+        if level_effects is None:
+            level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
+        raw = {"levels": levels, "services": services, "providers": providers,
+               "offers": offers, "level_effects": level_effects}
+        return cls._validated(config, raw, from_file=False, source=None)
+
+    @classmethod
+    def _validated(cls, config: InstanceConfig, raw: dict[str, pd.DataFrame | None],
+                   from_file: bool, source: str | None) -> Instance:
+        problems: list[Problem] = []
+        typed: dict[str, pd.DataFrame] = {}
+        for name in TABLE_NAMES:
+            frame = raw[name]
+            if frame is None:
+                continue
+            if not isinstance(frame, pd.DataFrame):
+                problems.append(Problem(name, "is not a pandas DataFrame.",
+                                        "Pass a DataFrame with the table's columns."))
+                continue
+            typed[name] = parse_table(frame, TABLES[name], problems, from_file)
+        if problems:
+            raise InputError(problems)
+        from planner.checks import check_tables  # late import: checks use Instance's tables
+
+        problems.extend(check_tables(config, typed, from_file))
+        if problems:
+            raise InputError(problems)
+        services = typed["services"].copy()
+        services["demand"] = services["demand"].fillna(
+            services["activity_rate"] * config.population)
+        typed["services"] = services
+        return cls(config=config, source=source, **typed)
+
+    # --- identity ---------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLE_NAMES}
+
+    def sha256(self) -> str:
+        """A hash of the validated content: same data, same hash, whatever the file layout."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
+        for name, frame in self.tables().items():
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, lineterminator="\n")
+            digest.update(name.encode())
+            digest.update(buffer.getvalue().encode())
+        return digest.hexdigest()
+
+    def budget_for_year(self, year_index: int = 0) -> float | None:
+        budget = self.config.policy.budget
+        if isinstance(budget, list):
+            return budget[year_index]
+        return budget
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Load and validate the instance folder at ``path`` (raises InputError listing every problem)."""
+    return Instance.from_dir(path)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(Problem("instance.yaml", f"no instance.yaml in '{path.parent}'.",
+                                 "Create one (planner new DIR writes a template)."))
+    if path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(Problem("instance.yaml", "is larger than 1 MB.",
+                                 "instance.yaml holds settings only; tables go in CSV files."))
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InputError(Problem("instance.yaml", "uses YAML anchors/aliases (*name).",
+                                         "Write each value out in full."))
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(Problem("instance.yaml", f"is not valid YAML{where}: {problem}.",
+                                 "Check indentation and quoting; plain YAML tags only.")) from None
+    if not isinstance(data, dict):
+        raise InputError(Problem("instance.yaml", "must be a mapping of keys to values.",
+                                 "Start from the template written by 'planner new'."))
+    return data
+
+
+def _validate_config(data: dict[str, Any]) -> InstanceConfig:
+    try:
+        return InstanceConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden":
+                message, fix = f"unknown key '{key}'.", "Remove it or correct its spelling."
+            elif error["type"] == "missing":
+                message, fix = f"required key '{key}' is missing.", f"Add '{key}'."
+            else:
+                message = f"key '{key}': {error['msg']} (got {error.get('input')!r})."
+                fix = "Correct the value."
+            problems.append(Problem("instance.yaml", message, fix, column=None))
+        raise InputError(problems) from None
+
+
+def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> Path | None:
+    """Resolve a table path, refusing any that leave the instance folder."""
+    candidate = (folder / relative).resolve()
+    root = folder.resolve()
+    if Path(relative).is_absolute() or not candidate.is_relative_to(root):
+        problems.append(Problem("instance.yaml", f"table path '{relative}' for {name} leaves the "
+                                "instance folder.", "Keep every table inside the instance folder."))
+        return None
+    if not candidate.exists() and name != "level_effects":
+        problems.append(Problem(name, f"file '{relative}' not found in {folder}.",
+                                f"Add {relative} (see docs/data-format.md)."))
+        return None
+    return candidate

@@ -1,0 +1,200 @@
+"""Reading the tables and turning text cells into typed columns, gathering every problem.
+
+Cells are read as text and parsed column by column (vectorised with pandas), so a bad cell is
+reported with its table, row id, line and column instead of surfacing later as a cryptic type
+error. Columns whose name starts with ``note`` or ``#`` are the analyst's own and are dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import Problem
+from planner.schema import Column, TableSpec
+
+TRUE_WORDS = {"true", "yes", "y", "1", "t"}
+FALSE_WORDS = {"false", "no", "n", "0", "f"}
+MAX_TABLE_BYTES = 100 * 1024 * 1024  # a larger CSV is surely a mistake for a commissioning plan
+
+
+def read_csv_text(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
+    """Read a CSV as text cells (UTF-8, with or without a byte-order mark)."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        problems.append(Problem(table, f"cannot read {path.name}: {exc.strerror}.",
+                                "Check the file exists and is readable."))
+        return None
+    if size > MAX_TABLE_BYTES:
+        problems.append(Problem(table, f"{path.name} is {size / 1e6:.0f} MB, larger than the "
+                                f"{MAX_TABLE_BYTES / 1e6:.0f} MB limit for one table.",
+                                "Check it is the right file."))
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                            skipinitialspace=True)
+    except UnicodeDecodeError:
+        problems.append(Problem(table, f"{path.name} is not UTF-8 text.",
+                                "Save it as 'CSV UTF-8' from your spreadsheet program."))
+        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty file"
+        problems.append(Problem(table, f"{path.name} is not a readable CSV table ({reason}).",
+                                "Save it as comma-separated values with one header row."))
+        return None
+    return frame
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _row_label(frame: pd.DataFrame, spec: TableSpec, position: int) -> str | None:
+    keys = [k for k in spec.key if k in frame.columns]
+    if not keys:
+        return None
+    values = [str(frame.iloc[position][k]).strip() for k in keys]
+    label = "/".join(values)
+    return label if label.strip("/") else None
+
+
+def parse_table(
+    raw: pd.DataFrame, spec: TableSpec, problems: list[Problem], from_file: bool
+) -> pd.DataFrame:
+    """Return a typed copy of ``raw`` following ``spec``; append a Problem for every bad cell."""
+    frame = raw.copy()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame[[c for c in frame.columns if not c.lower().startswith(("note", "#"))]]
+    frame = frame.reset_index(drop=True)
+    known = set(spec.column_names)
+    for name in frame.columns:
+        if name not in known:
+            close = difflib.get_close_matches(name, spec.column_names, n=1)
+            hint = f"Did you mean '{close[0]}'? " if close else ""
+            problems.append(Problem(spec.name, f"unknown column '{name}'.",
+                                    f"{hint}Known columns: {', '.join(spec.column_names)}; "
+                                    "columns starting with 'note' are ignored.", column=name))
+    if len(set(frame.columns)) != len(frame.columns):
+        problems.append(Problem(spec.name, "a column name appears twice.",
+                                "Keep one column of each name."))
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+
+    def locate(position: int) -> dict[str, object]:
+        return {"row": _row_label(raw.reset_index(drop=True), spec, position)
+                if all(k in raw.columns for k in spec.key) else None,
+                "line": position + 2 if from_file else None}
+
+    out = pd.DataFrame(index=frame.index)
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            if column.required:
+                problems.append(Problem(spec.name, f"required column '{column.name}' is missing.",
+                                        f"Add a '{column.name}' column ({column.meaning or column.kind}).",
+                                        column=column.name))
+            out[column.name] = _default_series(column, len(frame))
+            continue
+        out[column.name] = _parse_column(frame[column.name], column, spec, problems, locate)
+    return out
+
+
+def _default_series(column: Column, length: int) -> pd.Series:
+    if column.kind == "list":
+        return pd.Series([tuple(column.default or ())] * length, dtype=object)
+    if column.kind in ("number", "integer"):
+        value = np.nan if column.default is None else float(column.default)
+        return pd.Series([value] * length, dtype=float)
+    if column.kind == "bool":
+        return pd.Series([bool(column.default)] * length, dtype=bool)
+    return pd.Series([column.default] * length, dtype=object)
+
+
+def _parse_column(values: pd.Series, column: Column, spec: TableSpec,
+                  problems: list[Problem], locate) -> pd.Series:
+    blank = values.map(_is_blank).to_numpy(dtype=bool)
+    for position in np.flatnonzero(blank & (not column.blank_ok)):
+        problems.append(Problem(spec.name, f"'{column.name}' is blank.",
+                                f"Give a value ({column.meaning or column.kind}).",
+                                column=column.name, **locate(position)))
+    text = values.map(lambda v: "" if _is_blank(v) else str(v).strip())
+    if column.kind in ("number", "integer"):
+        return _parse_numbers(values, text, blank, column, spec, problems, locate)
+    if column.kind == "bool":
+        lowered = text.str.lower()
+        result = lowered.isin(TRUE_WORDS)
+        bad = ~blank & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
+        for position in np.flatnonzero(bad.to_numpy()):
+            problems.append(Problem(spec.name, f"'{text.iloc[position]}' is not true or false.",
+                                    "Write true or false.", column=column.name, **locate(position)))
+        return result.where(~blank, bool(column.default)).astype(bool)
+    if column.kind == "list":
+        return text.map(lambda t: tuple(part.strip() for part in t.split(";") if part.strip()))
+    if column.kind == "choice":
+        bad = ~blank & ~text.isin(column.choices)
+        for position in np.flatnonzero(bad.to_numpy()):
+            problems.append(Problem(spec.name, f"'{text.iloc[position]}' is not a known "
+                                    f"{column.name}.", f"Use one of: {', '.join(column.choices)}.",
+                                    column=column.name, **locate(position)))
+        return text.where(~blank, column.default).astype(object)
+    return text.where(~blank, column.default).astype(object)
+
+
+def _parse_numbers(values: pd.Series, text: pd.Series, blank: np.ndarray, column: Column,
+                   spec: TableSpec, problems: list[Problem], locate) -> pd.Series:
+    numbers = pd.to_numeric(text.where(~pd.Series(blank, index=text.index), None),
+                            errors="coerce").astype(float)
+    where = locate
+    for position in np.flatnonzero(~blank & numbers.isna().to_numpy()):
+        cell = text.iloc[position]
+        fix = "Write a plain number such as 1200 or 0.25"
+        if "," in cell:
+            fix = "Write the number without thousands separators (e.g. 1200, not 1,200)"
+        elif cell.startswith("£") or cell.endswith("%"):
+            fix = "Write a plain number without £ or % (e.g. 0.25 for 25 %)"
+        problems.append(Problem(spec.name, f"'{cell}' is not a number.", fix + ".",
+                                column=column.name, **where(position)))
+    arr = numbers.to_numpy()
+    finite = np.isfinite(arr)
+    present = ~blank & ~np.isnan(arr)
+    for position in np.flatnonzero(present & ~finite):
+        problems.append(Problem(spec.name, f"'{text.iloc[position]}' is not a finite number.",
+                                "Give a finite value, or leave the cell blank where allowed.",
+                                column=column.name, **where(position)))
+    ok = present & finite
+    for position in np.flatnonzero(ok & (np.abs(arr) > 1e15)):
+        problems.append(Problem(spec.name, f"{arr[position]:g} is implausibly large.",
+                                "Check the units (£, episodes); values above 1e15 are refused.",
+                                column=column.name, **where(position)))
+    if column.minimum is not None:
+        for position in np.flatnonzero(ok & (arr < column.minimum)):
+            problems.append(Problem(spec.name, f"{arr[position]:g} is below the minimum "
+                                    f"{column.minimum:g}.", f"Give a value ≥ {column.minimum:g}.",
+                                    column=column.name, **where(position)))
+    if column.maximum is not None:
+        for position in np.flatnonzero(ok & (arr > column.maximum)):
+            problems.append(Problem(spec.name, f"{arr[position]:g} is above the maximum "
+                                    f"{column.maximum:g}.", f"Give a value ≤ {column.maximum:g}.",
+                                    column=column.name, **where(position)))
+    if column.strictly_positive:
+        for position in np.flatnonzero(ok & (arr <= 0)):
+            problems.append(Problem(spec.name, f"{arr[position]:g} must be greater than 0.",
+                                    "Give a positive value" + (
+                                        ", or leave it blank for no limit." if column.blank_ok
+                                        else "."),
+                                    column=column.name, **where(position)))
+    if column.kind == "integer":
+        for position in np.flatnonzero(ok & (np.abs(arr) < 1e15) & (arr != np.round(arr))):
+            problems.append(Problem(spec.name, f"{arr[position]:g} is not a whole number.",
+                                    "Give a whole number.", column=column.name, **where(position)))
+    result = pd.Series(np.where(ok, arr, np.nan), index=text.index, dtype=float)
+    if column.default is not None:
+        result = result.where(~pd.Series(blank, index=text.index), float(column.default))
+    return result
