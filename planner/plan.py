@@ -90,14 +90,14 @@ class Plan:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
-            (staging / "plan.json").write_text(json.dumps(_jsonable(self.to_json()), indent=2)
+            (staging / "plan.json").write_text(json.dumps(_jsonable(self.to_json()), indent=2, ensure_ascii=False)
                                                + "\n", encoding="utf-8")
             if self.has_solution:
                 for name in ("contracts", "services", "providers", "levels"):
                     write_csv(getattr(self, name), staging / f"{name}.csv")
             if self.diagnosis is not None:
                 (staging / "diagnosis.json").write_text(
-                    json.dumps(_jsonable(self.diagnosis), indent=2) + "\n", encoding="utf-8")
+                    json.dumps(_jsonable(self.diagnosis), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             _replace(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

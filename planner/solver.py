@@ -91,7 +91,7 @@ class HighsAdapter:
             for name in var_names:
                 var = getattr(model, name, None)
                 if var is not None:
-                    result.values[name] = [primals[var[i]] if var[i] in primals else 0.0
+                    result.values[name] = [primals.get(var[i], 0.0)
                                            for i in var.index_set()]
             result.objective = results.incumbent_objective
             result.bound = results.objective_bound
