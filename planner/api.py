@@ -17,7 +17,7 @@ import pyomo
 from formulations.single_year import build
 from planner.derive import derive
 from planner.diagnosis import diagnose
-from planner.errors import InputError, VerificationError
+from planner.errors import InputError, Problem, VerificationError
 from planner.instance import Instance, load_instance
 from planner.plan import Plan, compute_totals, extract
 from planner.prechecks import precheck
@@ -55,6 +55,10 @@ def solve(
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     loaded = time.perf_counter()
+    if instance.config.horizon > 1:
+        raise InputError(Problem("instance.yaml", f"horizon {instance.config.horizon}: plans over "
+                                 "several years are not supported by this version.",
+                                 "Set horizon: 1."))
     without = frozenset(without)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file)
     derived = derive(instance, without)

@@ -17,7 +17,7 @@ def _line(frame: pd.DataFrame, position: int, from_file: bool) -> int | None:
     return int(position) + 2 if from_file else None
 
 
-def check_tables(config: InstanceConfig, tables: dict[str, pd.DataFrame],
+def check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame],
                  from_file: bool) -> list[Problem]:
     problems: list[Problem] = []
     for name in ("levels", "services", "providers", "offers"):
@@ -27,7 +27,8 @@ def check_tables(config: InstanceConfig, tables: dict[str, pd.DataFrame],
     problems += _references(tables, from_file)
     problems += _service_rows(tables, from_file)
     problems += _offer_rows(tables, from_file)
-    problems += _policy(config, tables)
+    if config is not None:
+        problems += _policy(config, tables)
     return problems
 
 
@@ -46,17 +47,20 @@ def _duplicates(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
 
 
 def _unknown(frame: pd.DataFrame, table: str, column: str, known: set[str], what: str,
-             from_file: bool, key: str, is_list: bool = False) -> list[Problem]:
+             from_file: bool, is_list: bool = False, source: str = "") -> list[Problem]:
     problems = []
+    source = source or f"{what}s.csv"
+    key = list(TABLES[table].key)
     for position, value in enumerate(frame[column].tolist()):
         values = value if is_list else (value,)
         for item in values:
             if item not in known:
                 sample = ", ".join(sorted(known)[:8]) + (" ..." if len(known) > 8 else "")
+                label = "/".join(str(frame.iloc[position][k]) for k in key)
                 problems.append(Problem(table, f"unknown {what} '{item}'.",
-                                        f"Use one of the {what}s defined: {sample}.",
-                                        row=str(frame.iloc[position][key]),
-                                        line=_line(frame, position, from_file), column=column))
+                                        f"Use one defined in {source}: {sample}.",
+                                        row=label, line=_line(frame, position, from_file),
+                                        column=column))
     return problems
 
 
@@ -66,18 +70,16 @@ def _references(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
     providers = set(tables["providers"]["provider"])
     categories = set(tables["services"]["category"])
     problems = []
-    problems += _unknown(tables["offers"], "offers", "provider", providers, "provider",
-                         from_file, "provider")
-    problems += _unknown(tables["offers"], "offers", "service", services, "service",
-                         from_file, "provider")
+    problems += _unknown(tables["offers"], "offers", "provider", providers, "provider", from_file)
+    problems += _unknown(tables["offers"], "offers", "service", services, "service", from_file)
     problems += _unknown(tables["services"], "services", "allowed_levels", levels, "level",
-                         from_file, "service", is_list=True)
+                         from_file, is_list=True)
     problems += _unknown(tables["providers"], "providers", "conflicted_levels", levels, "level",
-                         from_file, "provider", is_list=True)
+                         from_file, is_list=True)
     effects = tables["level_effects"]
-    problems += _unknown(effects, "level_effects", "level", levels, "level", from_file, "level")
-    problems += _unknown(effects, "level_effects", "category", categories,
-                         "category (of services.csv)", from_file, "level")
+    problems += _unknown(effects, "level_effects", "level", levels, "level", from_file)
+    problems += _unknown(effects, "level_effects", "category", categories, "category", from_file,
+                         source="services.csv")
     return problems
 
 

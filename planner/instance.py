@@ -7,6 +7,7 @@ before anything is modelled.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import json
@@ -18,8 +19,9 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
+from planner.checks import check_tables
 from planner.errors import InputError, Problem
-from planner.schema import TABLES, InstanceConfig
+from planner.schema import TABLES, InstanceConfig, TablePaths
 from planner.tables import parse_table, read_csv_text
 
 TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects")
@@ -52,11 +54,12 @@ class Instance:
             raise InputError(Problem("instance", f"'{path}' is not an instance folder.",
                                      "Give the folder holding instance.yaml and the CSV tables."))
         config_data = _read_yaml(folder / "instance.yaml")
-        config = _validate_config(config_data)
         problems: list[Problem] = []
+        config = _validate_config(config_data, problems)
+        paths = config.tables if config is not None else _fallback_paths(config_data)
         raw: dict[str, pd.DataFrame | None] = {}
         for name in TABLE_NAMES:
-            relative = getattr(config.tables, name)
+            relative = getattr(paths, name)
             table_path = _inside(folder, relative, name, problems)
             if table_path is None:
                 raw[name] = None
@@ -65,9 +68,7 @@ class Instance:
                 raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                 continue
             raw[name] = read_csv_text(table_path, name, problems)
-        if problems:
-            raise InputError(problems)
-        return cls._validated(config, raw, from_file=True, source=str(folder))
+        return cls._validated(config, raw, from_file=True, source=str(folder), problems=problems)
 
     @classmethod
     def from_frames(
@@ -80,18 +81,19 @@ class Instance:
         level_effects: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
+        problems: list[Problem] = []
         if not isinstance(config, InstanceConfig):
-            config = _validate_config(dict(config))
+            config = _validate_config(dict(config), problems)
         if level_effects is None:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
         raw = {"levels": levels, "services": services, "providers": providers,
                "offers": offers, "level_effects": level_effects}
-        return cls._validated(config, raw, from_file=False, source=None)
+        return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
-    def _validated(cls, config: InstanceConfig, raw: dict[str, pd.DataFrame | None],
-                   from_file: bool, source: str | None) -> Instance:
-        problems: list[Problem] = []
+    def _validated(cls, config: InstanceConfig | None, raw: dict[str, pd.DataFrame | None],
+                   from_file: bool, source: str | None, problems: list[Problem]) -> Instance:
+        """Type every table and run every cross-check, then raise all problems together."""
         typed: dict[str, pd.DataFrame] = {}
         for name in TABLE_NAMES:
             frame = raw[name]
@@ -102,12 +104,9 @@ class Instance:
                                         "Pass a DataFrame with the table's columns."))
                 continue
             typed[name] = parse_table(frame, TABLES[name], problems, from_file)
-        if problems:
-            raise InputError(problems)
-        from planner.checks import check_tables  # late import: checks use Instance's tables
-
-        problems.extend(check_tables(config, typed, from_file))
-        if problems:
+        if len(typed) == len(TABLE_NAMES):
+            problems.extend(check_tables(config, typed, from_file))
+        if problems or config is None:
             raise InputError(problems)
         services = typed["services"].copy()
         services["demand"] = services["demand"].fillna(
@@ -173,22 +172,46 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _validate_config(data: dict[str, Any]) -> InstanceConfig:
+def _validate_config(data: dict[str, Any], problems: list[Problem]) -> InstanceConfig | None:
+    """Validate instance.yaml; on failure append one Problem per bad key and return None."""
     try:
         return InstanceConfig.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
             if error["type"] == "extra_forbidden":
                 message, fix = f"unknown key '{key}'.", "Remove it or correct its spelling."
+                close = _close_key(error["loc"])
+                if close:
+                    fix = f"Did you mean '{close}'?"
             elif error["type"] == "missing":
                 message, fix = f"required key '{key}' is missing.", f"Add '{key}'."
             else:
                 message = f"key '{key}': {error['msg']} (got {error.get('input')!r})."
                 fix = "Correct the value."
-            problems.append(Problem("instance.yaml", message, fix, column=None))
-        raise InputError(problems) from None
+            problems.append(Problem("instance.yaml", message, fix))
+        return None
+
+
+def _close_key(location: tuple) -> str | None:
+    """The known key closest to a misspelt one, e.g. value_per_qualy -> value_per_qaly."""
+    model: type = InstanceConfig
+    for part in location[:-1]:
+        field = model.model_fields.get(str(part)) if hasattr(model, "model_fields") else None
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and hasattr(annotation, "model_fields")):
+            return None
+        model = annotation
+    close = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1)
+    return ".".join([*map(str, location[:-1]), close[0]]) if close else None
+
+
+def _fallback_paths(data: dict[str, Any]) -> TablePaths:
+    """Table paths when instance.yaml is invalid, so the tables can still be checked."""
+    try:
+        return TablePaths.model_validate(data.get("tables") or {})
+    except ValidationError:
+        return TablePaths()
 
 
 def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> Path | None:

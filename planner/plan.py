@@ -90,19 +90,22 @@ class Plan:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
-            (staging / "plan.json").write_text(json.dumps(_jsonable(self.to_json()), indent=2, ensure_ascii=False)
-                                               + "\n", encoding="utf-8")
+            _write_json(self.to_json(), staging / "plan.json")
             if self.has_solution:
                 for name in ("contracts", "services", "providers", "levels"):
                     write_csv(getattr(self, name), staging / f"{name}.csv")
             if self.diagnosis is not None:
-                (staging / "diagnosis.json").write_text(
-                    json.dumps(_jsonable(self.diagnosis), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+                _write_json(self.diagnosis, staging / "diagnosis.json")
             _replace(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
+
+
+def _write_json(data: dict[str, Any], path: Path) -> None:
+    text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _replace(staging: Path, target: Path) -> None:

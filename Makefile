@@ -1,0 +1,32 @@
+# Two entry points for a fresh machine with Python ≥ 3.10, bash and make:
+#   make run   — create .venv, install planner, solve the shipped PCT instance
+#   make test  — create or reuse .venv, install the test dependencies, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/planner solve instances/pct --out out/pct
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check planner formulations scripts tests
+
+clean:
+	rm -rf out .pytest_cache
