@@ -125,8 +125,7 @@ def _offer_rows(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
                                 "Give the local price (£ per episode) or a tariff in services.csv.",
                                 row=f"{row['provider']}/{row['service']}",
                                 line=_line(offers, position, from_file), column="price"))
-    not_incumbent = (offers["incumbent_volume"] > 0) & (
-        offers["provider"].map(incumbent).fillna(True) == False)  # noqa: E712
+    not_incumbent = (offers["incumbent_volume"] > 0) & offers["provider"].map(incumbent).eq(False)
     for position in np.flatnonzero(not_incumbent.to_numpy()):
         row = offers.iloc[position]
         problems.append(Problem("offers", f"incumbent_volume {row['incumbent_volume']:g} for "

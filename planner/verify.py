@@ -94,7 +94,7 @@ def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None =
                        f"{service['min_quality']:g}")
         price = service["tariff"] if not math.isnan(service["tariff"]) else offer["price"]
         if not _close(c.price, price):
-            bad.append(f"{label}: price {c.price} but the data give {price}")
+            bad.append(f"{label}: price {c.price:g} but the data give {price:g}")
         if c.volume < -ABS_TOL:
             bad.append(f"{label}: negative volume {c.volume}")
         if not _close(c.spend, price * c.volume):
