@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pyomo
 
-from formulations.single_year import build
+from formulations import build
 from planner.derive import derive
 from planner.diagnosis import diagnose
-from planner.errors import InputError, Problem, VerificationError
+from planner.errors import InputError, VerificationError
+from planner.extract import compute_totals, extract
 from planner.instance import Instance, load_instance
-from planner.plan import Plan, compute_totals, extract
+from planner.plan import Plan
 from planner.prechecks import precheck
 from planner.solver import HighsAdapter, SolveOptions, highs_version
 from planner.verify import verify
@@ -55,10 +56,6 @@ def solve(
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     loaded = time.perf_counter()
-    if instance.config.horizon > 1:
-        raise InputError(Problem("instance.yaml", f"horizon {instance.config.horizon}: plans over "
-                                 "several years are not supported by this version.",
-                                 "Set horizon: 1."))
     without = frozenset(without)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file)
     derived = derive(instance, without)
@@ -78,7 +75,7 @@ def solve(
         tables = extract(built, result)
         for name, frame in tables.items():
             setattr(plan, name, frame)
-        plan.totals = compute_totals(instance, tables)
+        plan.totals, plan.totals_by_year, plan.budget = compute_totals(instance, tables)
         if check:
             violations = verify(instance, plan)
             if violations:

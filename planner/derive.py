@@ -34,6 +34,7 @@ FAMILIES = (
     "delegated_budget",   # 11: delegated real budgets
     "risk_pooling",       # eligibility: a level must bear the service's spend variation
     "conflicts",          # eligibility: conflicted levels may not contract a provider
+    "setting_targets",    # several years: shares of care in community or home settings
 )
 
 
@@ -43,6 +44,7 @@ class Derived:
 
     instance: Instance
     without: frozenset[str]
+    years: tuple[int, ...]  # calendar years of the horizon, base_year first
     levels: pd.DataFrame
     services: pd.DataFrame
     service_levels: pd.DataFrame
@@ -52,6 +54,15 @@ class Derived:
 
     def on(self, family: str) -> bool:
         return family not in self.without
+
+    @property
+    def horizon(self) -> int:
+        return len(self.years)
+
+    @property
+    def price_change(self) -> float:
+        """Yearly fractional change of every price (e.g. -0.04 for tariff efficiency)."""
+        return self.instance.config.policy.price_change
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"levels": self.levels, "services": self.services,
@@ -70,14 +81,16 @@ def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset())
                          f"known: {', '.join(FAMILIES)}")
     population = instance.config.population
     rho = instance.config.policy.risk_aversion
+    horizon = instance.config.horizon
+    years = tuple(instance.config.base_year + t for t in range(horizon))
     levels = _levels(instance, population)
-    services = _services(instance, population)
+    services = _services(instance, population, horizon)
     service_levels = _service_levels(instance, services, levels, population, rho, without)
     offers = _offers(instance, services, without)
     contracts = _contracts(service_levels, offers, instance, levels, without)
     providers = _providers(instance, contracts, without)
-    contracts = _mark_binaries(contracts, services, without)
-    return Derived(instance, without, levels, services, service_levels, offers, contracts,
+    contracts = _mark_binaries(contracts, services, without, instance)
+    return Derived(instance, without, years, levels, services, service_levels, offers, contracts,
                    providers)
 
 
@@ -88,10 +101,15 @@ def _levels(instance: Instance, population: float) -> pd.DataFrame:
     return levels.sort_values(["order", "level"], kind="stable").reset_index(drop=True)
 
 
-def _services(instance: Instance, population: float) -> pd.DataFrame:
+def _services(instance: Instance, population: float, horizon: int) -> pd.DataFrame:
     services = instance.services.copy()
     mean_offer_price = instance.offers.groupby("service")["price"].mean()
     services["rate"] = services["demand"] / population
+    services["growth"] = services["growth"].fillna(instance.config.policy.demand_growth)
+    # The level is chosen once for the horizon, so it must bear the risk in the year of least
+    # demand (the first year unless demand shrinks): the CV rule uses that year's rate.
+    services["least_rate"] = services["rate"] * np.minimum(
+        1.0, (1.0 + services["growth"]) ** (horizon - 1))
     services["mean_price"] = services["tariff"].fillna(services["service"].map(mean_offer_price))
     services["mean_price"] = services["mean_price"].fillna(0.0)
     return services.reset_index(drop=True)
@@ -101,8 +119,8 @@ def _service_levels(instance: Instance, services: pd.DataFrame, levels: pd.DataF
                     population: float, rho: float, without: frozenset[str]) -> pd.DataFrame:
     """Every (service, level) pair with demand, and whether the level may commission it and why."""
     active = services.loc[services["demand"] > 0,
-                          ["service", "category", "rate", "cost_cv", "demand", "mean_price",
-                           "allowed_levels"]]
+                          ["service", "category", "rate", "least_rate", "cost_cv", "demand",
+                           "mean_price", "allowed_levels", "growth"]]
     pairs = active.merge(levels[["level", "order", "population", "risk_tolerance", "units",
                                  "contract_cost"]], how="cross")
     allowed = np.array([not allowed or level in allowed
@@ -110,7 +128,7 @@ def _service_levels(instance: Instance, services: pd.DataFrame, levels: pd.DataF
                        dtype=bool)
     spread = np.sqrt(1.0 + pairs["cost_cv"].to_numpy() ** 2)
     rate = pairs["rate"].to_numpy()
-    pairs["cv"] = spread / np.sqrt(rate * pairs["population"].to_numpy())
+    pairs["cv"] = spread / np.sqrt(pairs["least_rate"].to_numpy() * pairs["population"].to_numpy())
     tolerance = pairs["risk_tolerance"].to_numpy()
     bears_risk = np.isnan(tolerance) | (pairs["cv"].to_numpy() <= tolerance + 1e-12)
     if "risk_pooling" in without:
@@ -126,7 +144,7 @@ def _service_levels(instance: Instance, services: pd.DataFrame, levels: pd.DataF
                         / np.sqrt(pairs["population"].to_numpy()))
     pairs["risk_cost"] = rho * pairs["risk_sd"]
     columns = ["service", "level", "order", "eligible", "reason", "cv", "risk_tolerance",
-               "demand_factor", "level_demand", "risk_sd", "risk_cost", "contract_cost"]
+               "demand_factor", "level_demand", "growth", "risk_sd", "risk_cost", "contract_cost"]
     return pairs[columns].reset_index(drop=True)
 
 
@@ -146,7 +164,8 @@ def _contracts(service_levels: pd.DataFrame, offers: pd.DataFrame, instance: Ins
     """Eligible contracts E = {(s, l, p)}: sparse join of eligible levels and eligible offers."""
     eligible_levels = service_levels.loc[service_levels["eligible"]].reset_index(names="sl")
     eligible_offers = offers.loc[offers["meets_quality"]]
-    contracts = eligible_levels[["sl", "service", "level", "level_demand", "contract_cost"]].merge(
+    contracts = eligible_levels[["sl", "service", "level", "level_demand", "growth",
+                                 "contract_cost"]].merge(
         eligible_offers[["service", "provider", "unit_price", "quality", "capacity",
                          "capacity_use", "setup_cost", "incumbent_volume", "new",
                          "qaly_per_episode"]], on="service", how="inner")
@@ -185,8 +204,12 @@ def _providers(instance: Instance, contracts: pd.DataFrame,
 
 
 def _mark_binaries(contracts: pd.DataFrame, services: pd.DataFrame,
-                   without: frozenset[str]) -> pd.DataFrame:
-    """z exists only where a contract has a transaction, setup, share or choice role."""
+                   without: frozenset[str], instance: Instance) -> pd.DataFrame:
+    """z exists only where a contract has a transaction, setup, share or choice role.
+
+    Over several years a contract also has a role if it must run a minimum number of years (all
+    contracts) or if it is an incumbent contract whose ending costs notice.
+    """
     svc = services.set_index("service")
     share = svc["min_share"] if "min_share" not in without else svc["min_share"] * 0
     choice = (
@@ -196,6 +219,10 @@ def _mark_binaries(contracts: pd.DataFrame, services: pd.DataFrame,
         | ((svc["choice_headroom"] > 0) if "headroom" not in without else False)
     )
     contracts = contracts.copy()
-    contracts["needs_z"] = ((contracts["contract_cost"] > 0) | (contracts["setup"] > 0)
-                            | contracts["service"].map(choice).fillna(False).astype(bool))
+    needs_z = ((contracts["contract_cost"] > 0) | (contracts["setup"] > 0)
+               | contracts["service"].map(choice).fillna(False).astype(bool))
+    config = instance.config
+    if config.horizon > 1:
+        needs_z |= ~contracts["new"] | (config.policy.min_contract_years > 1)
+    contracts["needs_z"] = needs_z
     return contracts

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.single_year import BuiltModel, build
+from formulations import BuiltModel, build
 from planner.derive import Derived
 from planner.instance import Instance
 from planner.solver import HighsAdapter, SolveOptions
@@ -34,6 +34,7 @@ class Family:
 
 FAMILIES = (
     Family("budget", "budget_limit", "£", "budget"),
+    Family("budget", "budget_year_cap", "£", "budget"),
     Family("offer_capacity", "offer_capacity", "episodes", "offer"),
     Family("provider_capacity", "provider_capacity", "resource units", "provider"),
     Family("demand", "demand", "episodes", "service_level"),
@@ -47,11 +48,28 @@ FAMILIES = (
     Family("max_services", "max_services", "services", "level"),
     Family("delegated_budget", "delegated_budget", "£", "level"),
     Family("mandatory", "level_choice", "services", "service"),
+    Family("setting_targets", "setting_target", "episodes", "target"),
 )
 
 
 def _subject(built: BuiltModel, family: Family, index: object) -> str:
+    """Name what a constraint row is about, in the instance's ids (with the year if several)."""
     derived = built.derived
+    year = None
+    if family.subject in ("budget", "target"):
+        year, index = (index, None) if family.subject == "budget" else (None, index)
+    elif isinstance(index, tuple):
+        index, year = index
+    text = _key_subject(built, family, index)
+    if year is not None and derived.horizon > 1:
+        text += f" in {derived.years[int(year)]}"
+    return text
+
+
+def _key_subject(built: BuiltModel, family: Family, index: object) -> str:
+    derived = built.derived
+    if family.subject == "target":
+        return f"setting target #{int(index) + 1}"
     if family.subject == "service_level":
         row = derived.service_levels.loc[built.sl_rows[index]]
         return f"{row['service']}@{row['level']}"
@@ -67,19 +85,21 @@ def _subject(built: BuiltModel, family: Family, index: object) -> str:
 
 
 def _weight(built: BuiltModel, family: Family, index: object) -> float:
-    """£ per unit of slack, for the combined relaxation."""
+    """£ per unit of slack, for the combined relaxation: episodes at their mean price."""
     if family.unit == "£":
         return 1.0
     if family.unit in ("providers", "services"):
         return COUNT_PRICE
-    services = built.derived.services.set_index("service")["mean_price"]
-    subject = _subject(built, family, index)
-    service = subject.split("@")[0].split("/")[-1] if family.subject != "contract" \
-        else subject.split("@")[0]
+    key = index[0] if isinstance(index, tuple) else index
     if family.subject == "provider":
         offers = built.derived.offers
-        return float(offers.loc[offers["provider"] == index, "unit_price"].mean() or 1.0)
-    return float(services.get(service, 1.0)) or 1.0
+        return float(offers.loc[offers["provider"] == key, "unit_price"].mean() or 1.0)
+    if family.subject == "target":
+        return float(built.derived.services["mean_price"].mean() or 1.0)
+    subject = _key_subject(built, family, key)
+    service = subject.split("@")[0].split("/")[-1]
+    prices = built.derived.services.set_index("service")["mean_price"]
+    return float(prices.get(service, 1.0)) or 1.0
 
 
 def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
@@ -132,14 +152,18 @@ def _money(value: float) -> str:
 def _message(family: Family, subject: str, amount: float, instance: Instance,
              derived: Derived) -> str:
     if family.name == "budget":
-        budget = instance.budget_for_year(0) or 0.0
-        return (f"The budget of {_money(budget)} is {_money(amount)} short of the cheapest plan "
-                f"that meets every other rule.")
+        years = derived.years
+        year = int(subject.rsplit(" ", 1)[-1]) if " in " in subject else years[0]
+        budget = instance.budget_for_year(years.index(year) if isinstance(
+            instance.config.policy.budget, list) else 0) or 0.0
+        when = f" in {year}" if len(years) > 1 else ""
+        return (f"The budget of {_money(budget)}{when} is {_money(amount)} short of the cheapest "
+                "plan that meets every other rule.")
     if family.name == "offer_capacity":
-        provider, service = subject.split("/")
+        provider, service = subject.split(" in ")[0].split("/")
         return f"{service} needs {amount:,.0f} more episodes of capacity at {provider}."
     if family.name == "demand":
-        service, level = subject.split("@")
+        service, level = subject.split(" in ")[0].split("@")
         return (f"{amount:,.0f} episodes of {service} (at {level} level) cannot be delivered "
                 "within the other rules.")
     if family.name == "min_income":
@@ -158,7 +182,8 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
 def diagnose(instance: Instance, derived: Derived, options: SolveOptions) -> dict:
     """Return the diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``)."""
     relaxations: list[dict] = []
-    present = [f for f in FAMILIES if len(getattr(build(derived).model, f.component, ())) > 0]
+    model = build(derived).model
+    present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
     for family in present:
         built = build(derived)
         slacks = _elastic(built, [family], weighted=False)

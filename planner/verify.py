@@ -1,24 +1,27 @@
 """Independent verification: recheck a plan against every rule, from the raw instance tables.
 
-This module deliberately does not use :mod:`planner.derive` or the Pyomo model: it recomputes
-prices, eligibility (allowed levels, the risk-pooling CV rule, conflicts, quality thresholds),
-demand at the chosen level, and every total straight from the instance, so a bug in derivation or
-formulation shows up here as a violation instead of as a wrong plan.
+This module deliberately does not use :mod:`planner.derive`, the formulation or the extraction
+code: it recomputes prices (with yearly price change), eligibility (allowed levels, the
+risk-pooling CV rule, conflicts, quality thresholds), demand at the chosen level (with level
+effects and growth), one-off costs (set-up, entry, exit, notice) and every total straight from
+the instance and the plan's decisions, so a bug upstream shows as a violation, not a wrong plan.
 
-Tolerances (documented in docs/outputs.md): a quantity passes if it is within
-``ABS_TOL + REL_TOL × max(1, |reference|)`` of its limit, with ABS_TOL = 1e-3 (episodes or £)
-and REL_TOL = 1e-6. These absorb solver feasibility tolerances and the 6-decimal rounding of
-written volumes, and are far below anything a commissioner could act on.
+Tolerances (docs/outputs.md): a quantity passes if within ``ABS_TOL + REL_TOL × max(1,
+|reference|)`` of its limit, ABS_TOL = 1e-3 (episodes or £) and REL_TOL = 1e-6. They absorb
+solver feasibility tolerances and the 6-decimal rounding of written volumes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from planner.instance import Instance
 
 ABS_TOL = 1e-3
 REL_TOL = 1e-6
+NOTICE_SHARE = 0.5
+MULTI_YEAR_OVERSPEND = 0.02
 
 
 def _tol(reference: float) -> float:
@@ -33,8 +36,45 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= _tol(max(abs(a), abs(b)))
 
 
-def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None = None
-           ) -> list[str]:
+@dataclass
+class _Context:
+    instance: Instance
+    plan: object
+    without: frozenset[str]
+    bad: list[str]
+
+    def on(self, family: str) -> bool:
+        return family not in self.without
+
+    @property
+    def years(self) -> list[int]:
+        base, horizon = self.instance.config.base_year, self.instance.config.horizon
+        return [base + t for t in range(horizon)]
+
+    def t(self, year: int) -> int:
+        return int(year) - self.instance.config.base_year
+
+    def budget(self, t: int) -> float | None:
+        budget = self.instance.config.policy.budget
+        return budget[t] if isinstance(budget, list) else budget
+
+    def price_factor(self, t: int) -> float:
+        return (1.0 + self.instance.config.policy.price_change) ** t
+
+    def growth(self, service: str) -> float:
+        growth = self.instance.services.set_index("service").at[service, "growth"]
+        return self.instance.config.policy.demand_growth if math.isnan(growth) else float(growth)
+
+    def demand(self, service: str, level: str, t: int) -> float:
+        row = self.instance.services.set_index("service").loc[service]
+        effects = self.instance.level_effects
+        factor = effects.loc[(effects["level"] == level) & (effects["category"] == row["category"]),
+                             "demand_factor"]
+        factor = float(factor.iloc[0]) if len(factor) else 1.0
+        return float(row["demand"]) * factor * (1.0 + self.growth(service)) ** t
+
+
+def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None = None) -> list[str]:
     """Return every violated rule of ``plan`` (empty when the plan is right).
 
     ``without`` names constraint families switched off for the solve (default: the plan's own
@@ -44,55 +84,53 @@ def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None =
         return []
     if without is None:
         without = frozenset(plan.options.get("without", ()))
-    on = lambda family: family not in without  # noqa: E731
-    config, policy = instance.config, instance.config.policy
-    population = config.population
+    ctx = _Context(instance, plan, frozenset(without), [])
+    _check_contracts(ctx)
+    _check_services(ctx)
+    _check_providers(ctx)
+    spend_by_year = _check_totals(ctx)
+    _check_budget(ctx, spend_by_year)
+    _check_levels(ctx)
+    _check_contract_years(ctx)
+    _check_setting_targets(ctx)
+    return ctx.bad
+
+
+def _check_contracts(ctx: _Context) -> None:
+    """Each contract: eligible, priced and costed as the data say."""
+    instance, bad = ctx.instance, ctx.bad
+    population = instance.config.population
     levels = instance.levels.set_index("level")
     services = instance.services.set_index("service")
     providers = instance.providers.set_index("provider")
     offers = instance.offers.set_index(["provider", "service"])
-    effects = {(r.level, r.category): r.demand_factor
-               for r in instance.level_effects.itertuples(index=False)}
-    contracts = plan.contracts
-    bad: list[str] = []
-
-    def demand_at(service: str, level: str) -> float:
-        row = services.loc[service]
-        return float(row["demand"]) * effects.get((level, row["category"]), 1.0)
-
-    def mean_price(service: str) -> float:
-        tariff = services.at[service, "tariff"]
-        if not math.isnan(tariff):
-            return float(tariff)
-        prices = instance.offers.loc[instance.offers["service"] == service, "price"]
-        return float(prices.mean()) if len(prices) else 0.0
-
-    # Each contract: eligible, priced and costed as the data say.
+    contracts = ctx.plan.contracts
+    running = set(zip(contracts["service"], contracts["level"], contracts["provider"],
+                      contracts["year"]))
     for c in contracts.itertuples(index=False):
-        label = f"contract {c.service}/{c.level}/{c.provider}"
-        if (c.provider, c.service) not in offers.index:
-            bad.append(f"{label}: {c.provider} does not offer {c.service}")
+        label = f"contract {c.service}/{c.level}/{c.provider} in {c.year}"
+        if (c.provider, c.service) not in offers.index or c.level not in levels.index:
+            bad.append(f"{label}: no such offer or level in the data")
             continue
-        offer = offers.loc[(c.provider, c.service)]
-        service = services.loc[c.service]
-        if c.level not in levels.index:
-            bad.append(f"{label}: unknown level")
-            continue
+        t = ctx.t(c.year)
+        offer, service = offers.loc[(c.provider, c.service)], services.loc[c.service]
         allowed = service["allowed_levels"]
         if allowed and c.level not in allowed:
             bad.append(f"{label}: level not in the service's allowed_levels")
         tolerance = levels.at[c.level, "risk_tolerance"]
-        rate = service["demand"] / population
-        if on("risk_pooling") and not math.isnan(tolerance) and rate > 0:
+        least = min(1.0, (1.0 + ctx.growth(c.service)) ** (instance.config.horizon - 1))
+        rate = service["demand"] / population * least
+        if ctx.on("risk_pooling") and not math.isnan(tolerance) and rate > 0:
             cv = math.sqrt((1 + service["cost_cv"] ** 2) / (rate * levels.at[c.level, "population"]))
             if cv > tolerance + 1e-12:
                 bad.append(f"{label}: spend CV {cv:.4f} exceeds the level's tolerance {tolerance:g}")
-        if on("conflicts") and c.level in providers.at[c.provider, "conflicted_levels"]:
+        if ctx.on("conflicts") and c.level in providers.at[c.provider, "conflicted_levels"]:
             bad.append(f"{label}: provider is conflicted at this level")
-        if on("min_quality") and offer["quality"] < service["min_quality"] - 1e-12:
+        if ctx.on("min_quality") and offer["quality"] < service["min_quality"] - 1e-12:
             bad.append(f"{label}: quality {offer['quality']:g} below min_quality "
                        f"{service['min_quality']:g}")
-        price = service["tariff"] if not math.isnan(service["tariff"]) else offer["price"]
+        base = service["tariff"] if not math.isnan(service["tariff"]) else offer["price"]
+        price = base * ctx.price_factor(t)
         if not _close(c.price, price):
             bad.append(f"{label}: price {c.price:g} but the data give {price:g}")
         if c.volume < -ABS_TOL:
@@ -107,133 +145,285 @@ def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None =
         units = population / levels.at[c.level, "population"]
         if not _close(c.transaction_cost, levels.at[c.level, "transaction_cost"] * units):
             bad.append(f"{label}: transaction cost {c.transaction_cost} ≠ tc × units")
-        if not _close(c.setup_cost, offer["setup_cost"] if is_new else 0.0):
-            bad.append(f"{label}: setup cost {c.setup_cost} does not match the offer")
-        if on("min_share") and not _le(service["min_share"] * demand_at(c.service, c.level),
-                                       c.volume):
+        starts = t == 0 or (c.service, c.level, c.provider, c.year - 1) not in running
+        setup = offer["setup_cost"] if is_new and starts else 0.0
+        if not _close(c.setup_cost, setup):
+            bad.append(f"{label}: setup cost {c.setup_cost} but the data give {setup}")
+        if ctx.on("min_share") and not _le(service["min_share"] * ctx.demand(c.service, c.level, t),
+                                           c.volume):
             bad.append(f"{label}: volume {c.volume:g} below the minimum share "
                        f"{service['min_share']:g} of demand")
-
-    # Each service: one level, demand met in full, quality and choice rules.
-    plan_services = plan.services.set_index("service")
-    by_service = {s: g for s, g in contracts.groupby("service")}
-    for service_id, service in services.iterrows():
-        group = by_service.get(service_id, contracts.iloc[0:0])
-        used_levels = set(group["level"])
-        if len(used_levels) > 1:
-            bad.append(f"service {service_id}: contracts at several levels {sorted(used_levels)}")
-            continue
-        commissioned = bool(plan_services.at[service_id, "commissioned"])
-        if service["demand"] <= 0:
-            continue
-        if on("mandatory") and service["mandatory"] and not commissioned:
-            bad.append(f"service {service_id}: mandatory but not commissioned")
-        if not commissioned:
-            if len(group):
-                bad.append(f"service {service_id}: contracts but reported not commissioned")
-            continue
-        level = plan_services.at[service_id, "level"]
-        if used_levels and level not in used_levels:
-            bad.append(f"service {service_id}: reported at {level} but contracted at "
-                       f"{used_levels.pop()}")
-        demand = demand_at(service_id, level)
-        volume = float(group["volume"].sum())
-        if not _close(volume, demand):
-            bad.append(f"service {service_id}: volume {volume:g} ≠ demand {demand:g} at {level}")
-        if on("avg_quality") and service["min_avg_quality"] > 0:
-            weighted = float((group["quality"] * group["volume"]).sum())
-            if not _le(service["min_avg_quality"] * volume, weighted):
-                bad.append(f"service {service_id}: average quality {weighted / volume:.4f} "
-                           f"below {service['min_avg_quality']:g}")
-        n = len(group)
-        if on("min_providers") and n < service["min_providers"]:
-            bad.append(f"service {service_id}: {n} providers, fewer than min_providers "
-                       f"{service['min_providers']:g}")
-        if on("max_providers") and not math.isnan(service["max_providers"]) \
-                and n > service["max_providers"]:
-            bad.append(f"service {service_id}: {n} providers, more than max_providers "
-                       f"{service['max_providers']:g}")
-        if on("headroom") and service["choice_headroom"] > 0:
-            caps = [offers.at[(p, service_id), "capacity"] for p in group["provider"]]
-            contracted = sum(math.inf if math.isnan(cap) else cap for cap in caps)
-            needed = (1 + service["choice_headroom"]) * demand
-            if not _le(needed, contracted):
-                bad.append(f"service {service_id}: contracted capacity {contracted:g} below "
-                           f"demand plus headroom {needed:g}")
-
-    # Offer and provider capacities, provider use and break-even.
-    if on("offer_capacity"):
-        for (p, s), volume in contracts.groupby(["provider", "service"])["volume"].sum().items():
+    if ctx.on("offer_capacity"):
+        volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
+        for (p, s, year), total in volume.items():
             cap = offers.at[(p, s), "capacity"]
-            if not math.isnan(cap) and not _le(volume, cap):
-                bad.append(f"offer {p}/{s}: volume {volume:g} above capacity {cap:g}")
-    plan_providers = plan.providers.set_index("provider")
-    income = contracts.groupby("provider")["spend"].sum()
-    volume_by_provider = contracts.groupby("provider")["volume"].sum()
-    for provider_id, provider in providers.iterrows():
-        used = bool(plan_providers.at[provider_id, "used"])
-        volume = float(volume_by_provider.get(provider_id, 0.0))
-        if volume > ABS_TOL and not used:
-            bad.append(f"provider {provider_id}: has activity but is reported unused")
-        if used and volume <= 0:
-            bad.append(f"provider {provider_id}: reported used but has no activity")
-        if on("provider_capacity") and not math.isnan(provider["total_capacity"]):
-            mine = contracts.loc[contracts["provider"] == provider_id]
-            use = sum(offers.at[(provider_id, s), "capacity_use"] * v
-                      for s, v in zip(mine["service"], mine["volume"]))
-            if not _le(use, provider["total_capacity"]):
-                bad.append(f"provider {provider_id}: uses {use:g} of total_capacity "
-                           f"{provider['total_capacity']:g}")
-        if on("min_income") and used and provider["min_income"] > 0:
-            got = float(income.get(provider_id, 0.0))
-            if not _le(provider["min_income"], got):
-                bad.append(f"provider {provider_id}: income £{got:,.2f} below its break-even "
-                           f"£{provider['min_income']:,.2f}")
+            if not math.isnan(cap) and not _le(total, cap):
+                bad.append(f"offer {p}/{s} in {year}: volume {total:g} above capacity {cap:g}")
 
-    # Totals, budget, management cost, levels.
-    activity = float((contracts["price"] * contracts["volume"]).sum())
-    transaction = float(contracts["transaction_cost"].sum())
-    setup = float(contracts["setup_cost"].sum())
-    used_flags = plan_providers["used"].reindex(providers.index).fillna(False).astype(bool)
-    entry = float(providers.loc[used_flags & ~providers["incumbent"], "entry_cost"].sum())
-    exit_ = float(providers.loc[~used_flags & providers["incumbent"], "exit_cost"].sum())
-    spend = activity + transaction + setup + entry + exit_
-    qalys = float(contracts["qalys"].sum())
-    risk = 0.0
-    for service_id, row in plan_services.loc[plan_services["commissioned"]].iterrows():
-        service = services.loc[service_id]
-        rate = service["demand"] / population
-        sd = (mean_price(service_id) * math.sqrt(rate * (1 + service["cost_cv"] ** 2))
-              * population / math.sqrt(levels.at[row["level"], "population"]))
-        risk += policy.risk_aversion * sd
-    expected = {"activity_spend": activity, "transaction_costs": transaction,
-                "setup_costs": setup, "entry_costs": entry, "exit_costs": exit_,
-                "spend": spend, "qalys": qalys, "risk_cost": risk,
-                "net_benefit": policy.value_per_qaly * qalys - spend}
-    for key, value in expected.items():
-        reported = plan.totals.get(key)
-        if reported is None or not _close(reported, value):
-            bad.append(f"total {key}: plan says {reported}, the data give {value}")
-    objective = spend + risk - policy.value_per_qaly * qalys
+
+def _check_services(ctx: _Context) -> None:
+    """Each service: one level for the horizon, demand met in full, quality and choice rules."""
+    instance, bad = ctx.instance, ctx.bad
+    offers = instance.offers.set_index(["provider", "service"])
+    contracts = ctx.plan.contracts
+    reported = ctx.plan.services.set_index(["service", "year"])
+    groups = {key: g for key, g in contracts.groupby(["service", "year"])}
+    for service_id, service in instance.services.set_index("service").iterrows():
+        levels_used = set(contracts.loc[contracts["service"] == service_id, "level"])
+        if len(levels_used) > 1:
+            bad.append(f"service {service_id}: contracted at several levels {sorted(levels_used)}")
+            continue
+        for year in ctx.years:
+            t = ctx.t(year)
+            group = groups.get((service_id, year), contracts.iloc[0:0])
+            commissioned = bool(reported.at[(service_id, year), "commissioned"])
+            if service["demand"] <= 0:
+                continue
+            label = f"service {service_id} in {year}"
+            if ctx.on("mandatory") and service["mandatory"] and not commissioned:
+                bad.append(f"{label}: mandatory but not commissioned")
+            if not commissioned:
+                if len(group):
+                    bad.append(f"{label}: contracts but reported not commissioned")
+                continue
+            level = reported.at[(service_id, year), "level"]
+            if levels_used and level not in levels_used:
+                bad.append(f"{label}: reported at {level} but contracted at {levels_used}")
+            demand = ctx.demand(service_id, level, t)
+            volume = float(group["volume"].sum())
+            if not _close(volume, demand):
+                bad.append(f"{label}: volume {volume:g} ≠ demand {demand:g} at {level}")
+            if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
+                weighted = float((group["quality"] * group["volume"]).sum())
+                if not _le(service["min_avg_quality"] * volume, weighted):
+                    bad.append(f"{label}: average quality {weighted / max(volume, 1e-12):.4f} "
+                               f"below {service['min_avg_quality']:g}")
+            n = len(group)
+            if ctx.on("min_providers") and n < service["min_providers"]:
+                bad.append(f"{label}: {n} providers, fewer than min_providers "
+                           f"{service['min_providers']:g}")
+            if ctx.on("max_providers") and not math.isnan(service["max_providers"]) \
+                    and n > service["max_providers"]:
+                bad.append(f"{label}: {n} providers, more than max_providers "
+                           f"{service['max_providers']:g}")
+            if ctx.on("headroom") and service["choice_headroom"] > 0:
+                caps = [offers.at[(p, service_id), "capacity"] for p in group["provider"]]
+                contracted = sum(math.inf if math.isnan(cap) else cap for cap in caps)
+                needed = (1 + service["choice_headroom"]) * demand
+                if not _le(needed, contracted):
+                    bad.append(f"{label}: contracted capacity {contracted:g} below demand plus "
+                               f"headroom {needed:g}")
+
+
+def _check_providers(ctx: _Context) -> None:
+    """Provider use, shared capacity and break-even income, by year."""
+    instance, bad = ctx.instance, ctx.bad
+    offers = instance.offers.set_index(["provider", "service"])
+    contracts = ctx.plan.contracts
+    reported = ctx.plan.providers.set_index(["provider", "year"])
+    income = contracts.groupby(["provider", "year"])["spend"].sum()
+    volume = contracts.groupby(["provider", "year"])["volume"].sum()
+    for provider_id, provider in instance.providers.set_index("provider").iterrows():
+        for year in ctx.years:
+            label = f"provider {provider_id} in {year}"
+            used = bool(reported.at[(provider_id, year), "used"])
+            delivered = float(volume.get((provider_id, year), 0.0))
+            if delivered > ABS_TOL and not used:
+                bad.append(f"{label}: has activity but is reported unused")
+            if used and delivered <= 0:
+                bad.append(f"{label}: reported used but has no activity")
+            if ctx.on("provider_capacity") and not math.isnan(provider["total_capacity"]):
+                mine = contracts.loc[(contracts["provider"] == provider_id) & (contracts["year"] == year)]
+                use = sum(offers.at[(provider_id, s), "capacity_use"] * v
+                          for s, v in zip(mine["service"], mine["volume"]))
+                if not _le(use, provider["total_capacity"]):
+                    bad.append(f"{label}: uses {use:g} of total_capacity {provider['total_capacity']:g}")
+            if ctx.on("min_income") and used and provider["min_income"] > 0:
+                got = float(income.get((provider_id, year), 0.0))
+                if not _le(provider["min_income"], got):
+                    bad.append(f"{label}: income £{got:,.2f} below its break-even "
+                               f"£{provider['min_income']:,.2f}")
+
+
+def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
+    """Entry, exit and notice costs by year, from provider use and contracts (£)."""
+    instance = ctx.instance
+    reported = ctx.plan.providers.set_index(["provider", "year"])["used"]
+    contracts = ctx.plan.contracts
+    running = set(zip(contracts["provider"], contracts["service"], contracts["year"]))
+    tariff = instance.services.set_index("service")["tariff"]
+    out = {year: {"entry_costs": 0.0, "exit_costs": 0.0, "notice_costs": 0.0} for year in ctx.years}
+    for provider in instance.providers.itertuples(index=False):
+        before = bool(provider.incumbent)
+        for year in ctx.years:
+            used = bool(reported.get((provider.provider, year), False))
+            if used and not before and not provider.incumbent:
+                out[year]["entry_costs"] += provider.entry_cost
+            if before and not used and provider.incumbent:
+                out[year]["exit_costs"] += provider.exit_cost
+            before = used
+    if len(ctx.years) > 1:
+        for offer in instance.offers.loc[instance.offers["incumbent_volume"] > 0].itertuples():
+            base = tariff.get(offer.service)
+            base = offer.price if base is None or math.isnan(base) else base
+            was = True
+            for year in ctx.years:
+                now = (offer.provider, offer.service, year) in running
+                if was and not now:
+                    out[year]["notice_costs"] += (NOTICE_SHARE * offer.incumbent_volume * base
+                                                  * ctx.price_factor(ctx.t(year)))
+                was = now
+    return out
+
+
+def _check_totals(ctx: _Context) -> dict[int, float]:
+    """Recompute spend, QALYs, risk cost and the objective, by year and in total."""
+    instance, plan, bad = ctx.instance, ctx.plan, ctx.bad
+    policy = instance.config.policy
+    population = instance.config.population
+    levels = instance.levels.set_index("level")
+    services = instance.services.set_index("service")
+    contracts = plan.contracts
+    one_off = _one_off_costs(ctx)
+    level_of = plan.services.loc[plan.services["commissioned"]].drop_duplicates("service") \
+        .set_index("service")["level"]
+    horizon: dict[str, float] = {}
+    spend_by_year = {}
+    for year in ctx.years:
+        t = ctx.t(year)
+        mine = contracts.loc[contracts["year"] == year]
+        risk = 0.0
+        for service_id, level in level_of.items():
+            service = services.loc[service_id]
+            tariff = service["tariff"]
+            prices = instance.offers.loc[instance.offers["service"] == service_id, "price"]
+            mean_price = tariff if not math.isnan(tariff) else (prices.mean() if len(prices) else 0.0)
+            rate = service["demand"] * (1 + ctx.growth(service_id)) ** t / population
+            sd = (mean_price * ctx.price_factor(t) * math.sqrt(rate * (1 + service["cost_cv"] ** 2))
+                  * population / math.sqrt(levels.at[level, "population"]))
+            risk += policy.risk_aversion * sd
+        values = {"activity_spend": float((mine["price"] * mine["volume"]).sum()),
+                  "transaction_costs": float(mine["transaction_cost"].sum()),
+                  "setup_costs": float(mine["setup_cost"].sum()), **one_off[year],
+                  "qalys": float(mine["qalys"].sum()), "risk_cost": risk}
+        values["spend"] = sum(values[k] for k in ("activity_spend", "transaction_costs",
+                                                  "setup_costs", "entry_costs", "exit_costs",
+                                                  "notice_costs"))
+        values["net_benefit"] = policy.value_per_qaly * values["qalys"] - values["spend"]
+        spend_by_year[year] = values["spend"]
+        reported = plan.totals_by_year.get(str(year), {})
+        for key, value in values.items():
+            horizon[key] = horizon.get(key, 0.0) + value
+            if reported and (reported.get(key) is None or not _close(reported[key], value)):
+                bad.append(f"{year} total {key}: plan says {reported.get(key)}, the data give {value}")
+    for key, value in horizon.items():
+        if key in plan.totals and (plan.totals[key] is None or not _close(plan.totals[key], value)):
+            bad.append(f"total {key}: plan says {plan.totals[key]}, the data give {value}")
+    objective = horizon["spend"] + horizon["risk_cost"] - policy.value_per_qaly * horizon["qalys"]
     if plan.objective is not None and not _close(plan.objective, objective):
         bad.append(f"objective: plan says {plan.objective}, the data give {objective}")
-    budget = instance.budget_for_year(0)
-    if on("budget") and budget is not None and not _le(spend, budget):
-        bad.append(f"budget: spend £{spend:,.2f} exceeds the budget £{budget:,.2f}")
-    cap = policy.management_cost_cap
-    if on("management_cost") and cap is not None and not _le(transaction, cap):
-        bad.append(f"management cost £{transaction:,.2f} exceeds the cap £{cap:,.2f}")
-    commissioned = plan_services.loc[plan_services["commissioned"]]
-    for level_id, level in levels.iterrows():
+    return spend_by_year
+
+
+def _check_budget(ctx: _Context, spend: dict[int, float]) -> None:
+    """Commissioner break-even under the policy's regime."""
+    if not ctx.on("budget") or ctx.budget(0) is None:
+        return
+    regime = ctx.instance.config.policy.break_even if len(ctx.years) > 1 else "annual"
+    budgets = [ctx.budget(t) for t in range(len(ctx.years))]
+    spends = [spend[year] for year in ctx.years]
+    if regime == "annual":
+        for year, cost, budget in zip(ctx.years, spends, budgets):
+            if not _le(cost, budget):
+                bad = f"budget: spend £{cost:,.2f} exceeds the budget £{budget:,.2f}"
+                ctx.bad.append(bad if len(ctx.years) == 1 else f"{year} {bad}")
+    elif regime == "carry_forward":
+        available = 0.0
+        for year, cost, budget in zip(ctx.years, spends, budgets):
+            if not _le(cost, budget + available):
+                ctx.bad.append(f"{year} budget: spend £{cost:,.2f} exceeds the budget £{budget:,.2f}"
+                               f" plus £{available:,.2f} carried from the year before")
+            own = cost - min(available, cost)
+            available = max(0.0, budget - own)
+    else:
+        window = min(ctx.instance.config.policy.break_even_window, len(ctx.years))
+        for start in range(len(ctx.years) - window + 1):
+            total, limit = sum(spends[start:start + window]), sum(budgets[start:start + window])
+            if not _le(total, limit):
+                ctx.bad.append(f"budget {ctx.years[start]}–{ctx.years[start + window - 1]}: spend "
+                               f"£{total:,.2f} exceeds the budgets £{limit:,.2f}")
+        for year, cost, budget in zip(ctx.years, spends, budgets):
+            if not _le(cost, (1 + MULTI_YEAR_OVERSPEND) * budget):
+                ctx.bad.append(f"{year} budget: spend £{cost:,.2f} more than 2 % over £{budget:,.2f}")
+
+
+def _check_levels(ctx: _Context) -> None:
+    """Management cost cap, services per level and delegated budgets."""
+    instance, plan, bad = ctx.instance, ctx.plan, ctx.bad
+    contracts = plan.contracts
+    cap = instance.config.policy.management_cost_cap
+    commissioned = plan.services.loc[plan.services["commissioned"]].drop_duplicates("service")
+    for year in ctx.years:
+        mine = contracts.loc[contracts["year"] == year]
+        transaction = float(mine["transaction_cost"].sum())
+        if ctx.on("management_cost") and cap is not None and not _le(transaction, cap):
+            bad.append(f"{year} management cost £{transaction:,.2f} exceeds the cap £{cap:,.2f}")
+        for level_id, level in instance.levels.set_index("level").iterrows():
+            if ctx.on("delegated_budget") and not math.isnan(level["delegated_budget"]):
+                at = mine.loc[mine["level"] == level_id]
+                cost = float((at["spend"] + at["transaction_cost"] + at["setup_cost"]).sum())
+                if not _le(cost, level["delegated_budget"]):
+                    bad.append(f"level {level_id} in {year}: £{cost:,.2f} commissioned, above its "
+                               f"delegated budget £{level['delegated_budget']:,.2f}")
+    for level_id, level in instance.levels.set_index("level").iterrows():
         count = int((commissioned["level"] == level_id).sum())
-        if on("max_services") and not math.isnan(level["max_services"]) \
+        if ctx.on("max_services") and not math.isnan(level["max_services"]) \
                 and count > level["max_services"]:
             bad.append(f"level {level_id}: {count} services, more than max_services "
                        f"{level['max_services']:g}")
-        if on("delegated_budget") and not math.isnan(level["delegated_budget"]):
-            mine = contracts.loc[contracts["level"] == level_id]
-            cost = float((mine["spend"] + mine["transaction_cost"] + mine["setup_cost"]).sum())
-            if not _le(cost, level["delegated_budget"]):
-                bad.append(f"level {level_id}: £{cost:,.2f} commissioned, above its delegated "
-                           f"budget £{level['delegated_budget']:,.2f}")
-    return bad
+
+
+def _check_contract_years(ctx: _Context) -> None:
+    """A contract awarded in year t runs at least min_contract_years (within the horizon)."""
+    years = ctx.instance.config.policy.min_contract_years
+    if len(ctx.years) == 1 or years <= 1:
+        return
+    contracts = ctx.plan.contracts
+    new = ctx.instance.offers.set_index(["provider", "service"])["incumbent_volume"] <= 0
+    running = set(zip(contracts["service"], contracts["level"], contracts["provider"],
+                      contracts["year"]))
+    for service, level, provider, year in sorted(running):
+        t = ctx.t(year)
+        awarded = (t > 0 and (service, level, provider, year - 1) not in running) or \
+            (t == 0 and bool(new.get((provider, service), True)))
+        if not awarded:
+            continue
+        for later in range(year + 1, min(year + years, ctx.years[-1] + 1)):
+            if (service, level, provider, later) not in running:
+                ctx.bad.append(f"contract {service}/{level}/{provider} awarded in {year} ends before "
+                               f"{years} years (missing in {later})")
+                break
+
+
+def _check_setting_targets(ctx: _Context) -> None:
+    targets = ctx.instance.config.policy.setting_targets
+    if not targets or not ctx.on("setting_targets"):
+        return
+    services = ctx.instance.services.set_index("service")
+    contracts = ctx.plan.contracts.assign(
+        category=lambda f: f["service"].map(services["category"]),
+        setting=lambda f: f["service"].map(services["setting"]))
+    for number, target in enumerate(targets, start=1):
+        shares = target.min_share if isinstance(target.min_share, list) \
+            else [target.min_share] * len(ctx.years)
+        for year, share in zip(ctx.years, shares):
+            mine = contracts.loc[(contracts["year"] == year) & (contracts["category"] == target.category)]
+            total = float(mine["volume"].sum())
+            shifted = float(mine.loc[mine["setting"].isin(target.settings), "volume"].sum())
+            if not _le(share * total, shifted):
+                ctx.bad.append(f"setting target #{number} in {year}: {shifted:g} of {total:g} "
+                               f"{target.category} episodes in {'/'.join(target.settings)}, below "
+                               f"{share:.0%}")
+
+
+__all__ = ["verify"]

@@ -1,0 +1,188 @@
+"""The commissioning model over T years (MODEL §3), on the families shared with the single year.
+
+The level of each service is chosen once for the horizon (y has no year); contracts, provider use
+and spend are by year. Demand grows and prices change by year (in :class:`ModelData`). What this
+module adds to the shared families:
+
+* one-off costs in the year they arise: a set-up cost when a new contract starts, an entry cost
+  when a non-incumbent provider starts being used, an exit cost when an incumbent stops being
+  used. Year 0 compares with the status quo, so its events are the binaries themselves and the
+  model at T = 1 is exactly the single-year model; later years use continuous event variables
+  e_t ≥ b_t − b_{t−1}, which are 0/1 at any optimum because they are only ever paid for;
+* notice: ending an incumbent contract (an offer with incumbent volume) costs half a year of its
+  incumbent spend, 0.5 × incumbent_volume × price_t, in the year it ends (T > 1 only, as §2 has
+  no notice cost);
+* contract stability: a contract started in year t runs at least ``min_contract_years``
+  (z_τ ≥ z_t − z_{t−1} for τ < t + K; a new contract let in year 0 counts as started then, while
+  an incumbent contract continuing into year 0 is not a new award);
+* break-even: ``annual`` (spend_t ≤ B_t), ``carry_forward`` (an underspend may be spent in the next
+  year only) or ``multi_year`` (spend within budget over every window of ``break_even_window``
+  years, and no year more than 2 % over its own budget);
+* setting targets: a minimum share of a category's activity in given settings, by year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from formulations import families as fam
+from formulations.families import BuiltModel, ModelData
+from formulations.single_year import add_annual_budget, one_off_cost_terms
+from planner.derive import Derived
+
+MULTI_YEAR_OVERSPEND = 0.02  # fraction of a year's budget it may be exceeded under multi_year
+
+
+def build(derived: Derived) -> BuiltModel:
+    m = pyo.ConcreteModel(name=derived.instance.name)
+    d = ModelData.prepare(derived)
+    later = [t for t in d.years if t > 0]
+    fam.declare_variables(m, d)
+    fam.add_level_choice_and_demand(m, d)
+    fam.add_linking(m, d)
+    fam.add_capacity(m, d)
+    fam.add_share_quality_choice(m, d)
+    fam.add_provider_break_even(m, d)
+    fam.add_running_costs(m, d)
+    setups, entries, exits, stranded = one_off_cost_terms(d)
+
+    # Contract starts (set-up costs) and provider entries and exits, in the year they happen.
+    m.start = pyo.Var([(k, t) for _, k in setups for t in later], bounds=(0, 1))
+    m.start_rule = pyo.Constraint(list(m.start.index_set()),
+                                  rule=lambda _, k, t: m.start[k, t] >= m.z[k, t] - m.z[k, t - 1])
+    m.entry = pyo.Var([(q, t) for _, q in entries for t in later], bounds=(0, 1))
+    m.entry_rule = pyo.Constraint(list(m.entry.index_set()),
+                                  rule=lambda _, q, t: m.entry[q, t] >= m.w[q, t] - m.w[q, t - 1])
+    m.exit = pyo.Var([(q, t) for _, q in exits for t in later], bounds=(0, 1))
+    m.exit_rule = pyo.Constraint(list(m.exit.index_set()),
+                                 rule=lambda _, q, t: m.exit[q, t] >= m.w[q, t - 1] - m.w[q, t])
+
+    def started(k: int, t: int):
+        return m.z[k, 0] if t == 0 else m.start[k, t]
+
+    m.setup_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
+        cost * started(k, t) for cost, k in setups))
+    m.entry_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
+        cost * (m.w[q, 0] if t == 0 else m.entry[q, t]) for cost, q in entries))
+    m.exit_costs = pyo.Expression(d.years, rule=lambda _, t: (stranded if t == 0 else 0.0)
+                                  + pyo.quicksum(cost * ((1 - m.w[q, 0]) if t == 0 else m.exit[q, t])
+                                                 for cost, q in exits))
+    setup = derived.contracts["setup"].to_numpy()
+    d.extra["setup_terms"] = lambda rows, t: pyo.quicksum(
+        setup[c] * started(d.z_of[c], t) for c in rows if c in d.z_of and setup[c] > 0)
+    fam.add_level_limits(m, d)
+    _add_notice(m, d)
+    _add_contract_stability(m, d)
+    m.spend = pyo.Expression(d.years, rule=lambda _, t: m.activity_spend[t]
+                             + m.transaction_costs[t] + m.setup_costs[t] + m.entry_costs[t]
+                             + m.exit_costs[t] + m.notice_costs[t])
+    _add_break_even(m, d)
+    _add_setting_targets(m, d)
+    fam.add_objective(m, d)
+    return BuiltModel(m, derived, d)
+
+
+def _add_notice(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Half a year of incumbent spend when an incumbent contract ends (T > 1)."""
+    contracts = d.derived.contracts
+    offers = d.derived.offers
+    incumbent = offers.loc[offers["incumbent_volume"] > 0]
+    change = 1.0 + d.derived.price_change
+    if d.horizon == 1:
+        m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
+        return
+    key = contracts["provider"] + "\x1f" + contracts["service"]
+    contracts_of = fam.groups(key)
+    notice_cost = {f"{r.provider}\x1f{r.service}": 0.5 * r.incumbent_volume * r.unit_price
+                   for r in incumbent.itertuples(index=False)}
+    # Incumbent contracts no eligible contract can continue end in year 0 whatever the plan.
+    ended = sum(cost for o, cost in notice_cost.items() if o not in contracts_of)
+    live = [o for o in notice_cost if o in contracts_of]
+    m.notice = pyo.Var([(o, t) for o in live for t in d.years], bounds=(0, 1))
+
+    def active(o: str, t: int):
+        return pyo.quicksum(m.z[d.z_of[c], t] for c in contracts_of[o])
+
+    m.notice_rule = pyo.Constraint(
+        list(m.notice.index_set()),
+        rule=lambda _, o, t: m.notice[o, t] >= (1 if t == 0 else active(o, t - 1)) - active(o, t))
+    m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: (ended if t == 0 else 0.0)
+                                    + pyo.quicksum(notice_cost[o] * change ** t * m.notice[o, t]
+                                                   for o in live))
+
+
+def _add_contract_stability(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """A contract, once awarded, runs at least K = min_contract_years (within the horizon)."""
+    years = d.derived.instance.config.policy.min_contract_years
+    new = d.derived.contracts["new"].to_numpy()
+    rows = []
+    for k, c in enumerate(d.z_rows):
+        for t in d.years:
+            if t == 0 and not new[c]:
+                continue  # an incumbent contract continuing into year 0 is not a new award
+            rows += [(k, t, tau) for tau in range(t + 1, min(t + years, d.horizon))]
+
+    def stability(_, k, t, tau):
+        previous = m.z[k, t - 1] if t > 0 else 0
+        return m.z[k, tau] >= m.z[k, t] - previous
+
+    m.min_contract_years = pyo.Constraint(rows, rule=stability)
+
+
+def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """9. Commissioner break-even under the policy's regime."""
+    policy = d.derived.instance.config.policy
+    limits = fam.budgets(d)
+    if policy.break_even == "annual" or d.horizon == 1:
+        add_annual_budget(m, d)
+        return
+    m.budget = pyo.Param(d.years, mutable=True,
+                         initialize={t: (b if b is not None else 0.0) for t, b in zip(d.years, limits)})
+    if not d.derived.on("budget") or limits[0] is None:
+        return
+    later = [t for t in d.years if t > 0]
+    if policy.break_even == "carry_forward":
+        # carried[t]: last year's own underspend, usable in year t only; used[t] ≤ carried[t].
+        m.carried = pyo.Var(later, domain=pyo.NonNegativeReals)
+        m.used = pyo.Var(later, domain=pyo.NonNegativeReals)
+
+        def used(t):
+            return m.used[t] if t > 0 else 0.0
+
+        m.budget_limit = pyo.Constraint(d.years, rule=lambda _, t: m.spend[t] - used(t) <= m.budget[t])
+        m.carry_use = pyo.Constraint(later, rule=lambda _, t: m.used[t] <= m.carried[t])
+        m.carry_cash = pyo.Constraint(later, rule=lambda _, t: m.used[t] <= m.spend[t])
+        m.carry_rule = pyo.Constraint(later, rule=lambda _, t: m.carried[t]
+                                      <= m.budget[t - 1] - m.spend[t - 1] + used(t - 1))
+        return
+    window = min(policy.break_even_window, d.horizon)
+    starts = range(0, d.horizon - window + 1)
+    m.budget_limit = pyo.Constraint(starts, rule=lambda _, s: pyo.quicksum(
+        m.spend[t] for t in range(s, s + window)) <= pyo.quicksum(
+        m.budget[t] for t in range(s, s + window)))
+    m.budget_year_cap = pyo.Constraint(d.years, rule=lambda _, t: m.spend[t]
+                                       <= (1 + MULTI_YEAR_OVERSPEND) * m.budget[t])
+
+
+def _add_setting_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Minimum share of a category's episodes delivered in the target settings, by year."""
+    policy = d.derived.instance.config.policy
+    if not d.derived.on("setting_targets") or not policy.setting_targets:
+        return
+    contracts = d.derived.contracts
+    services = d.derived.services.set_index("service")
+    category = contracts["service"].map(services["category"]).to_numpy()
+    setting = contracts["service"].map(services["setting"]).to_numpy()
+    rows = []
+    for number, target in enumerate(policy.setting_targets):
+        shares = target.min_share if isinstance(target.min_share, list) \
+            else [target.min_share] * d.horizon
+        in_category = np.flatnonzero(category == target.category)
+        in_setting = in_category[np.isin(setting[in_category], target.settings)]
+        for t in d.years:
+            if shares[t] > 0 and len(in_category):
+                rows.append((number, t, shares[t], in_category, in_setting))
+    m.setting_target = pyo.Constraint(
+        range(len(rows)), rule=lambda _, i: pyo.quicksum(m.x[c, rows[i][1]] for c in rows[i][4])
+        >= rows[i][2] * pyo.quicksum(m.x[c, rows[i][1]] for c in rows[i][3]))
