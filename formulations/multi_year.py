@@ -10,8 +10,8 @@ module adds to the shared families:
   model at T = 1 is exactly the single-year model; later years use continuous event variables
   e_t ≥ b_t − b_{t−1}, which are 0/1 at any optimum because they are only ever paid for;
 * notice: ending an incumbent contract (an offer with incumbent volume) costs half a year of its
-  incumbent spend, 0.5 × incumbent_volume × price_t, in the year it ends (T > 1 only, as §2 has
-  no notice cost);
+  incumbent spend, 0.5 × incumbent_volume × price_t, in the year it ends, and cutting it costs
+  the same pro rata on the episodes dropped (T > 1 only, as §2 has no notice cost);
 * contract stability: a contract started in year t runs at least ``min_contract_years``
   (z_τ ≥ z_t − z_{t−1} for τ < t + K; a new contract let in year 0 counts as started then, while
   an incumbent contract continuing into year 0 is not a new award);
@@ -32,6 +32,7 @@ from formulations.single_year import add_annual_budget, one_off_cost_terms
 from planner.derive import Derived
 
 MULTI_YEAR_OVERSPEND = 0.02  # fraction of a year's budget it may be exceeded under multi_year
+NOTICE_SHARE = 0.5  # years of spend paid as notice on incumbent activity dropped
 
 
 def build(derived: Derived) -> BuiltModel:
@@ -84,32 +85,32 @@ def build(derived: Derived) -> BuiltModel:
 
 
 def _add_notice(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Half a year of incumbent spend when an incumbent contract ends (T > 1)."""
+    """Notice on incumbent contracts: half a year of the incumbent spend dropped (T > 1).
+
+    n[o, t] are the episodes of incumbent offer o given notice in year t; notice given so far
+    must cover the shortfall of this year's volume below the incumbent volume. Dropping the
+    whole contract therefore costs 0.5 × incumbent_volume × price in the year it ends, as the
+    rule states, and cutting it to a token volume costs the same pro rata, so an empty or token
+    contract cannot dodge notice. No binary is needed.
+    """
+    if d.derived.horizon == 1:
+        m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
+        return
     contracts = d.derived.contracts
     offers = d.derived.offers
     incumbent = offers.loc[offers["incumbent_volume"] > 0]
     change = 1.0 + d.derived.price_change
-    if d.horizon == 1:
-        m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
-        return
-    key = contracts["provider"] + "\x1f" + contracts["service"]
-    contracts_of = fam.groups(key)
-    notice_cost = {f"{r.provider}\x1f{r.service}": 0.5 * r.incumbent_volume * r.unit_price
-                   for r in incumbent.itertuples(index=False)}
-    # Incumbent contracts no eligible contract can continue end in year 0 whatever the plan.
-    ended = sum(cost for o, cost in notice_cost.items() if o not in contracts_of)
-    live = [o for o in notice_cost if o in contracts_of]
-    m.notice = pyo.Var([(o, t) for o in live for t in d.years], bounds=(0, 1))
-
-    def active(o: str, t: int):
-        return pyo.quicksum(m.z[d.z_of[c], t] for c in contracts_of[o])
-
+    contracts_of = fam.groups(contracts["provider"] + "\x1f" + contracts["service"])
+    keys = [f"{r.provider}\x1f{r.service}" for r in incumbent.itertuples(index=False)]
+    volume = dict(zip(keys, incumbent["incumbent_volume"]))
+    price = dict(zip(keys, incumbent["unit_price"]))
+    m.notice = pyo.Var([(o, t) for o in keys for t in d.years], domain=pyo.NonNegativeReals)
     m.notice_rule = pyo.Constraint(
-        list(m.notice.index_set()),
-        rule=lambda _, o, t: m.notice[o, t] >= (1 if t == 0 else active(o, t - 1)) - active(o, t))
-    m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: (ended if t == 0 else 0.0)
-                                    + pyo.quicksum(notice_cost[o] * change ** t * m.notice[o, t]
-                                                   for o in live))
+        [(o, t) for o in keys for t in d.years],
+        rule=lambda _, o, t: pyo.quicksum(m.notice[o, tau] for tau in range(t + 1))
+        >= volume[o] - pyo.quicksum(m.x[c, t] for c in contracts_of.get(o, ())))
+    m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
+        NOTICE_SHARE * price[o] * change ** t * m.notice[o, t] for o in keys))
 
 
 def _add_contract_stability(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -121,7 +122,7 @@ def _add_contract_stability(m: pyo.ConcreteModel, d: ModelData) -> None:
         for t in d.years:
             if t == 0 and not new[c]:
                 continue  # an incumbent contract continuing into year 0 is not a new award
-            rows += [(k, t, tau) for tau in range(t + 1, min(t + years, d.horizon))]
+            rows += [(k, t, tau) for tau in range(t + 1, min(t + years, d.derived.horizon))]
 
     def stability(_, k, t, tau):
         previous = m.z[k, t - 1] if t > 0 else 0
@@ -134,7 +135,7 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
     """9. Commissioner break-even under the policy's regime."""
     policy = d.derived.instance.config.policy
     limits = fam.budgets(d)
-    if policy.break_even == "annual" or d.horizon == 1:
+    if policy.break_even == "annual" or d.derived.horizon == 1:
         add_annual_budget(m, d)
         return
     m.budget = pyo.Param(d.years, mutable=True,
@@ -156,8 +157,8 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.carry_rule = pyo.Constraint(later, rule=lambda _, t: m.carried[t]
                                       <= m.budget[t - 1] - m.spend[t - 1] + used(t - 1))
         return
-    window = min(policy.break_even_window, d.horizon)
-    starts = range(0, d.horizon - window + 1)
+    window = min(policy.break_even_window, d.derived.horizon)
+    starts = range(0, d.derived.horizon - window + 1)
     m.budget_limit = pyo.Constraint(starts, rule=lambda _, s: pyo.quicksum(
         m.spend[t] for t in range(s, s + window)) <= pyo.quicksum(
         m.budget[t] for t in range(s, s + window)))
@@ -177,7 +178,7 @@ def _add_setting_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     rows = []
     for number, target in enumerate(policy.setting_targets):
         shares = target.min_share if isinstance(target.min_share, list) \
-            else [target.min_share] * d.horizon
+            else [target.min_share] * d.derived.horizon
         in_category = np.flatnonzero(category == target.category)
         in_setting = in_category[np.isin(setting[in_category], target.settings)]
         for t in d.years:

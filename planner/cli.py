@@ -45,6 +45,8 @@ def _guarded(command):
                 traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            sys.exit(EXIT_OK)  # the reader (e.g. `head`) closed the pipe; the plan is written
         except KeyboardInterrupt:
             click.echo("interrupted: nothing was written.", err=True)
             sys.exit(EXIT_INTERRUPTED)

@@ -207,8 +207,7 @@ def _mark_binaries(contracts: pd.DataFrame, services: pd.DataFrame,
                    without: frozenset[str], instance: Instance) -> pd.DataFrame:
     """z exists only where a contract has a transaction, setup, share or choice role.
 
-    Over several years a contract also has a role if it must run a minimum number of years (all
-    contracts) or if it is an incumbent contract whose ending costs notice.
+    Over several years a contract also has a role if it must run a minimum number of years.
     """
     svc = services.set_index("service")
     share = svc["min_share"] if "min_share" not in without else svc["min_share"] * 0
@@ -222,7 +221,7 @@ def _mark_binaries(contracts: pd.DataFrame, services: pd.DataFrame,
     needs_z = ((contracts["contract_cost"] > 0) | (contracts["setup"] > 0)
                | contracts["service"].map(choice).fillna(False).astype(bool))
     config = instance.config
-    if config.horizon > 1:
-        needs_z |= ~contracts["new"] | (config.policy.min_contract_years > 1)
+    if config.horizon > 1 and config.policy.min_contract_years > 1:
+        needs_z[:] = True
     contracts["needs_z"] = needs_z
     return contracts

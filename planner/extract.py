@@ -140,28 +140,29 @@ def providers_table(instance: Instance, contracts: pd.DataFrame, used: pd.DataFr
 
 def notice_costs(instance: Instance, contracts: pd.DataFrame, years: np.ndarray,
                  price_factor: np.ndarray) -> pd.Series:
-    """£ of notice by (provider, year): half a year of incumbent spend when its contract ends.
+    """£ of notice by (provider, year): half a year of the incumbent spend dropped.
 
-    Applies over several years only (the single-year model has no notice cost). An incumbent
-    offer's contract is running in the status quo; it ends in the first year with no contract
-    for that provider and service after a year with one.
+    Over several years only (the single-year model has no notice cost). The episodes of an
+    incumbent offer given notice by year t cover its largest shortfall so far below the
+    incumbent volume; each year pays for the new shortfall at that year's price.
     """
     if len(years) == 1:
         return pd.Series(dtype=float)
     offers = instance.offers.loc[instance.offers["incumbent_volume"] > 0]
     tariff = instance.services.set_index("service")["tariff"]
-    running = set(zip(contracts["provider"], contracts["service"], contracts["year"]))
+    volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
     charges: dict[tuple[str, int], float] = {}
     for offer in offers.itertuples(index=False):
         price = tariff.get(offer.service)
         price = offer.price if price is None or np.isnan(price) else price
+        noticed = 0.0
         for t, year in enumerate(years):
-            was = True if t == 0 else (offer.provider, offer.service, years[t - 1]) in running
-            now = (offer.provider, offer.service, year) in running
-            if was and not now:
+            shortfall = offer.incumbent_volume - volume.get((offer.provider, offer.service, year), 0.0)
+            if shortfall > noticed:
                 key = (offer.provider, int(year))
-                charges[key] = charges.get(key, 0.0) + NOTICE_SHARE * offer.incumbent_volume \
+                charges[key] = charges.get(key, 0.0) + NOTICE_SHARE * (shortfall - noticed) \
                     * price * price_factor[t]
+                noticed = shortfall
     return pd.Series(charges, dtype=float)
 
 

@@ -250,7 +250,6 @@ def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
     instance = ctx.instance
     reported = ctx.plan.providers.set_index(["provider", "year"])["used"]
     contracts = ctx.plan.contracts
-    running = set(zip(contracts["provider"], contracts["service"], contracts["year"]))
     tariff = instance.services.set_index("service")["tariff"]
     out = {year: {"entry_costs": 0.0, "exit_costs": 0.0, "notice_costs": 0.0} for year in ctx.years}
     for provider in instance.providers.itertuples(index=False):
@@ -263,16 +262,18 @@ def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
                 out[year]["exit_costs"] += provider.exit_cost
             before = used
     if len(ctx.years) > 1:
+        volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
         for offer in instance.offers.loc[instance.offers["incumbent_volume"] > 0].itertuples():
             base = tariff.get(offer.service)
             base = offer.price if base is None or math.isnan(base) else base
-            was = True
+            noticed = 0.0  # episodes given notice so far: the largest shortfall yet
             for year in ctx.years:
-                now = (offer.provider, offer.service, year) in running
-                if was and not now:
-                    out[year]["notice_costs"] += (NOTICE_SHARE * offer.incumbent_volume * base
+                short = offer.incumbent_volume - float(volume.get((offer.provider, offer.service,
+                                                                   year), 0.0))
+                if short > noticed + ABS_TOL:
+                    out[year]["notice_costs"] += (NOTICE_SHARE * (short - noticed) * base
                                                   * ctx.price_factor(ctx.t(year)))
-                was = now
+                    noticed = short
     return out
 
 
