@@ -14,16 +14,12 @@ from pathlib import Path
 
 import pyomo
 
-from formulations import build
-from planner.derive import derive
 from planner.diagnosis import diagnose
-from planner.errors import InputError, VerificationError
-from planner.extract import compute_totals, extract
 from planner.instance import Instance, load_instance
+from planner.marginal import marginal_values
 from planner.plan import Plan
-from planner.prechecks import precheck
-from planner.solver import HighsAdapter, SolveOptions, highs_version
-from planner.verify import verify
+from planner.session import PlanningModel
+from planner.solver import SolveOptions, highs_version
 
 
 def versions() -> dict[str, str]:
@@ -45,46 +41,30 @@ def solve(
     log_file: str | None = None,
     check: bool = True,
     diagnose_infeasible: bool = True,
+    marginal: bool = False,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
     ``without`` switches constraint families off (see ``planner.derive.FAMILIES``);
     ``check`` runs :func:`planner.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
+    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`).
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     loaded = time.perf_counter()
-    without = frozenset(without)
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file)
-    derived = derive(instance, without)
-    problems = precheck(derived)
-    if problems:
-        raise InputError(problems)
-    derived_at = time.perf_counter()
-    built = build(derived)
-    built_at = time.perf_counter()
-    result = HighsAdapter(options).solve(built.model)
+    session = PlanningModel(instance, frozenset(without), options)
+    result = session.run()
     solved_at = time.perf_counter()
-    plan = Plan(instance=instance, status=result.status, objective=result.objective,
-                bound=result.bound, gap=result.gap, counts=built.counts(),
-                options={**options.as_dict(), "without": sorted(without)},
-                versions=versions())
-    if result.has_solution:
-        tables = extract(built, result)
-        for name, frame in tables.items():
-            setattr(plan, name, frame)
-        plan.totals, plan.totals_by_year, plan.budget = compute_totals(instance, tables)
-        if check:
-            violations = verify(instance, plan)
-            if violations:
-                raise VerificationError(violations)
-    elif result.status == "infeasible" and diagnose_infeasible:
-        plan.diagnosis = diagnose(instance, derived, options)
+    plan = session.plan(result, check=check)
+    if result.status == "infeasible" and diagnose_infeasible:
+        plan.diagnosis = diagnose(instance, session.derived, options)
+    if marginal and result.has_solution:
+        plan.marginal_values = marginal_values(session, result)
     finished = time.perf_counter()
-    plan.timings = {"load": loaded - started, "derive": derived_at - loaded,
-                    "build": built_at - derived_at, "transfer": result.transfer_s,
-                    "solve": result.solve_s,
-                    "report": finished - solved_at, "total": finished - started}
+    plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
+                    "solve": result.solve_s, "report": finished - solved_at,
+                    "total": finished - started}
     return plan

@@ -95,12 +95,16 @@ def validate(instance: str) -> None:
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES),
               help="Switch a constraint family off (repeatable) to see what it costs.")
 @click.option("--log", "log_file", type=click.Path(), default=None, help="HiGHS log file.")
+@click.option("--marginal/--no-marginal", default=True, show_default=True,
+              help="Compute marginal values (marginal_values.csv): LP duals of the fixed plan "
+                   "and MILP re-solves at budget ±1 % and ±5 %.")
 @_guarded
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
-          threads: int | None, without: tuple[str, ...], log_file: str | None) -> None:
+          threads: int | None, without: tuple[str, ...], log_file: str | None,
+          marginal: bool) -> None:
     """Solve an instance and write the plan folder (plan.json and CSV tables)."""
     plan = api.solve(instance, time_limit=time_limit, gap=gap, threads=threads,
-                     without=without, log_file=log_file)
+                     without=without, log_file=log_file, marginal=marginal)
     target = Path(out) if out else Path("out") / plan.instance.name
     plan.to_dir(target)
     if plan.has_solution:

@@ -52,7 +52,7 @@ FAMILIES = (
 )
 
 
-def _subject(built: BuiltModel, family: Family, index: object) -> str:
+def subject_of(built: BuiltModel, family: Family, index: object) -> str:
     """Name what a constraint row is about, in the instance's ids (with the year if several)."""
     derived = built.derived
     year = None
@@ -138,15 +138,18 @@ def _relaxations(built: BuiltModel, slacks: dict, values: list[float], alone: bo
     for (family, index), value in zip(slacks, values):
         if value <= 1e-6:
             continue
-        subject = _subject(built, family, index)
+        subject = subject_of(built, family, index)
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
                      "unit": family.unit, "alone": alone,
                      "message": _message(family, subject, value, instance, built.derived)})
     return rows
 
 
-def _money(value: float) -> str:
-    return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e5 else f"£{value:,.0f}"
+def money(value: float) -> str:
+    """£ in words an analyst reads at a glance: £412.0m, £83,000, −£1,200."""
+    sign = "−" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}£{value / 1e6:,.1f}m" if value >= 1e5 else f"{sign}£{value:,.0f}"
 
 
 def _message(family: Family, subject: str, amount: float, instance: Instance,
@@ -157,7 +160,7 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
         budget = instance.budget_for_year(years.index(year) if isinstance(
             instance.config.policy.budget, list) else 0) or 0.0
         when = f" in {year}" if len(years) > 1 else ""
-        return (f"The budget of {_money(budget)}{when} is {_money(amount)} short of the cheapest "
+        return (f"The budget of {money(budget)}{when} is {money(amount)} short of the cheapest "
                 "plan that meets every other rule.")
     if family.name == "offer_capacity":
         provider, service = subject.split(" in ")[0].split("/")
@@ -167,7 +170,7 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
         return (f"{amount:,.0f} episodes of {service} (at {level} level) cannot be delivered "
                 "within the other rules.")
     if family.name == "min_income":
-        return (f"{subject} would receive {_money(amount)} less than its break-even income; "
+        return (f"{subject} would receive {money(amount)} less than its break-even income; "
                 "lower its min_income or accept the provider's exit.")
     if family.name == "mandatory":
         return f"Mandatory service {subject} cannot be commissioned within the other rules."
@@ -175,7 +178,7 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
         word = "fewer" if family.name == "min_providers" else "more"
         return f"{subject} needs {amount:,.0f} {word} providers than its {family.name} allows."
     if family.unit == "£":
-        return f"{family.name} for {subject} must rise by {_money(amount)}."
+        return f"{family.name} for {subject} must rise by {money(amount)}."
     return f"{family.name} for {subject} must be relaxed by {amount:,.2f} {family.unit}."
 
 

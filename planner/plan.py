@@ -43,6 +43,7 @@ class Plan:
     providers: pd.DataFrame = field(default_factory=pd.DataFrame)
     levels: pd.DataFrame = field(default_factory=pd.DataFrame)
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)
+    marginal_values: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
 
     @property
@@ -101,6 +102,8 @@ class Plan:
             if self.has_solution:
                 for name in ("contracts", "services", "providers", "levels", "budget"):
                     write_csv(getattr(self, name), staging / f"{name}.csv")
+            if self.marginal_values is not None:
+                write_csv(self.marginal_values, staging / "marginal_values.csv")
             if self.diagnosis is not None:
                 _write_json(self.diagnosis, staging / "diagnosis.json")
             _replace(staging, target)
