@@ -42,13 +42,16 @@ def solve(
     check: bool = True,
     diagnose_infeasible: bool = True,
     marginal: bool = False,
+    elastic: bool = False,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
     ``without`` switches constraint families off (see ``planner.derive.FAMILIES``);
     ``check`` runs :func:`planner.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
-    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`).
+    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`); ``elastic`` makes
+    an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
+    diagnosis).
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
@@ -59,8 +62,15 @@ def solve(
     result = session.run()
     solved_at = time.perf_counter()
     plan = session.plan(result, check=check)
-    if result.status == "infeasible" and diagnose_infeasible:
-        plan.diagnosis = diagnose(instance, session.derived, options)
+    if result.status == "infeasible" and (diagnose_infeasible or elastic):
+        plan.diagnosis, relaxed = diagnose(instance, session.derived, options, elastic)
+        if relaxed is not None:
+            plan.relaxed = True
+            plan.objective = relaxed.pop("objective")
+            plan.totals = relaxed.pop("totals")
+            plan.totals_by_year = relaxed.pop("totals_by_year")
+            for name, frame in relaxed.items():
+                setattr(plan, name, frame)
     if marginal and result.has_solution:
         plan.marginal_values = marginal_values(session, result)
     finished = time.perf_counter()

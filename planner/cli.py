@@ -98,29 +98,107 @@ def validate(instance: str) -> None:
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Compute marginal values (marginal_values.csv): LP duals of the fixed plan "
                    "and MILP re-solves at budget ±1 % and ±5 %.")
+@click.option("--alternatives", "n_alternatives", type=click.IntRange(min=0), default=0,
+              help="Also find up to K distinct plans within --within of the optimum.")
+@click.option("--within", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Relative margin of the objective for --alternatives.")
+@click.option("--elastic", is_flag=True,
+              help="When infeasible, return the cheapest relaxed plan with each relaxation priced.")
 @_guarded
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
-          marginal: bool) -> None:
-    """Solve an instance and write the plan folder (plan.json and CSV tables)."""
+          marginal: bool, n_alternatives: int, within: float, elastic: bool) -> None:
+    """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
+    status quo, marginal values)."""
     plan = api.solve(instance, time_limit=time_limit, gap=gap, threads=threads,
-                     without=without, log_file=log_file, marginal=marginal)
+                     without=without, log_file=log_file, marginal=marginal, elastic=elastic)
     target = Path(out) if out else Path("out") / plan.instance.name
-    plan.to_dir(target)
     if plan.has_solution:
+        extra = _status_quo_tables(plan)
+        if n_alternatives:
+            extra.update(_alternatives(plan, n_alternatives, within, without))
+        plan.to_dir(target, extra=extra)
         click.echo(plan.summary())
+        if n_alternatives:
+            found = extra.get("alternatives.csv")
+            count = 0 if found is None or found.empty else found["alternative"].nunique()
+            click.echo(f"  {count} alternative plan(s) within {within:.1%} in alternatives.csv")
         click.echo(f"plan written to {target}/")
         sys.exit(EXIT_OK)
+    plan.to_dir(target)
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
         for row in (plan.diagnosis or {}).get("relaxations", []):
-            prefix = "alone" if row["alone"] else "combined"
+            prefix = "alone" if row["alone"] else f"combined, priced £{row['cost']:,.0f}"
             click.echo(f"  [{prefix}] {row['message']}", err=True)
+        if plan.relaxed:
+            click.echo(f"the cheapest relaxed plan (objective £{plan.objective:,.0f}) is in "
+                       f"{target}/ with status infeasible.", err=True)
         click.echo(f"diagnosis written to {target}/diagnosis.json", err=True)
         sys.exit(EXIT_INFEASIBLE)
     click.echo(f"{plan.instance.name}: {plan.status} — no feasible plan found "
                "(raise --time-limit).", err=True)
     sys.exit(EXIT_NO_SOLUTION if plan.status == "time_limit" else EXIT_INTERNAL)
+
+
+def _status_quo_tables(plan) -> dict:
+    from planner.compare import PlanView, compare
+
+    tables = compare(PlanView.status_quo(plan.instance), PlanView.from_plan(plan))
+    return {"changes.csv": tables["contract_changes"], "spend_changes.csv": tables["spend_by"]}
+
+
+def _alternatives(plan, count: int, within: float, without: tuple[str, ...]) -> dict:
+    from planner.alternatives import alternatives
+    from planner.solver import SolveOptions
+
+    options = SolveOptions(**{k: v for k, v in plan.options.items() if k != "without"})
+    _, table = alternatives(plan.instance, count, within, options, frozenset(without))
+    return {"alternatives.csv": table}
+
+
+@main.command()
+@click.argument("instance", type=click.Path())
+@click.option("--service", required=True, help="The service to ask about.")
+@click.option("--provider", default=None, help="Why not this provider?")
+@click.option("--level", default=None, help="Why not this level?")
+@click.option("--drop", is_flag=True, help="Why commission it at all?")
+@_guarded
+def explain(instance: str, service: str, provider: str | None, level: str | None,
+            drop: bool) -> None:
+    """Re-solve with an alternative forced and say what it would cost, and why."""
+    from planner.explain import explain as explain_choice
+
+    answer = explain_choice(load_instance(instance), service, provider=provider, level=level,
+                            drop=drop)
+    click.echo(answer.text())
+
+
+@main.command()
+@click.argument("plan_a", type=click.Path())
+@click.argument("plan_b", type=click.Path(), required=False)
+@click.option("--status-quo", "status_quo", type=click.Path(), default=None,
+              help="Compare PLAN_A with the status quo of this instance instead.")
+@click.option("--out", type=click.Path(), default=None, help="Folder for the comparison tables.")
+@_guarded
+def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | None) -> None:
+    """Compare two plan folders, or a plan with the status quo (--status-quo INSTANCE)."""
+    from planner.compare import PlanView, summary
+    from planner.compare import compare as compare_views
+    from planner.csvsafe import write_csv
+
+    if (plan_b is None) == (status_quo is None):
+        raise InputError("give PLAN_B, or --status-quo INSTANCE (one of them).")
+    a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
+    b = PlanView.from_dir(plan_a if status_quo else plan_b)
+    tables = compare_views(a, b)
+    click.echo(summary(a, b, tables))
+    if out:
+        target = Path(out)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            write_csv(frame, target / f"{name}.csv")
+        click.echo(f"comparison written to {target}/")
 
 
 @main.command(name="derive")

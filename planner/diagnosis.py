@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
@@ -132,15 +131,17 @@ def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
     return slacks
 
 
-def _relaxations(built: BuiltModel, slacks: dict, values: list[float], alone: bool,
+def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
                  instance: Instance) -> list[dict]:
     rows = []
-    for (family, index), value in zip(slacks, values):
+    for (family, index), slack in slacks.items():
+        value = float(result.values[slack.name][0])
         if value <= 1e-6:
             continue
         subject = subject_of(built, family, index)
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
                      "unit": family.unit, "alone": alone,
+                     "cost": round(value * _weight(built, family, index), 2),
                      "message": _message(family, subject, value, instance, built.derived)})
     return rows
 
@@ -182,28 +183,46 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
     return f"{family.name} for {subject} must be relaxed by {amount:,.2f} {family.unit}."
 
 
-def diagnose(instance: Instance, derived: Derived, options: SolveOptions) -> dict:
-    """Return the diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``)."""
+def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
+             elastic_plan: bool = False) -> tuple[dict, dict | None]:
+    """The diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``), and with
+    ``elastic_plan`` the tables of the cheapest relaxed plan (else None)."""
     relaxations: list[dict] = []
     model = build(derived).model
     present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
-    for family in present:
+    for name in dict.fromkeys(f.name for f in present):
         built = build(derived)
-        slacks = _elastic(built, [family], weighted=False)
-        values = _solve_slacks(built, slacks, options)
-        if values is not None:
-            relaxations += _relaxations(built, slacks, values, alone=True, instance=instance)
+        slacks = _elastic(built, [f for f in present if f.name == name], weighted=False)
+        result = _solve_elastic(built, slacks, options)
+        if result is not None:
+            relaxations += _relaxations(built, slacks, result, alone=True, instance=instance)
     built = build(derived)
     slacks = _elastic(built, present, weighted=True)
-    values = _solve_slacks(built, slacks, options)
-    if values is not None:
-        relaxations += _relaxations(built, slacks, values, alone=False, instance=instance)
-    return {"status": "infeasible", "relaxations": relaxations}
+    result = _solve_elastic(built, slacks, options, best_plan=elastic_plan)
+    tables = None
+    if result is not None:
+        relaxations += _relaxations(built, slacks, result, alone=False, instance=instance)
+        if elastic_plan:
+            from planner.extract import compute_totals, extract
+
+            tables = extract(built, result)
+            totals, by_year, budget = compute_totals(instance, tables)
+            tables.update(budget=budget, totals=totals, totals_by_year=by_year,
+                          objective=result.objective)
+    return {"status": "infeasible", "relaxations": relaxations}, tables
 
 
-def _solve_slacks(built: BuiltModel, slacks: dict, options: SolveOptions) -> list[float] | None:
-    names = tuple(built.model.component(v.name).name for v in slacks.values())
-    result = HighsAdapter(options).solve(built.model, var_names=names)
-    if not result.has_solution:
-        return None
-    return [float(np.asarray(result.values[name])[0]) for name in names]
+def _solve_elastic(built: BuiltModel, slacks: dict, options: SolveOptions,
+                   best_plan: bool = False):
+    """Minimise the slack; with ``best_plan``, then the plan's own objective at that slack."""
+    m = built.model
+    names = ("x", "y", "z", "w", *(v.name for v in slacks.values()))
+    result = HighsAdapter(options).solve(m, var_names=names)
+    if not result.has_solution or not best_plan:
+        return result if result.has_solution else None
+    least = result.objective
+    m.elastic_cap = pyo.Constraint(expr=m.elastic_objective.expr <= least + 1e-7 * max(1.0, least))
+    m.elastic_objective.deactivate()
+    m.objective.activate()
+    second = HighsAdapter(options).solve(m, var_names=names)
+    return second if second.has_solution else result

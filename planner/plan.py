@@ -45,6 +45,7 @@ class Plan:
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)
     marginal_values: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
+    relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
 
     @property
     def has_solution(self) -> bool:
@@ -82,26 +83,28 @@ class Plan:
         return {"status": self.status, "objective": self.objective, "bound": self.bound,
                 "gap": self.gap, "totals": self.totals, "totals_by_year": self.totals_by_year,
                 "counts": self.counts,
-                "timings": self.timings, "versions": self.versions,
+                "timings": self.timings, "versions": self.versions, "relaxed": self.relaxed,
                 "instance": {"name": self.instance.name, "sha256": self.instance.sha256(),
                              "source": self.instance.source},
                 "options": self.options}
 
-    def to_dir(self, path: str | Path) -> Path:
+    def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
 
         Files are written to a temporary folder beside ``path`` and renamed into place, so an
         interrupted or failed write never leaves a half-written plan. An existing folder at
-        ``path`` is replaced whole.
+        ``path`` is replaced whole. ``extra`` maps further file names to tables to write.
         """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             _write_json(self.to_json(), staging / "plan.json")
-            if self.has_solution:
+            if self.has_solution or self.relaxed:
                 for name in ("contracts", "services", "providers", "levels", "budget"):
                     write_csv(getattr(self, name), staging / f"{name}.csv")
+            for name, frame in (extra or {}).items():
+                write_csv(frame, staging / name)
             if self.marginal_values is not None:
                 write_csv(self.marginal_values, staging / "marginal_values.csv")
             if self.diagnosis is not None:

@@ -78,3 +78,11 @@ def level_of(plan: planner.Plan, service: str) -> str | None:
 def used(plan: planner.Plan) -> dict[str, bool]:
     """Whether each provider is used (retained or brought in)."""
     return {p.provider: bool(p.used) for p in plan.providers.itertuples(index=False)}
+
+
+def broken_rules(instance: planner.Instance, plan: planner.Plan) -> str:
+    """The verifier's findings on ``plan`` with every family on, as one string to search.
+
+    A plan solved ``without`` a family that binds should break that family's rule here.
+    """
+    return "\n".join(planner.verify(instance, plan, without=frozenset()))
