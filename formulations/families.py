@@ -100,7 +100,8 @@ class ModelData:
         """Smallest valid bound on x[c, t]: min(capacity, demand)."""
         demand = self.demand(c, t)
         cap = self.capacity[c]
-        if np.isnan(cap) or not self.derived.on("offer_capacity"):
+        if np.isnan(cap) or not self.derived.on("offer_capacity") \
+                or not self.derived.capacity_in_big_m:
             return float(demand)
         return float(min(cap, demand))
 

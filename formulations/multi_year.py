@@ -175,7 +175,7 @@ def _add_setting_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     services = d.derived.services.set_index("service")
     category = contracts["service"].map(services["category"]).to_numpy()
     setting = contracts["service"].map(services["setting"]).to_numpy()
-    rows = []
+    rows: dict[tuple[int, int], tuple] = {}
     for number, target in enumerate(policy.setting_targets):
         shares = target.min_share if isinstance(target.min_share, list) \
             else [target.min_share] * d.derived.horizon
@@ -183,7 +183,7 @@ def _add_setting_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
         in_setting = in_category[np.isin(setting[in_category], target.settings)]
         for t in d.years:
             if shares[t] > 0 and len(in_category):
-                rows.append((number, t, shares[t], in_category, in_setting))
+                rows[(number, t)] = (shares[t], in_category, in_setting)
     m.setting_target = pyo.Constraint(
-        range(len(rows)), rule=lambda _, i: pyo.quicksum(m.x[c, rows[i][1]] for c in rows[i][4])
-        >= rows[i][2] * pyo.quicksum(m.x[c, rows[i][1]] for c in rows[i][3]))
+        list(rows), rule=lambda _, n, t: pyo.quicksum(m.x[c, t] for c in rows[n, t][2])
+        >= rows[n, t][0] * pyo.quicksum(m.x[c, t] for c in rows[n, t][1]))

@@ -227,7 +227,7 @@ def new(directory: str) -> None:
     """Write a commented template instance that validates and solves."""
     target = Path(directory)
     if target.exists() and any(target.iterdir()):
-        raise PlannerError(f"'{directory}' exists and is not empty; choose a new folder.")
+        raise InputError(f"'{directory}' exists and is not empty; choose a new folder.")
     _copy_template(target)
     click.echo(f"template instance written to {target}/ — edit the CSVs, then run "
                f"'planner validate {target}' and 'planner solve {target}'.")

@@ -51,6 +51,7 @@ class Derived:
     offers: pd.DataFrame
     contracts: pd.DataFrame
     providers: pd.DataFrame
+    capacity_in_big_m: bool = True  # False in elastic models, where capacity may be relaxed
 
     def on(self, family: str) -> bool:
         return family not in self.without

@@ -6,12 +6,15 @@ elastic model is feasible could restore feasibility by itself, and the optimum i
 such relaxation (``alone: true``), exact for the model as stated: for the budget it is the least
 possible spend minus the budget. Then all families are made elastic together with slacks priced
 in £ (episodes at the service's mean price, counts of providers or services at a stated £1m each)
-and the cheapest combined relaxation is reported (``alone: false``).
+and the cheapest combined relaxation is reported (``alone: false``). Unmet demand is priced at
+10 × the service's mean price, so the planner asks for money, capacity or a rule change before it
+proposes leaving patients untreated. Capacity is left out of the linking big-M here, so that
+capacity itself can be relaxed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 
@@ -21,6 +24,8 @@ from planner.instance import Instance
 from planner.solver import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
+SLACK_TOL = 1e-3  # relaxations smaller than this (£, episodes, ...) are solver noise
+UNMET_DEMAND_FACTOR = 10.0  # an untreated episode is priced at 10 × its mean price (assumption)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Family:
 FAMILIES = (
     Family("budget", "budget_limit", "£", "budget"),
     Family("budget", "budget_year_cap", "£", "budget"),
+    Family("budget", "carry_rule", "£", "budget"),
     Family("offer_capacity", "offer_capacity", "episodes", "offer"),
     Family("provider_capacity", "provider_capacity", "resource units", "provider"),
     Family("demand", "demand", "episodes", "service_level"),
@@ -55,8 +61,8 @@ def subject_of(built: BuiltModel, family: Family, index: object) -> str:
     """Name what a constraint row is about, in the instance's ids (with the year if several)."""
     derived = built.derived
     year = None
-    if family.subject in ("budget", "target"):
-        year, index = (index, None) if family.subject == "budget" else (None, index)
+    if family.subject == "budget":
+        year, index = index, None
     elif isinstance(index, tuple):
         index, year = index
     text = _key_subject(built, family, index)
@@ -98,7 +104,8 @@ def _weight(built: BuiltModel, family: Family, index: object) -> float:
     subject = _key_subject(built, family, key)
     service = subject.split("@")[0].split("/")[-1]
     prices = built.derived.services.set_index("service")["mean_price"]
-    return float(prices.get(service, 1.0)) or 1.0
+    factor = UNMET_DEMAND_FACTOR if family.name == "demand" else 1.0
+    return factor * (float(prices.get(service, 1.0)) or 1.0)
 
 
 def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
@@ -136,7 +143,7 @@ def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
     rows = []
     for (family, index), slack in slacks.items():
         value = float(result.values[slack.name][0])
-        if value <= 1e-6:
+        if value <= SLACK_TOL:
             continue
         subject = subject_of(built, family, index)
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
@@ -147,10 +154,19 @@ def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
 
 
 def money(value: float) -> str:
-    """£ in words an analyst reads at a glance: £412.0m, £83,000, −£1,200."""
+    """£ in words an analyst reads at a glance: £412.3m, £1.35m, £83,000, −£1,200."""
     sign = "−" if value < 0 else ""
     value = abs(value)
-    return f"{sign}£{value / 1e6:,.1f}m" if value >= 1e5 else f"{sign}£{value:,.0f}"
+    if value >= 1e8:
+        return f"{sign}£{value / 1e6:,.1f}m"
+    if value >= 1e6:
+        return f"{sign}£{value / 1e6:,.2f}m"
+    return f"{sign}£{value:,.0f}"
+
+
+def episodes(value: float) -> str:
+    return f"{value:,.0f} episodes" if value >= 10 else f"{value:,.2g} episode" + (
+        "" if value == 1 else "s")
 
 
 def _message(family: Family, subject: str, amount: float, instance: Instance,
@@ -165,19 +181,21 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
                 "plan that meets every other rule.")
     if family.name == "offer_capacity":
         provider, service = subject.split(" in ")[0].split("/")
-        return f"{service} needs {amount:,.0f} more episodes of capacity at {provider}."
+        return f"{service} needs {episodes(amount)} more capacity at {provider}."
     if family.name == "demand":
         service, level = subject.split(" in ")[0].split("@")
-        return (f"{amount:,.0f} episodes of {service} (at {level} level) cannot be delivered "
+        when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
+        return (f"{episodes(amount)} of {service} (at {level} level){when} cannot be delivered "
                 "within the other rules.")
     if family.name == "min_income":
         return (f"{subject} would receive {money(amount)} less than its break-even income; "
                 "lower its min_income or accept the provider's exit.")
     if family.name == "mandatory":
         return f"Mandatory service {subject} cannot be commissioned within the other rules."
-    if family.name in ("min_providers", "max_providers"):
-        word = "fewer" if family.name == "min_providers" else "more"
-        return f"{subject} needs {amount:,.0f} {word} providers than its {family.name} allows."
+    if family.name == "min_providers":
+        return f"{subject} can have only {amount:,.0f} fewer provider(s) than min_providers requires."
+    if family.name == "max_providers":
+        return f"{subject} needs {amount:,.0f} more provider(s) than max_providers allows."
     if family.unit == "£":
         return f"{family.name} for {subject} must rise by {money(amount)}."
     return f"{family.name} for {subject} must be relaxed by {amount:,.2f} {family.unit}."
@@ -188,15 +206,16 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
     """The diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``), and with
     ``elastic_plan`` the tables of the cheapest relaxed plan (else None)."""
     relaxations: list[dict] = []
-    model = build(derived).model
+    elastic = replace(derived, capacity_in_big_m=False)
+    model = build(elastic).model
     present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
     for name in dict.fromkeys(f.name for f in present):
-        built = build(derived)
+        built = build(elastic)
         slacks = _elastic(built, [f for f in present if f.name == name], weighted=False)
         result = _solve_elastic(built, slacks, options)
         if result is not None:
             relaxations += _relaxations(built, slacks, result, alone=True, instance=instance)
-    built = build(derived)
+    built = build(elastic)
     slacks = _elastic(built, present, weighted=True)
     result = _solve_elastic(built, slacks, options, best_plan=elastic_plan)
     tables = None

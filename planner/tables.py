@@ -77,6 +77,11 @@ def parse_table(
     frame = frame.reset_index(drop=True)
     known = set(spec.column_names)
     for name in frame.columns:
+        original = name.rsplit(".", 1)[0]
+        if name not in known and original in known and name.rsplit(".", 1)[-1].isdigit():
+            problems.append(Problem(spec.name, f"column '{original}' appears twice.",
+                                    "Keep one column of each name.", column=original))
+            continue
         if name not in known:
             close = difflib.get_close_matches(name, spec.column_names, n=1)
             hint = f"Did you mean '{close[0]}'? " if close else ""
@@ -136,7 +141,13 @@ def _parse_column(values: pd.Series, column: Column, spec: TableSpec,
                                     "Write true or false.", column=column.name, **locate(position)))
         return result.where(~blank, bool(column.default)).astype(bool)
     if column.kind == "list":
-        return text.map(lambda t: tuple(part.strip() for part in t.split(";") if part.strip()))
+        def as_tuple(raw: object, joined: str) -> tuple[str, ...]:
+            if isinstance(raw, list | tuple | set):
+                return tuple(str(item).strip() for item in raw if str(item).strip())
+            return tuple(part.strip() for part in joined.split(";") if part.strip())
+
+        return pd.Series([as_tuple(raw, joined) for raw, joined in zip(values, text)],
+                         index=values.index, dtype=object)
     if column.kind == "choice":
         bad = ~blank & ~text.isin(column.choices)
         for position in np.flatnonzero(bad.to_numpy()):

@@ -7,8 +7,9 @@ effects and growth), one-off costs (set-up, entry, exit, notice) and every total
 the instance and the plan's decisions, so a bug upstream shows as a violation, not a wrong plan.
 
 Tolerances (docs/outputs.md): a quantity passes if within ``ABS_TOL + REL_TOL × max(1,
-|reference|)`` of its limit, ABS_TOL = 1e-3 (episodes or £) and REL_TOL = 1e-6. They absorb
-solver feasibility tolerances and the 6-decimal rounding of written volumes.
+|reference|)`` of its limit, ABS_TOL = 1e-3 (episodes or £) and REL_TOL = 1e-8 (£5.50 on a
+£550m budget). They absorb solver feasibility tolerances and the 6-decimal rounding of written
+volumes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from planner.instance import Instance
 
 ABS_TOL = 1e-3
-REL_TOL = 1e-6
+REL_TOL = 1e-8
 NOTICE_SHARE = 0.5
 MULTI_YEAR_OVERSPEND = 0.02
 

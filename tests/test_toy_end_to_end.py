@@ -97,7 +97,7 @@ def test_infeasible_budget_gives_diagnosis_and_exit_3(tmp_path: Path, toy_copy: 
     out = tmp_path / "plan"
     done = run_cli("solve", str(toy_copy), "--out", str(out))
     assert done.returncode == 3
-    assert "The budget of £1.3m is £83,000 short of the cheapest plan" in done.stderr
+    assert "The budget of £1.30m is £83,000 short of the cheapest plan" in done.stderr
     diagnosis = json.loads((out / "diagnosis.json").read_text())
     assert diagnosis["status"] == "infeasible"
     budget = [r for r in diagnosis["relaxations"] if r["constraint"] == "budget" and r["alone"]]
