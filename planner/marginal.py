@@ -90,8 +90,8 @@ def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[dict]:
 def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[dict]:
     """Re-solve with each binding choice rule relaxed by one provider (or dropped, headroom)."""
     model = session.model
-    z = dict(zip(model.z, base.values.get("z", [])))
-    y = dict(zip(model.y, base.values.get("y", [])))
+    z = {id(v): value for v, value in zip(model.z.values(), base.values.get("z", []))}
+    y = {id(v): value for v, value in zip(model.y.values(), base.values.get("y", []))}
     rows = []
     family_of = {f.component: f for f in FAMILIES}
     for name in CHOICE_COMPONENTS:
@@ -146,7 +146,7 @@ def _binding(con, z: dict, y: dict) -> bool:
 
     values = {**z, **y}
     repn = generate_standard_repn(con.body)
-    body = repn.constant + sum(coef * values.get(var, 0.0)
+    body = repn.constant + sum(coef * values.get(id(var), 0.0)
                                for var, coef in zip(repn.linear_vars, repn.linear_coefs))
     limit = con.upper if con.has_ub() else con.lower
     return abs(body - pyo.value(limit)) < 1e-6
@@ -192,5 +192,7 @@ def _dual_message(component: str, what: str, subject: str, value: float, unit: s
     if component == "min_income":
         return (f"Each £1 less of {subject}'s break-even income would save £{value:,.4f} "
                 "(fixed plan).")
-    one = "£1" if unit == "£" else f"one more {unit[:-1] if unit.endswith('s') else unit}"
+    if component in ("budget_limit", "budget_year_cap"):
+        return f"£1 more of {what} ({subject}) is worth £{value:,.4f} to the objective (fixed plan)."
+    one = "£1 more" if unit == "£" else f"One more {unit[:-1] if unit.endswith('s') else unit}"
     return f"{one} of {what} for {subject} is worth £{value:,.4f} to the objective (fixed plan)."

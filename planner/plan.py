@@ -55,7 +55,7 @@ class Plan:
         """A few lines for the terminal."""
         if not self.has_solution:
             return f"{self.instance.name}: {self.status}"
-        t = self.totals
+        t = {k: (0.0 if isinstance(v, float) and abs(v) < 0.5 else v) for k, v in self.totals.items()}
         lines = [f"{self.instance.name}: {self.status}"
                  + (f" (gap {self.gap:.2%})" if self.gap and self.gap > 1e-9 else ""),
                  f"  spend £{t['spend']:,.0f}" + (f" of budget £{t['budget']:,.0f}"
