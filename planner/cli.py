@@ -7,16 +7,15 @@ on stderr with no traceback unless ``--debug`` is given. No command prompts.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import sys
-import traceback
 from importlib import resources
 from pathlib import Path
 
 import click
 
 from planner import api
+from planner.cli_support import guarded as _guarded
 from planner.derive import FAMILIES, derive
 from planner.errors import (
     EXIT_INFEASIBLE,
@@ -24,42 +23,9 @@ from planner.errors import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     InputError,
-    PlannerError,
 )
 from planner.instance import load_instance
 from planner.prechecks import precheck
-
-EXIT_INTERRUPTED = 130
-
-
-def _guarded(command):
-    """Map the planner's errors to exit codes and clear messages; tracebacks only with --debug."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        debug = click.get_current_context().find_root().params.get("debug", False)
-        try:
-            return command(*args, **kwargs)
-        except PlannerError as exc:
-            if debug:
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except BrokenPipeError:
-            sys.exit(EXIT_OK)  # the reader (e.g. `head`) closed the pipe; the plan is written
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written.", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
-            if debug:
-                traceback.print_exc()
-            click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                       "(run with --debug for the traceback, and please report it)", err=True)
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,3 +221,19 @@ def doctor() -> None:
         plan = api.solve(folder)
     click.echo(f"toy solve: {plan.status}, objective £{plan.objective:,.2f}, "
                f"{plan.timings['total']:.2f} s")
+
+
+def _register_command_modules() -> None:
+    """Add the commands defined in planner/commands/ (one module per command family)."""
+    import importlib
+    import pkgutil
+
+    import planner.commands as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        loaded = importlib.import_module(f"{package.__name__}.{module.name}")
+        for command in getattr(loaded, "COMMANDS", ()):
+            main.add_command(command)
+
+
+_register_command_modules()
