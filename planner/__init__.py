@@ -15,6 +15,7 @@ from planner.derive import FAMILIES, Derived, derive
 from planner.errors import InputError, PlannerError, Problem, VerificationError
 from planner.instance import Instance, load_instance
 from planner.plan import Plan
+from planner.sweeps import sweep
 from planner.verify import verify
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "derive",
     "load_instance",
     "solve",
+    "sweep",
     "verify",
     "versions",
 ]

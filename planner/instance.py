@@ -109,8 +109,11 @@ class Instance:
         if problems or config is None:
             raise InputError(problems)
         services = typed["services"].copy()
+        # Demand given as a rate becomes episodes; the rate is then cleared so that the instance
+        # says each thing once (and re-validating a copy, e.g. a scenario, stays valid).
         services["demand"] = services["demand"].fillna(
             services["activity_rate"] * config.population)
+        services["activity_rate"] = float("nan")
         typed["services"] = services
         return cls(config=config, source=source, **typed)
 

@@ -62,9 +62,15 @@ class PlanningModel:
     def var_names(self) -> tuple[str, ...]:
         return ("x", "y", "z", "w")
 
-    def plan(self, result: SolveResult, check: bool = True) -> Plan:
-        """The plan of a solve result (verified against the data unless ``check`` is False)."""
-        plan = Plan(instance=self.instance, status=result.status, objective=result.objective,
+    def plan(self, result: SolveResult, check: bool = True,
+             instance: Instance | None = None) -> Plan:
+        """The plan of a solve result (verified against the data unless ``check`` is False).
+
+        ``instance`` is the instance the plan answers when mutable parameters were changed
+        (a scenario's budget), so that totals and verification use its figures.
+        """
+        instance = instance or self.instance
+        plan = Plan(instance=instance, status=result.status, objective=result.objective,
                     bound=result.bound, gap=result.gap, counts=self.built.counts(),
                     options={**self.options.as_dict(), "without": sorted(self.without)},
                     versions=self.versions())
@@ -72,9 +78,9 @@ class PlanningModel:
             tables = extract(self.built, result)
             for name, frame in tables.items():
                 setattr(plan, name, frame)
-            plan.totals, plan.totals_by_year, plan.budget = compute_totals(self.instance, tables)
+            plan.totals, plan.totals_by_year, plan.budget = compute_totals(instance, tables)
             if check:
-                violations = verify(self.instance, plan)
+                violations = verify(instance, plan)
                 if violations:
                     raise VerificationError(violations)
         return plan

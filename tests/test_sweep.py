@@ -1,0 +1,179 @@
+"""Sweeps and Pareto fronts: results equal separate solves, resume, Dask, clear override errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pytest import approx
+
+import planner
+from planner import sweeps as sweep_module
+from planner.errors import InputError
+from planner.pareto import pareto_front
+from planner.scenarios import apply, load_sweep, scenarios
+
+pytestmark = pytest.mark.solver
+
+SWEEP = {
+    "mode": "product",
+    "parameters": {
+        "policy.budget": [1_390_000, 1_400_000, 1_450_000],
+        "services.demand": {"scale": [0.9, 1.0], "where": {"category": "primary"}},
+    },
+    "scenarios": {"no_practice": {"levels.max_services": {"set": 0, "where": {"level": "practice"}}}},
+}
+
+
+@pytest.fixture(scope="module")
+def toy() -> planner.Instance:
+    return planner.load_instance(Path(__file__).parents[1] / "instances" / "toy")
+
+
+@pytest.fixture(scope="module")
+def results(toy: planner.Instance) -> pd.DataFrame:
+    return planner.sweep(toy, SWEEP)
+
+
+def test_sweep_equals_separate_solves(toy: planner.Instance, results: pd.DataFrame) -> None:
+    """Every row (persistent re-solve or rebuild) equals a fresh solve of that scenario."""
+    assert list(results["scenario"]) == ["s1", "s2", "s3", "s4", "s5", "s6", "no_practice"]
+    assert not results["rebuilt"].all()  # budget-only changes re-used a built model
+    for scenario in scenarios(load_sweep(SWEEP)):
+        fresh = planner.solve(apply(toy, scenario))
+        row = results.set_index("scenario").loc[scenario.name]
+        assert row["status"] == fresh.status
+        assert row["objective"] == approx(fresh.objective, rel=1e-9)
+        assert row["spend"] == approx(fresh.totals["spend"], rel=1e-9)
+
+
+def test_swept_values_and_hand_checks(results: pd.DataFrame) -> None:
+    """Base demand and budget £1.4m give the toy optimum £1,383,000 with no contract changed;
+    at £1.39m the plan still fits (spend £1,383,000); forbidding practice-level commissioning
+    moves diabetes care to PCT level: +£10,000 (500 × £180 + £2,000 vs 450 × £180 + £1,000)."""
+    table = results.set_index("scenario")
+    assert table.loc["s4", "policy.budget"] == 1_400_000 and table.loc["s4", "services.demand"] == 1.0
+    assert table.loc["s4", "objective"] == approx(1_383_000)
+    assert table.loc["s4", "contracts_changed"] == 0
+    assert table.loc["s2", "objective"] == approx(1_383_000)
+    assert table.loc["no_practice", "objective"] == approx(1_393_000)
+    assert table.loc["no_practice", "levels_used"] == 1
+
+
+def test_two_workers_same_table(toy: planner.Instance, results: pd.DataFrame) -> None:
+    parallel = planner.sweep(toy, SWEEP, workers=2)
+    columns = [c for c in results.columns if c not in ("wall_s", "rebuilt")]
+    pd.testing.assert_frame_equal(parallel[columns], results[columns])
+
+
+def test_dask_local_cluster(toy: planner.Instance, results: pd.DataFrame) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        table = planner.sweep(toy, SWEEP, scheduler=client)
+    columns = [c for c in results.columns if c not in ("wall_s", "rebuilt")]
+    pd.testing.assert_frame_equal(table[columns], results[columns])
+
+
+def test_resume_skips_finished_scenarios(tmp_path: Path, toy: planner.Instance,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "sweep"
+    first = planner.sweep(toy, SWEEP, out=out)
+    (out / "rows" / "s3.json").unlink()  # as if interrupted before s3 finished
+    (out / "results.csv").unlink()
+    solved = []
+    original = sweep_module._Job.solve
+
+    def counting(self, scenario, sessions):
+        solved.append(scenario.name)
+        return original(self, scenario, sessions)
+
+    monkeypatch.setattr(sweep_module._Job, "solve", counting)
+    second = planner.sweep(toy, SWEEP, out=out)
+    assert solved == ["s3"]
+    columns = [c for c in first.columns if c not in ("wall_s", "rebuilt")]
+    pd.testing.assert_frame_equal(second[columns].astype(str), first[columns].astype(str))
+    assert (out / "results.csv").is_file() and (out / "results.parquet").is_file()
+    other = dict(SWEEP, mode="zip", parameters={"policy.budget": [1_500_000]})
+    with pytest.raises(InputError, match="holds results of a different sweep"):
+        planner.sweep(toy, other, out=out)
+
+
+def test_failing_scenario_is_recorded_and_the_sweep_goes_on(toy: planner.Instance) -> None:
+    spec = {"scenarios": {
+        "fine": {"policy.budget": 1_400_000},
+        "no_provider": {"services.min_quality": {"set": 0.99, "where": {"service": "diabetes_care"}}},
+    }}
+    table = planner.sweep(toy, spec).set_index("scenario")
+    assert table.loc["fine", "status"] == "optimal"
+    assert table.loc["no_provider", "status"] == "error"
+    assert "min_quality 0.99" in table.loc["no_provider", "message"]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"parameters": {"policy.budgett": [1]}}, "unknown key 'policy.budgett'"),
+    ({"parameters": {"services.cost": {"scale": [2]}}}, "unknown column 'cost' in key 'services.cost'"),
+    ({"parameters": {"services.demand": {"scale": [2], "where": {"kind": "x"}}}},
+     "unknown column 'kind' in where of 'services.demand'"),
+    ({"parameters": {"services.demand": {"set": [-5]}}}, "scenario s1: -5 is below the minimum 0"),
+    ({"parameters": {"services.demand": {"set": [1], "scale": [2]}}}, "exactly one of 'set' or 'scale'"),
+    ({"mode": "zip", "parameters": {"policy.budget": [1, 2], "policy.value_per_qaly": [1]}},
+     "mode zip needs lists of equal length"),
+    ({"paramters": {}}, "key 'paramters'"),
+])
+def test_override_errors_name_the_key(toy: planner.Instance, spec: dict, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        planner.sweep(toy, spec)
+    assert message in caught.value.render()
+
+
+def test_cli_sweep(tmp_path: Path) -> None:
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text("parameters:\n  policy.budget: [1390000, 1400000]\n")
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-m", "planner", "sweep", str(root / "instances" / "toy"),
+                           str(spec), "--out", str(tmp_path / "out"), "--plans"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2 scenarios: 2 optimal" in done.stdout
+    table = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(table["policy.budget"]) == [1_390_000, 1_400_000]
+    assert (tmp_path / "out" / "plans" / "s1" / "plan.json").is_file()
+
+
+def pareto_instance() -> planner.Instance:
+    """Three optional services with QALY gains per £ of 0.003, 0.002 and 0.001 (cost £1,000,
+    £2,000, £3,000 for 3 QALYs each... see values): the front steps through them in that order."""
+    services = pd.DataFrame([
+        {"service": "a", "category": "c", "demand": 10, "mandatory": False, "qaly_gain": 0.3},
+        {"service": "b", "category": "c", "demand": 10, "mandatory": False, "qaly_gain": 0.4},
+        {"service": "d", "category": "c", "demand": 10, "mandatory": False, "qaly_gain": 0.3},
+    ])
+    offers = pd.DataFrame([
+        {"provider": "P", "service": "a", "price": 100, "quality": 1.0},
+        {"provider": "P", "service": "b", "price": 200, "quality": 1.0},
+        {"provider": "P", "service": "d", "price": 300, "quality": 1.0},
+    ])
+    return planner.Instance.from_frames(
+        {"name": "front", "population": 1000, "policy": {"budget": 6000, "value_per_qaly": 5000}},
+        levels=pd.DataFrame([{"level": "pct", "order": 1, "population": 1000}]),
+        services=services, providers=pd.DataFrame([{"provider": "P", "kind": "independent"}]),
+        offers=offers)
+
+
+def test_pareto_front_is_non_dominated_and_monotone() -> None:
+    """Spend/QALYs of the subsets: {} 0/0, a 1,000/3, b 2,000/4, a+b 3,000/7, d 3,000/3,
+    a+d 4,000/6, b+d 5,000/7, all 6,000/10. Non-dominated: (0,0), (1000,3), (2000,4), (3000,7),
+    (6000,10). At £5,000/QALY a (3 QALYs for £1,000 = £333/QALY), b (£500) and d (£1,000) are all
+    worth buying: the chosen plan is all three, (6,000, 10)."""
+    front = pareto_front(pareto_instance(), points=13)
+    line = front.loc[~front["chosen"]]
+    assert list(zip(line["spend"].round(6), line["qalys"].round(6))) == [
+        (0, 0), (1000, 3), (2000, 4), (3000, 7), (6000, 10)]
+    assert line["spend"].is_monotonic_increasing and line["qalys"].is_monotonic_increasing
+    chosen = front.loc[front["chosen"]].iloc[0]
+    assert (chosen["spend"], chosen["qalys"]) == (approx(6000), approx(10))
