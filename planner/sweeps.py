@@ -160,14 +160,16 @@ def _base_contracts(instance: Instance, options: SolveOptions) -> dict[tuple[str
 
 
 def _batches(items: list[Scenario], workers: int) -> list[list[Scenario]]:
-    """Scenarios sharing a structure go to the same batch (one model each); batches balanced."""
+    """Balanced batches, one per worker; scenarios sharing a structure stay together where the
+    balance allows (one built model serves them), and a large group is split across workers."""
     groups: dict[str, list[Scenario]] = {}
     for scenario in items:
         groups.setdefault(scenario.structure_key(), []).append(scenario)
-    ordered = sorted(groups.values(), key=len, reverse=True)
-    batches: list[list[Scenario]] = [[] for _ in range(min(workers, len(ordered)) or 1)]
-    for group in ordered:
-        min(batches, key=len).extend(group)
+    size = -(-len(items) // workers)  # ceiling: the most scenarios one worker should get
+    pieces = [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
+    batches: list[list[Scenario]] = [[] for _ in range(min(workers, len(pieces)) or 1)]
+    for piece in sorted(pieces, key=len, reverse=True):
+        min(batches, key=len).extend(piece)
     return [b for b in batches if b]
 
 
