@@ -43,6 +43,7 @@ def solve(
     diagnose_infeasible: bool = True,
     marginal: bool = False,
     elastic: bool = False,
+    highs_options: dict[str, object] | None = None,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -51,13 +52,14 @@ def solve(
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
     ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
-    diagnosis).
+    diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     loaded = time.perf_counter()
-    options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file)
+    options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file,
+                           highs_options=tuple(sorted((highs_options or {}).items())))
     session = PlanningModel(instance, frozenset(without), options)
     result = session.run()
     solved_at = time.perf_counter()

@@ -61,6 +61,8 @@ def validate(instance: str) -> None:
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES),
               help="Switch a constraint family off (repeatable) to see what it costs.")
 @click.option("--log", "log_file", type=click.Path(), default=None, help="HiGHS log file.")
+@click.option("--highs-option", "highs_options", multiple=True, metavar="KEY=VALUE",
+              help="A further HiGHS option (repeatable), e.g. mip_max_improving_sols=1.")
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Compute marginal values (marginal_values.csv): LP duals of the fixed plan "
                    "and MILP re-solves at budget ±1 % and ±5 %.")
@@ -73,11 +75,13 @@ def validate(instance: str) -> None:
 @_guarded
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
-          marginal: bool, n_alternatives: int, within: float, elastic: bool) -> None:
+          marginal: bool, n_alternatives: int, within: float, elastic: bool,
+          highs_options: tuple[str, ...]) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
     plan = api.solve(instance, time_limit=time_limit, gap=gap, threads=threads,
-                     without=without, log_file=log_file, marginal=marginal, elastic=elastic)
+                     without=without, log_file=log_file, marginal=marginal, elastic=elastic,
+                     highs_options=_parse_highs_options(highs_options))
     target = Path(out) if out else Path("out") / plan.instance.name
     if plan.has_solution:
         extra = _status_quo_tables(plan)
@@ -107,6 +111,26 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     sys.exit(EXIT_NO_SOLUTION if plan.status == "time_limit" else EXIT_INTERNAL)
 
 
+def _parse_highs_options(pairs: tuple[str, ...]) -> dict[str, object]:
+    """KEY=VALUE pairs to typed HiGHS options (ints, floats, true/false, text)."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--highs-option '{pair}' is not KEY=VALUE.")
+        value: object = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        parsed[key.strip()] = value
+    return parsed
+
+
 def _status_quo_tables(plan) -> dict:
     from planner.compare import PlanView, compare
 
@@ -118,7 +142,8 @@ def _alternatives(plan, count: int, within: float, without: tuple[str, ...]) -> 
     from planner.alternatives import alternatives
     from planner.solver import SolveOptions
 
-    options = SolveOptions(**{k: v for k, v in plan.options.items() if k != "without"})
+    settings = {k: v for k, v in plan.options.items() if k not in ("without", "highs_options")}
+    options = SolveOptions(**settings, highs_options=tuple(plan.options["highs_options"].items()))
     _, table = alternatives(plan.instance, count, within, options, frozenset(without))
     return {"alternatives.csv": table}
 

@@ -29,7 +29,8 @@ def guarded(command):
         except BrokenPipeError:
             sys.exit(EXIT_OK)  # the reader (e.g. `head`) closed the pipe; the plan is written
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing was written.", err=True)
+            click.echo("interrupted: nothing half-written (a sweep keeps its finished scenarios "
+                       "for a resume).", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise

@@ -16,6 +16,8 @@ relaxation, in ``unit``; ``qalys_per_unit`` is the change in QALYs where it is m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pyomo.environ as pyo
 
@@ -25,6 +27,8 @@ from planner.session import PlanningModel
 from planner.solver import HighsAdapter, SolveResult
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
+RESOLVE_GAP = 1e-4  # relative MIP gap of the re-solves
+RESOLVE_TIME_FACTOR = 3.0  # each re-solve may take this many times the plan's own solve
 MAX_CHOICE_RESOLVES = 25
 DUAL_TOL = 1e-7
 DUAL_COMPONENTS = {  # component -> (unit of one more, what it is)
@@ -43,8 +47,20 @@ CHOICE_COMPONENTS = ("min_providers", "max_providers", "headroom")
 
 
 def marginal_values(session: PlanningModel, base: SolveResult) -> pd.DataFrame:
-    """The marginal-values table of the plan solved as ``base`` (see module docstring)."""
-    rows = _budget_resolves(session, base) + _choice_resolves(session, base)
+    """The marginal-values table of the plan solved as ``base`` (see module docstring).
+
+    The MILP re-solves stop at a relative gap of RESOLVE_GAP (or the plan's own, if looser) and
+    each may take RESOLVE_TIME_FACTOR times the plan's own solve (+1 s): they measure steps in
+    the value of money and rules, not the last pound; a re-solve cut short says so in status.
+    """
+    exact = session.adapter.options
+    budget_s = RESOLVE_TIME_FACTOR * (base.solve_s + base.transfer_s) + 1.0
+    limit = budget_s if exact.time_limit is None else min(exact.time_limit, budget_s)
+    session.adapter.options = replace(exact, gap=max(exact.gap, RESOLVE_GAP), time_limit=limit)
+    try:
+        rows = _budget_resolves(session, base) + _choice_resolves(session, base)
+    finally:
+        session.adapter.options = exact
     rows += _lp_duals(session, base)
     columns = ["constraint", "subject", "method", "change", "unit", "marginal_value",
                "qalys_per_unit", "status", "message"]

@@ -28,10 +28,12 @@ class SolveOptions:
     threads: int | None = None
     log_file: str | None = None
     seed: int = 0
+    highs_options: tuple[tuple[str, object], ...] = ()  # further HiGHS options, e.g. node limits
 
     def as_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "gap": self.gap, "threads": self.threads,
-                "log_file": self.log_file, "seed": self.seed}
+                "log_file": self.log_file, "seed": self.seed,
+                "highs_options": dict(self.highs_options)}
 
 
 @dataclass
@@ -75,6 +77,7 @@ class HighsAdapter:
             Path(opts.log_file).parent.mkdir(parents=True, exist_ok=True)
             solver_options.update({"log_file": str(opts.log_file), "output_flag": True,
                                    "log_to_console": False})
+        solver_options.update(dict(opts.highs_options))
         timer = HierarchicalTimer()
         start = time.perf_counter()
         results = self.solver.solve(
@@ -84,6 +87,8 @@ class HighsAdapter:
         wall = time.perf_counter() - start
         self._model = model
         transfer = _timer_total(timer, "set_instance") + _timer_total(timer, "update")
+        if _interrupted(self.solver):
+            raise KeyboardInterrupt  # Ctrl-C reached HiGHS: stop, and write nothing
         status = _map_status(results.termination_condition, results.solution_status)
         result = SolveResult(status=status, termination=results.termination_condition.name,
                              objective=None, bound=None, gap=None,
@@ -123,6 +128,16 @@ def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) ->
                        values={name: [] for name in var_names})
 
 
+def _interrupted(solver: Highs) -> bool:
+    """True if HiGHS stopped because of Ctrl-C (Pyomo maps that status to 'unknown')."""
+    highs = getattr(solver, "_solver_model", None)
+    if highs is None:
+        return False
+    status = highs.getModelStatus()
+    return status in (highspy.HighsModelStatus.kInterrupt,
+                      getattr(highspy.HighsModelStatus, "kHighsInterrupt", None))
+
+
 def _timer_total(timer: HierarchicalTimer, name: str) -> float:
     try:
         return float(timer.get_total_time(name))
@@ -147,7 +162,6 @@ def _map_status(termination: TerminationCondition, solution: SolutionStatus) -> 
         return "infeasible"
     if has_solution:
         return "feasible"
-    if termination in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit,
-                       TerminationCondition.interrupted):
+    if termination in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
         return "time_limit"
     return "error"

@@ -184,10 +184,15 @@ def _run(job: _Job, batches: list[list[Scenario]], workers: int,
         for batch in singles:
             yield [job.solve(batch[0], sessions)]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
             futures = [pool.submit(job, batch) for batch in batches]
             for future in as_completed(futures):
                 yield future.result()
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)  # finished rows stay for a resume
+            raise
+        pool.shutdown()
 
 
 def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
