@@ -261,14 +261,18 @@ def add_share_quality_choice(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def add_provider_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """8. A used provider receives at least its minimum income from this commissioner."""
+    """8. A used provider receives at least its minimum income from this commissioner.
+
+    Over several years the minimum income follows prices (price_change a year): a provider
+    asked for tariff efficiency is expected to find the same efficiency in its own costs.
+    """
     x, w = m.x, m.w
     min_income = d.derived.providers.set_index("provider")["min_income"]
     m.min_income = pyo.Constraint(
         _year_index([p for p in d.w_of if d.derived.on("min_income") and min_income[p] > 0],
                     d.years),
         rule=lambda _, p, t: pyo.quicksum(d.price(c, t) * x[c, t] for c in d.by_provider[p])
-        >= min_income[p] * w[d.w_of[p], t])
+        >= min_income[p] * (1.0 + d.derived.price_change) ** t * w[d.w_of[p], t])
 
 
 def add_running_costs(m: pyo.ConcreteModel, d: ModelData) -> None:

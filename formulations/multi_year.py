@@ -29,7 +29,9 @@ import pyomo.environ as pyo
 from formulations import families as fam
 from formulations.families import BuiltModel, ModelData
 from formulations.single_year import add_annual_budget, one_off_cost_terms
+from formulations.start import greedy_start
 from planner.derive import Derived
+from planner.solver import START_ATTRIBUTE
 
 MULTI_YEAR_OVERSPEND = 0.02  # fraction of a year's budget it may be exceeded under multi_year
 NOTICE_SHARE = 0.5  # years of spend paid as notice on incumbent activity dropped
@@ -81,6 +83,7 @@ def build(derived: Derived) -> BuiltModel:
     _add_break_even(m, d)
     _add_setting_targets(m, d)
     fam.add_objective(m, d)
+    setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     return BuiltModel(m, derived, d)
 
 
@@ -169,7 +172,7 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
 def _add_setting_targets(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Minimum share of a category's episodes delivered in the target settings, by year."""
     policy = d.derived.instance.config.policy
-    if not d.derived.on("setting_targets") or not policy.setting_targets:
+    if not d.derived.on("setting_targets") or not policy.setting_targets or d.derived.horizon == 1:
         return
     contracts = d.derived.contracts
     services = d.derived.services.set_index("service")

@@ -119,7 +119,7 @@ def below_break_even(a: PlanView, b: PlanView) -> pd.DataFrame:
     providers = b.providers.set_index("provider")
     before = a.providers.set_index("provider")["income"]
     at_risk = providers.loc[(providers["min_income"] > 0) & (providers["income"]
-                                                            < providers["min_income"] - 1e-6)]
+                                                            < providers["min_income"] - 1.0)]
     return pd.DataFrame({"provider": at_risk.index, "kind": at_risk["kind"].to_numpy(),
                          "income_a": at_risk.index.map(before).fillna(0.0),
                          "income_b": at_risk["income"].to_numpy(),

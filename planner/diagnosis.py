@@ -24,6 +24,7 @@ from planner.instance import Instance
 from planner.solver import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
+ELASTIC_TIME_LIMIT = 60.0  # s per elastic solve; a cut-short answer is marked exact: false
 SLACK_TOL = 1e-3  # relaxations smaller than this (£, episodes, ...) are solver noise
 UNMET_DEMAND_FACTOR = 10.0  # an untreated episode is priced at 10 × its mean price (assumption)
 
@@ -147,7 +148,7 @@ def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
             continue
         subject = subject_of(built, family, index)
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
-                     "unit": family.unit, "alone": alone,
+                     "unit": family.unit, "alone": alone, "exact": result.status == "optimal",
                      "cost": round(value * _weight(built, family, index), 2),
                      "message": _message(family, subject, value, instance, built.derived)})
     return rows
@@ -236,6 +237,9 @@ def _solve_elastic(built: BuiltModel, slacks: dict, options: SolveOptions,
     """Minimise the slack; with ``best_plan``, then the plan's own objective at that slack."""
     m = built.model
     names = ("x", "y", "z", "w", *(v.name for v in slacks.values()))
+    limit = ELASTIC_TIME_LIMIT if options.time_limit is None else min(options.time_limit,
+                                                                       ELASTIC_TIME_LIMIT)
+    options = replace(options, time_limit=limit)
     result = HighsAdapter(options).solve(m, var_names=names)
     if not result.has_solution or not best_plan:
         return result if result.has_solution else None

@@ -116,6 +116,7 @@ def providers_table(instance: Instance, contracts: pd.DataFrame, used: pd.DataFr
     grouped = contracts.groupby([contracts["provider"], contracts["year"]])
     frame["volume"] = grouped["volume"].sum().reindex(index).fillna(0.0).to_numpy()
     frame["income"] = grouped["spend"].sum().reindex(index).fillna(0.0).to_numpy()
+    frame["min_income"] = frame["min_income"] * np.tile(price_factor, len(providers))
     frame["break_even_margin"] = np.where(frame["used"] & (frame["min_income"] > 0),
                                           frame["income"] - frame["min_income"], np.nan)
     use = contracts.merge(offers[["provider", "service", "capacity_use"]],

@@ -241,9 +241,9 @@ def _check_providers(ctx: _Context) -> None:
                     bad.append(f"{label}: uses {use:g} of total_capacity {provider['total_capacity']:g}")
             if ctx.on("min_income") and used and provider["min_income"] > 0:
                 got = float(income.get((provider_id, year), 0.0))
-                if not _le(provider["min_income"], got):
-                    bad.append(f"{label}: income £{got:,.2f} below its break-even "
-                               f"£{provider['min_income']:,.2f}")
+                floor = provider["min_income"] * ctx.price_factor(ctx.t(year))
+                if not _le(floor, got):
+                    bad.append(f"{label}: income £{got:,.2f} below its break-even £{floor:,.2f}")
 
 
 def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
