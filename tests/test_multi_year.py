@@ -224,3 +224,28 @@ def test_budget_csv_and_totals_by_year(tmp_path: Path) -> None:
     services = pd.read_csv(tmp_path / "plan" / "services.csv")
     assert sorted(services["year"].unique()) == [2010, 2011, 2012]
     assert set(plan.totals_by_year) == {"2010", "2011", "2012"}
+
+
+def test_pct_5y_annual_and_multi_year_give_different_plans() -> None:
+    """instances/pct_5y/README.md: under annual break-even 2011 binds (notice and entry costs
+    of change) and four optional services are given up for the horizon; multi-year break-even
+    overspends 2011 by up to 2 %, repaid later, commissions them and improves the objective."""
+    folder = ROOT / "instances" / "pct_5y"
+    annual_instance = planner.load_instance(folder)
+    policy = annual_instance.config.policy.model_copy(update={"break_even": "multi_year"})
+    multi_instance = planner.Instance(annual_instance.config.model_copy(update={"policy": policy}),
+                                      annual_instance.levels, annual_instance.services,
+                                      annual_instance.providers, annual_instance.offers,
+                                      annual_instance.level_effects)
+    annual = planner.solve(annual_instance, gap=1e-3)
+    multi = planner.solve(multi_instance, gap=1e-3)
+    assert annual.has_solution and multi.has_solution
+    first = annual.budget.iloc[0]
+    assert first["spend"] == approx(first["budget"], rel=1e-6)  # 2011 binds under annual
+    over = multi.budget.iloc[0]["spend"] / multi.budget.iloc[0]["budget"] - 1
+    assert 0 < over <= 0.02 + 1e-9
+    chosen = {name: set(plan.services.loc[plan.services["commissioned"], "service"])
+              for name, plan in (("annual", annual), ("multi", multi))}
+    assert chosen["annual"] < chosen["multi"]
+    assert {"nhs_health_checks", "carers_breaks"} <= chosen["multi"] - chosen["annual"]
+    assert multi.objective < annual.objective * (1 - 1e-3)
