@@ -23,6 +23,7 @@ run: $(VENV)/.installed
 	$(BIN)/planner solve instances/pct --out out/pct
 
 test: $(VENV)/.installed-test
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-test

@@ -16,8 +16,9 @@ module adds to the shared families:
   (z_τ ≥ z_t − z_{t−1} for τ < t + K; a new contract let in year 0 counts as started then, while
   an incumbent contract continuing into year 0 is not a new award);
 * break-even: ``annual`` (spend_t ≤ B_t), ``carry_forward`` (an underspend may be spent in the next
-  year only) or ``multi_year`` (spend within budget over every window of ``break_even_window``
-  years, and no year more than 2 % over its own budget);
+  year only; one binary a year says whether a year overspends its own budget) or
+  ``multi_year`` (spend within budget over every window of ``break_even_window`` years, and no
+  year more than 2 % over its own budget);
 * setting targets: a minimum share of a category's activity in given settings, by year.
 """
 
@@ -147,18 +148,24 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
         return
     later = [t for t in d.years if t > 0]
     if policy.break_even == "carry_forward":
-        # carried[t]: last year's own underspend, usable in year t only; used[t] ≤ carried[t].
+        # carried[t] = max(0, budget[t-1] − spend[t-1]): last year's underspend, usable in
+        # year t only (a year's own budget is spent first, so unused carried money lapses).
+        # over[t] = 1 if year t spends beyond its own budget, and then carries nothing on.
         m.carried = pyo.Var(later, domain=pyo.NonNegativeReals)
-        m.used = pyo.Var(later, domain=pyo.NonNegativeReals)
+        m.over = pyo.Var(d.years[:-1], domain=pyo.Binary)
+        big = {t: 2.0 * (limits[t] or 0.0) + 1.0 for t in d.years}
 
-        def used(t):
-            return m.used[t] if t > 0 else 0.0
+        def carried(t):
+            return m.carried[t] if t > 0 else 0.0
 
-        m.budget_limit = pyo.Constraint(d.years, rule=lambda _, t: m.spend[t] - used(t) <= m.budget[t])
-        m.carry_use = pyo.Constraint(later, rule=lambda _, t: m.used[t] <= m.carried[t])
-        m.carry_cash = pyo.Constraint(later, rule=lambda _, t: m.used[t] <= m.spend[t])
-        m.carry_rule = pyo.Constraint(later, rule=lambda _, t: m.carried[t]
-                                      <= m.budget[t - 1] - m.spend[t - 1] + used(t - 1))
+        m.budget_limit = pyo.Constraint(d.years, rule=lambda _, t: m.spend[t] <= m.budget[t]
+                                        + carried(t))
+        m.carry_over = pyo.Constraint(d.years[:-1], rule=lambda _, t: m.spend[t] - m.budget[t]
+                                      <= big[t] * m.over[t])
+        m.carry_rule = pyo.Constraint(later, rule=lambda _, t: m.carried[t] <= m.budget[t - 1]
+                                      - m.spend[t - 1] + big[t - 1] * m.over[t - 1])
+        m.carry_lapse = pyo.Constraint(later, rule=lambda _, t: m.carried[t]
+                                       <= big[t - 1] * (1 - m.over[t - 1]))
         return
     window = min(policy.break_even_window, d.derived.horizon)
     starts = range(0, d.derived.horizon - window + 1)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from formulations.families import BuiltModel, ModelData, add_objective, budgets, build_families
+from formulations.start import greedy_start
 from planner.derive import Derived
+from planner.solver import START_ATTRIBUTE
 
 
 def one_off_cost_terms(d: ModelData) -> tuple[list, list, list, float]:
@@ -55,6 +57,7 @@ def build(derived: Derived) -> BuiltModel:
                              + m.exit_costs[t])
     add_annual_budget(m, d)
     add_objective(m, d)
+    setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     return BuiltModel(m, derived, d)
 
 

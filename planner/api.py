@@ -68,11 +68,14 @@ def solve(
         plan.diagnosis, relaxed = diagnose(instance, session.derived, options, elastic)
         if relaxed is not None:
             plan.relaxed = True
-            plan.objective = relaxed.pop("objective")
+            relaxed.pop("objective")  # the elastic model's; the plan's own follows from totals
             plan.totals = relaxed.pop("totals")
             plan.totals_by_year = relaxed.pop("totals_by_year")
             for name, frame in relaxed.items():
                 setattr(plan, name, frame)
+            totals, policy = plan.totals, instance.config.policy
+            plan.objective = (totals["spend"] + totals["risk_cost"]
+                              - policy.value_per_qaly * totals["qalys"])
     if marginal and result.has_solution:
         plan.marginal_values = marginal_values(session, result)
     finished = time.perf_counter()

@@ -128,7 +128,20 @@ def _parse_highs_options(pairs: tuple[str, ...]) -> dict[str, object]:
         if text.lower() in ("true", "false"):
             value = text.lower() == "true"
         parsed[key.strip()] = value
+    _check_highs_options(parsed)
     return parsed
+
+
+def _check_highs_options(options: dict[str, object]) -> None:
+    """Refuse an option name or value HiGHS does not know (it would be ignored silently)."""
+    import highspy
+
+    probe = highspy.Highs()
+    probe.setOptionValue("output_flag", False)
+    for key, value in options.items():
+        if probe.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            raise InputError(f"--highs-option {key}={value}: HiGHS has no such option, or "
+                             "the value is out of range (see the HiGHS options reference).")
 
 
 def _status_quo_tables(plan) -> dict:
@@ -187,8 +200,10 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
     if out:
         target = Path(out)
         target.mkdir(parents=True, exist_ok=True)
+        names = {"contract_changes": "changes.csv", "spend_by": "spend_changes.csv",
+                 "below_break_even": "below_break_even.csv"}
         for name, frame in tables.items():
-            write_csv(frame, target / f"{name}.csv")
+            write_csv(frame, target / names[name])
         click.echo(f"comparison written to {target}/")
 
 
@@ -213,12 +228,21 @@ def derive_command(instance: str, out: str, without: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path())
+@click.option("--xlsx", "as_workbook", is_flag=True,
+              help="Write the template as one Excel workbook, DIRECTORY/instance.xlsx.")
 @_guarded
-def new(directory: str) -> None:
+def new(directory: str, as_workbook: bool) -> None:
     """Write a commented template instance that validates and solves."""
     target = Path(directory)
     if target.exists() and any(target.iterdir()):
         raise InputError(f"'{directory}' exists and is not empty; choose a new folder.")
+    if as_workbook:
+        from planner.excel import write_template_workbook
+
+        workbook = write_template_workbook(target)
+        click.echo(f"template workbook written to {workbook} — edit its sheets, then run "
+                   f"'planner validate {workbook}' and 'planner solve {workbook}'.")
+        return
     _copy_template(target)
     click.echo(f"template instance written to {target}/ — edit the CSVs, then run "
                f"'planner validate {target}' and 'planner solve {target}'.")

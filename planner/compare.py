@@ -143,7 +143,7 @@ def summary(a: PlanView, b: PlanView, tables: dict[str, pd.DataFrame]) -> str:
              f"  activity spend £{spend_a:,.0f} → £{spend_b:,.0f} ({spend_b - spend_a:+,.0f})"]
     one_off = {k: b.totals.get(k) or 0.0 for k in ("notice_costs", "exit_costs", "entry_costs",
                                                     "setup_costs")}
-    lines.append("  one-off costs in " + b.name + ": " + ", ".join(
+    lines.append("  one-off costs in " + b.name + " (whole horizon): " + ", ".join(
         f"{k.replace('_costs', '')} £{v:,.0f}" for k, v in one_off.items()))
     below = tables["below_break_even"]
     if len(below):

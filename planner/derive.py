@@ -182,6 +182,9 @@ def _contracts(service_levels: pd.DataFrame, offers: pd.DataFrame, instance: Ins
         contracts["big_m"] = demand
     else:
         contracts["big_m"] = np.where(np.isnan(capacity), demand, np.minimum(capacity, demand))
+    # An offer with no capacity can carry no activity: it is no contract at all (and a provider
+    # with only such offers cannot be "used" to escape its exit cost).
+    contracts = contracts.loc[contracts["big_m"] > 0].copy()
     contracts["setup"] = np.where(contracts["new"], contracts["setup_cost"], 0.0)
     order = levels.set_index("level")["order"]
     contracts = contracts.assign(level_order=contracts["level"].map(order))

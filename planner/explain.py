@@ -95,7 +95,7 @@ def _question(service: str, provider: str | None, level: str | None, drop: bool)
         return f"Why not give {service} to {provider}?"
     if level:
         return f"Why not commission {service} at {level} level?"
-    return f"Why commission {service} at all?" if not drop else f"Why not drop {service}?"
+    return f"Why commission {service} at all? (the plan without it)"
 
 
 def _impossible(session: PlanningModel, service: str, provider: str | None,

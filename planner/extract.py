@@ -184,9 +184,9 @@ def levels_table(levels: pd.DataFrame, contracts: pd.DataFrame, chosen: pd.DataF
 def budget_table(instance: Instance, yearly: pd.DataFrame) -> pd.DataFrame:
     """Budget, spend, surplus (+) or deficit (−), and the balance carried, by year (£).
 
-    ``annual``: nothing is carried. ``carry_forward``: last year's own underspend, available in
-    the next year only (money carried in is spent first). ``multi_year``: the running balance of
-    budget less spend since the start of the horizon.
+    ``annual``: nothing is carried. ``carry_forward``: the year's underspend, available in the
+    next year only (a year's own budget is spent first, so unused carried money lapses).
+    ``multi_year``: the running balance of budget less spend since the start of the horizon.
     """
     policy = instance.config.policy
     budgets = [instance.budget_for_year(t if isinstance(policy.budget, list) else 0)
@@ -197,11 +197,7 @@ def budget_table(instance: Instance, yearly: pd.DataFrame) -> pd.DataFrame:
     frame["surplus"] = frame["budget"] - frame["spend"]
     carried = np.zeros(len(frame))
     if policy.break_even == "carry_forward":
-        available = 0.0
-        for t, (budget, cost) in enumerate(zip(frame["budget"], spend)):
-            own = cost - min(available, cost)
-            available = max(0.0, budget - own)
-            carried[t] = available
+        carried = np.maximum(0.0, frame["budget"].to_numpy() - spend)
     elif policy.break_even == "multi_year":
         carried = np.cumsum(frame["surplus"].to_numpy())
     frame["balance_carried"] = carried if frame["budget"].notna().all() else np.nan

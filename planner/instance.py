@@ -46,8 +46,18 @@ class Instance:
     # --- construction -----------------------------------------------------------------------
     @classmethod
     def from_dir(cls, path: str | Path) -> Instance:
-        """Load and validate an instance folder (or a path to its ``instance.yaml``)."""
+        """Load and validate an instance folder (or a path to its ``instance.yaml``, or an .xlsx
+        workbook with the tables as sheets: see :mod:`planner.excel`)."""
         folder = Path(path)
+        # --- Excel workbooks (issue 6): same validation, sheet rows as lines -----------------
+        if folder.suffix.lower() in (".xlsx", ".xls", ".xlsm", ".ods") and not folder.is_dir():
+            if folder.suffix.lower() != ".xlsx":
+                raise InputError(Problem(folder.name, f"'{path}' is not an .xlsx workbook.",
+                                         "Save it from your spreadsheet program as .xlsx."))
+            from planner.excel import read_instance_workbook
+
+            return read_instance_workbook(folder)
+        # --- end Excel workbooks -----------------------------------------------------------
         if folder.is_file() and folder.suffix in (".yaml", ".yml"):
             folder = folder.parent
         if not folder.is_dir():
@@ -68,7 +78,7 @@ class Instance:
                 raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                 continue
             raw[name] = read_csv_text(table_path, name, problems)
-        return cls._validated(config, raw, from_file=True, source=str(folder), problems=problems)
+        return cls._validated(config, raw, from_file=True, source=str(folder.resolve()), problems=problems)
 
     @classmethod
     def from_frames(
@@ -144,41 +154,121 @@ class Instance:
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Load and validate the instance folder at ``path`` (raises InputError listing every problem)."""
+    """Load and validate the instance folder (or .xlsx workbook) at ``path`` (raises InputError
+    listing every problem)."""
     return Instance.from_dir(path)
 
 
 # --- helpers ---------------------------------------------------------------------------------
+MAX_NUMBER = 1e15  # as in the tables: a larger number in instance.yaml is a units mistake
+MAX_YAML_DEPTH = 50  # PyYAML's scanner takes time quadratic in the depth of [ and { nesting
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (YAML would keep the last
+    silently, so a second ``budget:`` line would overrule the first without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class explains it
+                continue
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise InputError(Problem("instance.yaml", f"no instance.yaml in '{path.parent}'.",
-                                 "Create one (planner new DIR writes a template)."))
-    if path.stat().st_size > MAX_YAML_BYTES:
-        raise InputError(Problem("instance.yaml", "is larger than 1 MB.",
-                                 "instance.yaml holds settings only; tables go in CSV files."))
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    """Read instance.yaml safely: plain YAML only, no aliases, no object tags, at most 1 MB.
+
+    Aliases are refused before anything is built (a "billion laughs" file expands a few lines
+    into gigabytes), and so are tags that would build Python objects.
+    """
+    from planner.tables import decode_text
+
+    def refuse(message: str, fix: str) -> InputError:
+        return InputError(Problem("instance.yaml", message, fix))
+
+    try:
+        if not path.is_file():
+            if path.exists():
+                raise refuse("is not a regular file.", "Make instance.yaml a plain text file.")
+            raise refuse(f"no instance.yaml in '{path.parent}'.",
+                         "Create one (planner new DIR writes a template).")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise refuse("is larger than 1 MB.",
+                         "instance.yaml holds settings only; tables go in CSV files.")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}.",
+                     "Check the file exists and is readable.") from None
+    problems: list[Problem] = []
+    text = decode_text(data, "instance.yaml", "instance.yaml", problems,
+                       fix="Save it as UTF-8 text (in Notepad: Save As, Encoding UTF-8).")
+    if text is None:
+        raise InputError(problems)
+    if _flow_depth(text) > MAX_YAML_DEPTH:
+        raise refuse(f"nests brackets more than {MAX_YAML_DEPTH} deep.",
+                     "instance.yaml holds a few settings; remove the deep nesting.")
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1
             if isinstance(event, yaml.AliasEvent):
-                raise InputError(Problem("instance.yaml", "uses YAML anchors/aliases (*name).",
-                                         "Write each value out in full."))
-        data = yaml.safe_load(text)
+                raise refuse(f"uses YAML anchors/aliases (*name) at line {line}.",
+                             "Write each value out in full.")
+            tag = getattr(event, "tag", None) or ""
+            if "python/" in tag:
+                raise refuse(f"is not valid YAML at line {line}: the tag "
+                             f"'{tag.replace('tag:yaml.org,2002:', '!!')}' would build a Python "
+                             "object, and such tags are refused.",
+                             "Write plain values (numbers, text, lists, key: value).")
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(Problem("instance.yaml", f"is not valid YAML{where}: {problem}.",
-                                 "Check indentation and quoting; plain YAML tags only.")) from None
+        fix = ("Keep one of them." if problem.endswith("appears twice")
+               else "Check indentation and quoting; plain YAML tags only.")
+        raise refuse(f"is not valid YAML{where}: {problem}.", fix) from None
+    except RecursionError:
+        raise refuse("is nested too deeply to read.",
+                     "instance.yaml holds a few settings; remove the deep nesting.") from None
     if not isinstance(data, dict):
-        raise InputError(Problem("instance.yaml", "must be a mapping of keys to values.",
-                                 "Start from the template written by 'planner new'."))
+        raise refuse("must be a mapping of keys to values.",
+                     "Start from the template written by 'planner new'.")
     return data
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of YAML flow brackets ([ and {), counting every bracket.
+
+    A linear pre-scan, so that a file of 100,000 opening brackets is refused at once instead of
+    keeping PyYAML busy for hours. Brackets inside quotes or comments count too: that can only
+    over-count, and a settings file never nests anything near MAX_YAML_DEPTH deep.
+    """
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def _validate_config(data: dict[str, Any], problems: list[Problem]) -> InstanceConfig | None:
-    """Validate instance.yaml; on failure append one Problem per bad key and return None."""
+    """Validate instance.yaml; on failure append one Problem per bad key and return None.
+
+    Beyond the schema, every number must be finite and at most MAX_NUMBER in size, as in the
+    tables: ``.inf`` passes a ``≥ 0`` check but would make the model meaningless.
+    """
     try:
-        return InstanceConfig.model_validate(data)
+        config = InstanceConfig.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"])
@@ -190,10 +280,34 @@ def _validate_config(data: dict[str, Any], problems: list[Problem]) -> InstanceC
             elif error["type"] == "missing":
                 message, fix = f"required key '{key}' is missing.", f"Add '{key}'."
             else:
-                message = f"key '{key}': {error['msg']} (got {error.get('input')!r})."
+                shown = repr(error.get("input"))
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                message = f"key '{key}': {error['msg']} (got {shown})."
                 fix = "Correct the value."
             problems.append(Problem("instance.yaml", message, fix))
         return None
+    import math
+
+    bad = [(key, value) for key, value in _numbers(config.model_dump())
+           if not math.isfinite(value) or abs(value) > MAX_NUMBER]
+    for key, value in bad:
+        problem = "is not a finite number" if not math.isfinite(value) else "is implausibly large"
+        problems.append(Problem("instance.yaml", f"key '{key}': {value:g} {problem}.",
+                                f"Give a finite value below {MAX_NUMBER:.0e}; check the units "
+                                "(£, people)." + (" Use null for no limit." if "budget" in key
+                                                  or "cap" in key else "")))
+    return None if bad else config
+
+
+def _numbers(value: Any, key: str = "") -> list[tuple[str, float]]:
+    """Every float in a nested dump of the config, with its dotted key."""
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _numbers(v, f"{key}.{k}" if key else k)]
+    if isinstance(value, list):
+        return [item for i, v in enumerate(value) for item in _numbers(v, f"{key}[{i}]")]
+    if isinstance(value, float):
+        return [(key, value)]
+    return []
 
 
 def _close_key(location: tuple) -> str | None:
@@ -218,14 +332,21 @@ def _fallback_paths(data: dict[str, Any]) -> TablePaths:
 
 
 def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> Path | None:
-    """Resolve a table path, refusing any that leave the instance folder."""
-    candidate = (folder / relative).resolve()
-    root = folder.resolve()
+    """Resolve a table path, refusing any that leave the instance folder (symlinks included)."""
+    try:
+        candidate = (folder / relative).resolve()
+        root = folder.resolve()
+        exists = candidate.exists()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop, a name too long
+        problems.append(Problem("instance.yaml", f"table path {relative!r} for {name} is not a "
+                                "usable file name.", "Give a plain relative path such as "
+                                f"'{name}.csv'."))
+        return None
     if Path(relative).is_absolute() or not candidate.is_relative_to(root):
         problems.append(Problem("instance.yaml", f"table path '{relative}' for {name} leaves the "
                                 "instance folder.", "Keep every table inside the instance folder."))
         return None
-    if not candidate.exists() and name != "level_effects":
+    if not exists and name != "level_effects":
         problems.append(Problem(name, f"file '{relative}' not found in {folder}.",
                                 f"Add {relative} (see docs/data-format.md)."))
         return None

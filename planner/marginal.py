@@ -95,8 +95,10 @@ def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[dict]:
                     f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
                     f"{_money(-gain * change)} and QALYs by {qalys * change:+,.2f} "
                     f"({qalys * 1e6:,.1f} QALYs per £1m)."))
-            else:
+            elif result.status == "infeasible":
                 row["message"] = f"With the budget {step:+.0%} there is no feasible plan."
+            else:
+                row["message"] = f"The re-solve with the budget {step:+.0%} stopped ({result.status})."
             rows.append(row)
     finally:
         session.scale_budget(1.0)
@@ -114,7 +116,7 @@ def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[dict]:
         component = getattr(model, name, None)
         for index in list(component.keys()) if component is not None else []:
             if len(rows) >= MAX_CHOICE_RESOLVES:
-                return rows
+                break
             con = component[index]
             if not _binding(con, z, y):
                 continue

@@ -68,7 +68,7 @@ class Plan:
         used = services.loc[services["commissioned"]]
         by_level = used.groupby("level").size().sort_values(ascending=False)
         lines.append(f"  {len(used)} of {len(services)} services commissioned across "
-                     f"{len(by_level)} levels: "
+                     f"{len(by_level)} level{'s' if len(by_level) != 1 else ''}: "
                      + ", ".join(f"{lv} {n}" for lv, n in by_level.items()))
         contracts = self.contracts.loc[self.contracts["year"] == first]
         providers = self.providers.loc[self.providers["year"] == first]
@@ -88,12 +88,15 @@ class Plan:
                              "source": self.instance.source},
                 "options": self.options}
 
-    def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
+               reports: bool = True) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
 
         Files are written to a temporary folder beside ``path`` and renamed into place, so an
         interrupted or failed write never leaves a half-written plan. An existing folder at
         ``path`` is replaced whole. ``extra`` maps further file names to tables to write.
+        ``reports`` adds report.html, plan.xlsx and summary.md, made from the files just written
+        (see :mod:`planner.report`), inside the same staging so they too are all or nothing.
         """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +112,12 @@ class Plan:
                 write_csv(self.marginal_values, staging / "marginal_values.csv")
             if self.diagnosis is not None:
                 _write_json(self.diagnosis, staging / "diagnosis.json")
+            # --- reports (issue 6): from the staged files, so `planner report` gives the same ---
+            if reports:
+                from planner.report import write_reports
+
+                write_reports(staging, instance=self.instance)
+            # --- end reports ---
             _replace(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

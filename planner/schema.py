@@ -202,7 +202,7 @@ TABLES: dict[str, TableSpec] = {
         (
             Column("level", "id", required=True, blank_ok=False),
             Column("category", "text", required=True, blank_ok=False),
-            Column("demand_factor", "number", required=True, blank_ok=False, minimum=0),
+            Column("demand_factor", "number", required=True, blank_ok=False, strictly_positive=True),
         ),
         key=("level", "category"),
         optional=True,

@@ -19,6 +19,7 @@ from planner.extract import compute_totals, extract
 from planner.instance import Instance
 from planner.plan import Plan
 from planner.prechecks import precheck
+from planner.sizing import check_size
 from planner.solver import HighsAdapter, SolveOptions, SolveResult
 from planner.verify import verify
 
@@ -41,6 +42,7 @@ class PlanningModel:
         if problems:
             raise InputError(problems)
         derived_at = time.perf_counter()
+        check_size(self.derived)  # refuse a model too large for this machine, before building it
         self.built: BuiltModel = build(self.derived)
         self.timings = {"derive": derived_at - start, "build": time.perf_counter() - derived_at}
         self.adapter = HighsAdapter(self.options)

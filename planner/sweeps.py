@@ -107,7 +107,7 @@ class _Job:
             plan = session.plan(result, instance=variant)
             row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message="")
             if self.plans_dir is not None and plan.has_solution:
-                plan.to_dir(self.plans_dir / scenario.name)
+                plan.to_dir(self.plans_dir / scenario.name, reports=False)  # tables only: fast
         except (PlannerError, ValueError, RuntimeError) as exc:
             row.update(status="error", message=str(exc).replace("\n", " ").strip(), rebuilt=True)
         row["wall_s"] = time.perf_counter() - start

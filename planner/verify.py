@@ -340,13 +340,12 @@ def _check_budget(ctx: _Context, spend: dict[int, float]) -> None:
                 bad = f"budget: spend £{cost:,.2f} exceeds the budget £{budget:,.2f}"
                 ctx.bad.append(bad if len(ctx.years) == 1 else f"{year} {bad}")
     elif regime == "carry_forward":
-        available = 0.0
+        available = 0.0  # last year's underspend; a year's own budget is spent first
         for year, cost, budget in zip(ctx.years, spends, budgets):
             if not _le(cost, budget + available):
                 ctx.bad.append(f"{year} budget: spend £{cost:,.2f} exceeds the budget £{budget:,.2f}"
                                f" plus £{available:,.2f} carried from the year before")
-            own = cost - min(available, cost)
-            available = max(0.0, budget - own)
+            available = max(0.0, budget - cost)
     else:
         window = min(ctx.instance.config.policy.break_even_window, len(ctx.years))
         for start in range(len(ctx.years) - window + 1):

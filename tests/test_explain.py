@@ -93,7 +93,7 @@ def test_cli_compare_two_plans(tmp_path: Path, toy: planner.Instance) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "b against a:" in done.stdout
-    assert (tmp_path / "cmp" / "contract_changes.csv").is_file()
+    assert (tmp_path / "cmp" / "changes.csv").is_file()
 
 
 def test_elastic_plan_prices_its_relaxations(tmp_path: Path, toy_copy: Path) -> None:

@@ -124,9 +124,9 @@ def test_break_even_regimes_change_the_plan(regime: str, objective: float, b_fro
     firsts = {p: min(y for (y, q) in volumes(plan) if q == p) for (_, p) in volumes(plan)}
     assert firsts.get("B") == b_from
     if regime == "carry_forward":
-        # carried money is spent first: 2011 spends 80 carried + 1,020 own (60 left over);
-        # 2012 spends the 60 carried + 740 own, leaving 340 of its own budget.
-        assert list(plan.budget["balance_carried"]) == approx([80, 60, 340])
+        # a year's own budget is spent first: 2011 spends all 1,080 and 20 of the 80 carried
+        # (the other 60 lapse), carrying nothing on; 2012 underspends by 280.
+        assert list(plan.budget["balance_carried"]) == approx([80, 0, 280])
     if regime == "multi_year":
         assert list(plan.budget["balance_carried"]) == approx([-20, 260, 540])
 

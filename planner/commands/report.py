@@ -1,0 +1,40 @@
+"""``planner report PLAN_DIR``: regenerate report.html, summary.md and plan.xlsx from a plan folder.
+
+The reports are made from the folder's files alone (plan.json and the CSV tables), plus the
+instance when it can be found (plan.json's ``instance.source``, or ``--instance``) and its data
+are unchanged since the solve; so regenerating a report gives the same bytes ``planner solve``
+wrote, and a plan folder copied elsewhere still reports (with a note where the instance is needed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planner.cli_support import guarded
+
+
+@click.command(name="report")
+@click.argument("plan_dir", type=click.Path())
+@click.option("--instance", "instance_path", type=click.Path(), default=None,
+              help="The instance the plan was solved from (folder or .xlsx), if plan.json's "
+                   "instance.source is not where it was.")
+@click.option("--out", type=click.Path(), default=None,
+              help="Folder to write the reports to. Default: PLAN_DIR itself.")
+@guarded
+def report(plan_dir: str, instance_path: str | None, out: str | None) -> None:
+    """Write report.html, summary.md and plan.xlsx for the plan folder PLAN_DIR."""
+    from planner.instance import load_instance
+    from planner.report import write_files
+    from planner.summary import PlanFiles
+
+    instance = load_instance(instance_path) if instance_path else None
+    files = PlanFiles.read(plan_dir, instance=instance)
+    written = write_files(files, Path(out) if out else Path(plan_dir))
+    if files.instance_note:
+        click.echo(f"note: {files.instance_note}", err=True)
+    click.echo("written: " + ", ".join(str(path) for path in written))
+
+
+COMMANDS = [report]

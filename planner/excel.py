@@ -1,0 +1,454 @@
+"""Excel workbooks: an instance read from (or written to) one .xlsx, and the plan as plan.xlsx.
+
+Analysts keep their data in spreadsheets, so an instance may be one workbook: a sheet per table
+(``levels``, ``services``, ``providers``, ``offers``, optional ``level_effects``) with the CSV's
+columns, and an ``instance`` sheet of key/value rows (``policy.budget`` and so on; lists as
+JSON/YAML text). Cells are read as text and go through exactly the validation of CSV tables, so
+every message is the same, with the sheet's row number as the line.
+
+Text cells beginning with ``=``, ``+``, ``-`` or ``@`` are written with a leading ``'`` (as
+:mod:`planner.csvsafe` does for CSV), so a workbook never holds a formula planted in an id; the
+reader removes that ``'`` again, so a round trip instance → workbook → instance is lossless
+(same :meth:`Instance.sha256`). Workbooks are written byte-identically for the same data: fixed
+document dates and zip entry times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import re
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from planner.csvsafe import FORMULA_STARTS, escape_cell
+from planner.errors import InputError, Problem
+from planner.instance import TABLE_NAMES, Instance
+from planner.schema import TABLES, InstanceConfig
+
+INSTANCE_SHEET = "instance"
+MAX_WORKBOOK_BYTES = 100 * 1024 * 1024
+FIXED_TIME = dt.datetime(2000, 1, 1)  # document dates: fixed, so output is byte-identical
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="1D70B8"))
+
+
+# --- cells ------------------------------------------------------------------------------------
+def _safe(value: Any) -> Any:
+    """A value ready for a cell: NaN → blank, numpy → Python, text escaped against formulas."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list | tuple):
+        value = ";".join(str(v) for v in value)
+    return escape_cell(value) if isinstance(value, str) else value
+
+
+def _as_text(value: Any) -> str:
+    """A cell as the text a CSV would have held (numbers exactly, true/false, dates ISO)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return _unescape(str(value))
+
+
+def _unescape(value: str) -> str:
+    if len(value) > 1 and value[0] == "'" and value[1] in "".join(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _deterministic(data: bytes) -> bytes:
+    """Re-zip a workbook with fixed entry times and document dates (openpyxl stamps 'now')."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                                 rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def _new_workbook() -> Workbook:
+    book = Workbook()
+    book.remove(book.active)
+    book.properties.creator = "planner"
+    book.properties.created = FIXED_TIME
+    book.properties.modified = FIXED_TIME
+    return book
+
+
+def _save(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _deterministic(buffer.getvalue())
+
+
+def _write_sheet(book: Workbook, title: str, frame: pd.DataFrame,
+                 headers: list[str] | None = None, formats: list[str | None] | None = None) -> Worksheet:
+    """A formatted sheet: bold frozen header, filter, number formats and fitted column widths."""
+    sheet = book.create_sheet(title)
+    headers = headers or [str(c) for c in frame.columns]
+    sheet.append(headers)
+    for row in frame.itertuples(index=False):
+        sheet.append([_safe(v) for v in row])
+    for index, header in enumerate(headers, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, HEADER_BORDER
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+        fmt = formats[index - 1] if formats else None
+        width = len(header)
+        column = frame.iloc[:, index - 1] if len(frame.columns) >= index else pd.Series(dtype=object)
+        for value in column.head(500):
+            width = max(width, _display_width(value))
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 60)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                    cell.number_format = fmt
+    sheet.freeze_panes = "A2"
+    if len(frame):
+        sheet.auto_filter.ref = sheet.dimensions
+    return sheet
+
+
+def _display_width(value: Any) -> int:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 0
+    if isinstance(value, bool | np.bool_):
+        return 5
+    if isinstance(value, int | float | np.number):
+        return len(f"{float(value):,.2f}")
+    return min(len(str(value)), 60)
+
+
+# --- the plan as plan.xlsx --------------------------------------------------------------------
+MONEY = "#,##0"
+UNITS: dict[str, tuple[str, str]] = {  # column -> (unit in the header, number format)
+    "volume": ("episodes", MONEY), "volume_a": ("episodes", MONEY), "volume_b": ("episodes", MONEY),
+    "volume_change": ("episodes", MONEY), "demand": ("episodes", MONEY),
+    "price": ("£/episode", "#,##0.00"), "spend": ("£", MONEY), "spend_a": ("£", MONEY),
+    "spend_b": ("£", MONEY), "difference": ("£", MONEY), "transaction_cost": ("£", MONEY),
+    "setup_cost": ("£", MONEY), "transaction_costs": ("£", MONEY), "income": ("£", MONEY),
+    "min_income": ("£", MONEY), "break_even_margin": ("£", MONEY),
+    "entry_cost_paid": ("£", MONEY), "exit_cost_paid": ("£", MONEY),
+    "notice_cost_paid": ("£", MONEY), "budget": ("£", MONEY), "surplus": ("£", MONEY),
+    "balance_carried": ("£", MONEY), "risk_cost": ("£", MONEY), "objective": ("£", MONEY),
+    "quality": ("0–1", "0.000"), "avg_quality": ("0–1", "0.000"), "qalys": ("QALYs", "#,##0.00"),
+    "utilisation": ("share of capacity", "0.0%"), "year": ("", "0"), "providers": ("count", "0"),
+    "services": ("count", "0"), "contracts": ("count", "0"), "amount": ("in unit", "#,##0.00"),
+    "cost": ("£", MONEY), "marginal_value": ("£ per unit", "#,##0.0000"),
+    "qalys_per_unit": ("QALYs per unit", "0.000000"), "gap": ("fraction", "0.00%"),
+}
+SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.##")}
+
+
+def _headers(sheet: str, frame: pd.DataFrame) -> tuple[list[str], list[str | None]]:
+    headers, formats = [], []
+    for column in frame.columns:
+        unit, fmt = SHEET_UNITS.get((sheet, column)) or UNITS.get(column, ("", None))
+        if sheet == "changes" and column == "change":
+            unit, fmt = "", None
+        headers.append(f"{column} ({unit})" if unit else str(column))
+        formats.append(fmt)
+    return headers, formats
+
+
+def plan_workbook_bytes(files: Any) -> bytes:
+    """plan.xlsx for a :class:`planner.summary.PlanFiles`: a summary sheet, then one sheet per table."""
+    from planner.summary import headline, headline_sentence, relaxations
+
+    book = _new_workbook()
+    sheet = book.create_sheet("summary")
+    sheet.append([_safe(f"Commissioning plan: {files.name}")])
+    sheet.append([_safe(headline_sentence(files))])
+    sheet.append([])
+    sheet.append(["figure", "value", "unit", "note"])
+    for index in range(1, 5):
+        cell = sheet.cell(row=4, column=index)
+        cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, HEADER_BORDER
+    sheet["A1"].font = Font(bold=True, size=14)
+    formats = {"£": MONEY, "QALYs": "#,##0.00", "fraction": "0.00%", "count": "0"}
+    for item in headline(files):
+        unit = {"count": "", "fraction": ""}.get(item.unit, item.unit)
+        value = round(item.value, 2) + 0.0 if item.unit == "£" and isinstance(item.value, float) \
+            else item.value
+        sheet.append([_safe(item.label), _safe(value), unit, _safe(item.note)])
+        sheet.cell(row=sheet.max_row, column=2).number_format = formats.get(item.unit, "General")
+    for letter, width in zip("ABCD", (24, 18, 8, 60)):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A5"
+    relax = relaxations(files)
+    if len(relax):
+        headers, formats = _headers("diagnosis", relax)
+        _write_sheet(book, "diagnosis", relax, headers, formats)
+    for name, frame in files.tables.items():
+        headers, formats = _headers(name, frame)
+        _write_sheet(book, name, frame, headers, formats)
+    return _save(book)
+
+
+# --- an instance as a workbook ----------------------------------------------------------------
+def _config_rows(config: InstanceConfig) -> list[tuple[str, Any, str]]:
+    """instance.yaml as (key, value, meaning) rows; lists as JSON text."""
+    data = config.model_dump(mode="json")
+    meanings = {"name": "required: a short name for the area or scenario",
+                "population": "required: people in the planning area",
+                "horizon": "planning years (1 = a single year)",
+                "base_year": "the (first) year of the plan", "currency": "a label; money is in £"}
+    for key, field in type(config.policy).model_fields.items():
+        meanings[f"policy.{key}"] = field.description or ""
+    rows = []
+    for key, value in data.items():
+        if key == "tables":
+            defaults = type(config.tables)().model_dump()
+            rows += [(f"tables.{k}", v, "ignored in a workbook (sheets are named after tables)")
+                     for k, v in value.items() if v != defaults[k]]
+        elif key == "policy":
+            rows += [(f"policy.{k}", v, meanings.get(f"policy.{k}", "")) for k, v in value.items()]
+        else:
+            rows.append((key, value, meanings.get(key, "")))
+    out = []
+    for key, value, meaning in rows:
+        if value is None:
+            value = "null"
+        elif isinstance(value, list | dict):
+            value = json.dumps(value)
+        out.append((key, value, meaning))
+    return out
+
+
+def _table_for_sheet(instance: Instance, name: str) -> pd.DataFrame:
+    frame = getattr(instance, name).copy()
+    if name == "services":  # demand is filled from activity_rate on load; write only one of them
+        frame["demand"] = frame["demand"].where(frame["activity_rate"].isna(), np.nan)
+    for column in TABLES[name].columns:
+        if column.kind == "list":
+            frame[column.name] = frame[column.name].map(lambda items: ";".join(items))
+    return frame[TABLES[name].column_names]
+
+
+def instance_workbook_bytes(instance: Instance) -> bytes:
+    book = _new_workbook()
+    rows = pd.DataFrame(_config_rows(instance.config), columns=["key", "value", "meaning"])
+    _write_sheet(book, INSTANCE_SHEET, rows).auto_filter.ref = None
+    for name in TABLE_NAMES:
+        _write_sheet(book, name, _table_for_sheet(instance, name))
+    columns = [{"sheet": spec.name, "column": c.name, "kind": c.kind,
+                "required": "yes" if c.required else "",
+                "default": "" if c.default in (None, ()) else str(c.default),
+                "meaning": c.meaning} for spec in TABLES.values() for c in spec.columns]
+    _write_sheet(book, "columns", pd.DataFrame(columns))
+    return _save(book)
+
+
+def write_instance_workbook(instance: Instance, path: str | Path) -> Path:
+    """Write ``instance`` as one workbook that :func:`read_instance_workbook` reads back losslessly."""
+    target = Path(path)
+    target.write_bytes(instance_workbook_bytes(instance))
+    return target
+
+
+def write_template_workbook(folder: str | Path) -> Path:
+    """The template instance of ``planner new`` as ``folder/instance.xlsx``."""
+    from importlib import resources
+
+    template = resources.files("planner") / "templates"
+    with resources.as_file(template) as source:
+        instance = Instance.from_dir(source)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    return write_instance_workbook(instance, target / "instance.xlsx")
+
+
+# --- reading an instance workbook -------------------------------------------------------------
+def _sheet_label(name: str) -> str:
+    return f"sheet '{name}'"
+
+
+def read_instance_workbook(path: str | Path) -> Instance:
+    """Load and validate an instance from one .xlsx workbook (every problem reported at once)."""
+    path = Path(path)
+    book = _open(path)
+    try:
+        sheets = {str(title).strip().lower(): book[title] for title in book.sheetnames}
+        problems: list[Problem] = []
+        config_data, key_rows, config_label = _config_data(path, sheets, problems)
+        from planner.instance import _validate_config
+
+        config = _validate_config(config_data, problems) if config_data is not None else None
+        raw: dict[str, pd.DataFrame | None] = {}
+        row_numbers: dict[str, list[int]] = {}
+        for name in TABLE_NAMES:
+            sheet = sheets.get(name)
+            if sheet is None:
+                if name == "level_effects":
+                    raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
+                    row_numbers[name] = []
+                else:
+                    problems.append(Problem(_sheet_label(name), f"is missing from {path.name}.",
+                                            f"Add a sheet named '{name}' with the columns of "
+                                            f"{name}.csv (see docs/data-format.md)."))
+                    raw[name] = None
+                continue
+            raw[name], row_numbers[name] = _read_sheet(sheet)
+    finally:
+        book.close()
+    try:
+        return Instance._validated(config, raw, from_file=True, source=str(path), problems=problems)
+    except InputError as error:
+        raise InputError([_locate(p, row_numbers, key_rows, config_label)
+                          for p in error.problems]) from None
+
+
+def _open(path: Path):
+    if not path.is_file():
+        raise InputError(Problem(path.name, f"'{path}' is not a file.", "Give an .xlsx workbook."))
+    if path.stat().st_size > MAX_WORKBOOK_BYTES:
+        raise InputError(Problem(path.name, "is larger than 100 MB.", "Check it is the right file."))
+    try:
+        return load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(Problem(path.name, f"is not a readable Excel workbook ({exc}).",
+                                 "Save it from Excel or LibreOffice as .xlsx.")) from None
+
+
+def _read_sheet(sheet) -> tuple[pd.DataFrame, list[int]]:
+    """A sheet as text cells: the first non-blank row is the header; blank rows are skipped.
+
+    Returns the frame and, for each of its rows, the row number in the sheet (for messages).
+    """
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_as_text(v) for v in values]
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+            continue
+        rows.append(cells)
+        numbers.append(number)
+    header = header or []
+    while header and not header[-1] and not any(len(r) >= len(header) and r[len(header) - 1].strip()
+                                                for r in rows):
+        header.pop()
+    width = len(header)
+    named = [h or f"column {get_column_letter(i + 1)}" for i, h in enumerate(header)]
+    body = [(r + [""] * width)[:width] for r in rows]
+    return pd.DataFrame(body, columns=named, dtype=str), numbers
+
+
+def _config_data(path: Path, sheets: dict, problems: list[Problem]
+                 ) -> tuple[dict[str, Any] | None, dict[str, int], str]:
+    """The instance settings: the ``instance`` sheet's key/value rows, or a YAML file beside it."""
+    sheet = sheets.get(INSTANCE_SHEET)
+    if sheet is None:
+        from planner.instance import _read_yaml
+
+        for candidate in (path.with_suffix(".yaml"), path.parent / "instance.yaml"):
+            if candidate.is_file():
+                return _read_yaml(candidate), {}, candidate.name
+        problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"is missing from {path.name}.",
+                                "Add a sheet 'instance' with key and value columns (name, "
+                                "population, policy.budget, ...), or an instance.yaml beside it."))
+        return None, {}, _sheet_label(INSTANCE_SHEET)
+    data: dict[str, Any] = {}
+    key_rows: dict[str, int] = {}
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        values = list(values) + [None, None]
+        key = _as_text(values[0]).strip()
+        if not key or key.lower() in ("key", "keys") or key.startswith(("#", "note")):
+            continue
+        value = values[1]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if isinstance(value, str):
+            value = _parse_value(_unescape(value.strip()), key, number, problems)
+        elif isinstance(value, dt.datetime | dt.date):
+            value = value.isoformat()
+        key_rows[key] = number
+        target = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}' clashes with "
+                                        f"'{part}' given as a value.", "Give each key once.",
+                                        line=number))
+                break
+            target = nested
+        else:
+            if parts[-1] in target:
+                problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}' is given twice.",
+                                        "Keep one row per key.", line=number))
+            target[parts[-1]] = value
+    return data, key_rows, _sheet_label(INSTANCE_SHEET)
+
+
+def _parse_value(value: str, key: str, number: int, problems: list[Problem]) -> Any:
+    """Text in a value cell: null, a list or mapping as JSON/YAML, else the text itself."""
+    if value.lower() in ("null", "none", "~"):
+        return None
+    if value[0] in "[{":
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}': '{value}' is not "
+                                    "a valid list or mapping.", "Write it as JSON, e.g. [1, 2, 3].",
+                                    line=number))
+            return value
+    return value
+
+
+def _locate(problem: Problem, row_numbers: dict[str, list[int]], key_rows: dict[str, int],
+            config_label: str) -> Problem:
+    """Name the sheet and give the sheet's row number as the line."""
+    if problem.table == "instance.yaml":
+        line = problem.line
+        row_id = problem.row
+        for key, row in key_rows.items():
+            if f"'{key}'" in problem.message:
+                line, row_id = row, key
+                break
+        return replace(problem, table=config_label, line=line, row=row_id)
+    if problem.table in row_numbers:
+        line = problem.line
+        numbers = row_numbers[problem.table]
+        if line is not None and 0 <= line - 2 < len(numbers):
+            line = numbers[line - 2]
+        return replace(problem, table=_sheet_label(problem.table), line=line)
+    return problem
