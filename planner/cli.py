@@ -99,7 +99,8 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
         for row in (plan.diagnosis or {}).get("relaxations", []):
-            prefix = "alone" if row["alone"] else f"combined, priced £{row['cost']:,.0f}"
+            prefix = ("before solving" if row.get("presolve") else "alone") if row["alone"] \
+                else f"combined, priced £{row['cost']:,.0f}"
             click.echo(f"  [{prefix}] {row['message']}", err=True)
         if plan.relaxed:
             click.echo(f"the cheapest relaxed plan (objective £{plan.objective:,.0f}) is in "

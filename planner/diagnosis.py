@@ -206,7 +206,7 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
              elastic_plan: bool = False) -> tuple[dict, dict | None]:
     """The diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``), and with
     ``elastic_plan`` the tables of the cheapest relaxed plan (else None)."""
-    relaxations: list[dict] = []
+    relaxations: list[dict] = _presolve(instance, derived)
     elastic = replace(derived, capacity_in_big_m=False)
     model = build(elastic).model
     present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
@@ -230,6 +230,28 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
             tables.update(budget=budget, totals=totals, totals_by_year=by_year,
                           objective=result.objective)
     return {"status": "infeasible", "relaxations": relaxations}, tables
+
+
+def _presolve(instance: Instance, derived: Derived) -> list[dict]:
+    """What shows without a model: the cheapest conceivable first year, every mandatory service
+    bought from its cheapest eligible contract (capacity, choice and one-off costs ignored), is
+    a lower bound on spend; above the budget, no plan can exist."""
+    budget = instance.budget_for_year(0)
+    if budget is None or not derived.on("budget") or not derived.on("mandatory"):
+        return []
+    contracts = derived.contracts
+    mandatory = set(derived.services.loc[derived.services["mandatory"], "service"])
+    mine = contracts.loc[contracts["service"].isin(mandatory)]
+    cheapest = (mine["unit_price"] * mine["level_demand"]).groupby(mine["service"]).min()
+    least = float(cheapest.sum())
+    if least <= budget * (1 + 1e-9):
+        return []
+    return [{"constraint": "budget", "subject": "budget", "amount": round(least - budget, 6),
+             "unit": "£", "alone": True, "exact": False, "presolve": True, "cost": None,
+             "message": (f"Even the cheapest conceivable plan (every mandatory service from its "
+                         f"cheapest eligible provider, before capacities and other rules) costs "
+                         f"{money(least)}, {money(least - budget)} more than the budget of "
+                         f"{money(budget)}.")}]
 
 
 def _solve_elastic(built: BuiltModel, slacks: dict, options: SolveOptions,

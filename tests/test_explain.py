@@ -120,3 +120,17 @@ def test_solve_writes_status_quo_changes_and_alternatives(tmp_path: Path, toy_di
     assert done.returncode == 0, done.stderr
     for name in ("changes.csv", "spend_changes.csv", "marginal_values.csv", "alternatives.csv"):
         assert (tmp_path / "p" / name).is_file(), name
+
+
+def test_presolve_lower_bound_on_spend(toy_copy: Path) -> None:
+    """Budget £1m. Before any model: GP consultations 40,000 × £29 (the federation's price,
+    capacity ignored) + diabetes 450 × £180 at practice level + hips 20 × £6,000 = £1,361,000,
+    £361,000 over. The exact figure from the elastic model is £383,000 (£1,383,000 − £1m)."""
+    text = (toy_copy / "instance.yaml").read_text().replace("1400000", "1000000")
+    (toy_copy / "instance.yaml").write_text(text)
+    plan = planner.solve(toy_copy)
+    rows = plan.diagnosis["relaxations"]
+    presolve = [r for r in rows if r.get("presolve")]
+    assert presolve and presolve[0]["amount"] == approx(361_000)
+    exact = [r for r in rows if r["constraint"] == "budget" and r["alone"] and not r.get("presolve")]
+    assert exact[0]["amount"] == approx(383_000) and exact[0]["exact"] is True
