@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 
 from planner.derive import Derived
 
@@ -56,6 +58,11 @@ class ModelData:
     y_by_level: dict[object, np.ndarray]
     z_by_service: dict[object, np.ndarray]
     extra: dict[str, object] = field(default_factory=dict)
+    # the variables in index order, for positional access while building (declare_variables)
+    xv: list = field(default_factory=list)
+    yv: list = field(default_factory=list)
+    zv: list = field(default_factory=list)
+    wv: list = field(default_factory=list)
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:
@@ -89,8 +96,22 @@ class ModelData:
         return self.base_demand[c] * (1.0 + self.growth[c]) ** t
 
     def sl_demand(self, j: int, t: int) -> float:
-        row = self.derived.service_levels.loc[self.sl_rows[j]]
-        return float(row["level_demand"] * (1.0 + row["growth"]) ** t)
+        return float(self.sl_base_demand[j] * (1.0 + self.sl_growth[j]) ** t)
+
+    @property
+    def sl_base_demand(self) -> np.ndarray:
+        return self._sl_column("level_demand")
+
+    @property
+    def sl_growth(self) -> np.ndarray:
+        return self._sl_column("growth")
+
+    def _sl_column(self, name: str) -> np.ndarray:
+        """A column of the eligible service-levels, in y order (cached: read per row)."""
+        key = f"sl_{name}"
+        if key not in self.extra:
+            self.extra[key] = self.derived.service_levels.loc[self.sl_rows, name].to_numpy(float)
+        return self.extra[key]  # type: ignore[return-value]
 
     def price(self, c: int | np.ndarray, t: int) -> float | np.ndarray:
         """£ per episode of contract c in year t."""
@@ -98,12 +119,25 @@ class ModelData:
 
     def big_m(self, c: int, t: int) -> float:
         """Smallest valid bound on x[c, t]: min(capacity, demand)."""
-        demand = self.demand(c, t)
-        cap = self.capacity[c]
-        if np.isnan(cap) or not self.derived.on("offer_capacity") \
-                or not self.derived.capacity_in_big_m:
-            return float(demand)
-        return float(min(cap, demand))
+        return float(self.big_m_array(np.asarray([c]), t)[0])
+
+    def big_m_array(self, rows: np.ndarray, t: int) -> np.ndarray:
+        """big_m of many contracts at once (subclasses override this one)."""
+        demand = self.demand(rows, t)
+        if not self.derived.on("offer_capacity") or not self.derived.capacity_in_big_m:
+            return demand
+        cap = self.capacity[rows]
+        return np.where(np.isnan(cap), demand, np.minimum(cap, demand))
+
+    # Positional access to the variables (index order of declare_variables)
+    def x(self, c: int, t: int):
+        return self.xv[c * len(self.years) + t]
+
+    def z(self, k: int, t: int):
+        return self.zv[k * len(self.years) + t]
+
+    def w(self, q: int, t: int):
+        return self.wv[q * len(self.years) + t]
 
 
 @dataclass
@@ -137,62 +171,115 @@ class BuiltModel:
 def declare_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
     n_c = len(d.derived.contracts)
     years = d.years
+    upper = {(c, t): float(v) for t in years
+             for c, v in enumerate(d.demand(np.arange(n_c), t).tolist())}
     m.x = pyo.Var([(c, t) for c in range(n_c) for t in years], domain=pyo.NonNegativeReals,
-                  bounds=lambda _, c, t: (0, d.demand(c, t)))
+                  bounds=lambda _, c, t: (0, upper[c, t]))
     m.y = pyo.Var(range(len(d.sl_rows)), domain=pyo.Binary)
     m.z = pyo.Var([(k, t) for k in range(len(d.z_rows)) for t in years], domain=pyo.Binary)
     m.w = pyo.Var([(q, t) for q in range(len(d.w_rows)) for t in years], domain=pyo.Binary)
+    d.xv, d.yv, d.zv, d.wv = (list(m.x.values()), list(m.y.values()), list(m.z.values()),
+                              list(m.w.values()))
 
 
 def _year_index(keys, years: range) -> list[tuple]:
     return [(key, t) for key in keys for t in years]
 
 
+# --- building rows directly ------------------------------------------------------------------
+# Rows are made as LinearExpression objects of (coefficient, variable) terms and wrapped in the
+# relational expression Pyomo itself would make from the operators, with the same orientation
+# (a >= b is stored as b - a <= 0, as Pyomo stores it). Coefficients are Python floats: a numpy
+# scalar times a Pyomo variable goes through numpy's ufunc machinery, several times slower.
+# Building this way instead of through operator overloading and generator sums roughly halves
+# the time to declare the large families (see docs/performance.md).
+
+
+def linear(terms) -> LinearExpression:
+    """Σ coef·var of an iterable of (coefficient, variable) pairs."""
+    return LinearExpression([MonomialTermExpression((coef, var)) for coef, var in terms])
+
+
+def at_most(body: LinearExpression, upper: float | object = 0.0) -> InequalityExpression:
+    """body ≤ upper."""
+    return InequalityExpression((body, upper), False)
+
+
+def at_least(body: LinearExpression, lower: float) -> InequalityExpression:
+    """lower ≤ body."""
+    return InequalityExpression((lower, body), False)
+
+
+def equal(body: LinearExpression, value: float) -> EqualityExpression:
+    return EqualityExpression((body, value))
+
+
+def rows(index: list, exprs) -> pyo.Constraint:
+    """An indexed Constraint over ``index`` whose rows are ``exprs`` (aligned with it)."""
+    table = dict(zip(index, exprs))
+    if index and isinstance(index[0], tuple):
+        return pyo.Constraint(index, rule=lambda _, *key: table[key])
+    return pyo.Constraint(index, rule=lambda _, key: table[key])
+
+
 def add_level_choice_and_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
     """1. One level per mandatory service (≤ 1 otherwise); 2. the chosen level's demand met."""
     services = d.derived.services.set_index("service")
-    mandatory = services["mandatory"] & d.derived.on("mandatory")
-    x, y = m.x, m.y
+    mandatory = (services["mandatory"] & d.derived.on("mandatory")).to_dict()
+    keys = list(d.y_by_service)
 
-    def level_choice(_, s):
-        total = pyo.quicksum(y[j] for j in d.y_by_service[s])
-        return total == 1 if mandatory[s] else total <= 1
+    def level_choice(s):
+        total = linear((1.0, d.yv[j]) for j in d.y_by_service[s])
+        return equal(total, 1) if mandatory[s] else at_most(total, 1)
 
-    m.level_choice = pyo.Constraint(list(d.y_by_service), rule=level_choice)
-    m.demand = pyo.Constraint(
-        _year_index(range(len(d.sl_rows)), d.years),
-        rule=lambda _, j, t: pyo.quicksum(x[c, t] for c in d.by_y.get(j, ()))
-        == d.sl_demand(j, t) * y[j])
+    m.level_choice = rows(keys, (level_choice(s) for s in keys))
+    index = _year_index(range(len(d.sl_rows)), d.years)
+    by_y = {j: rows_.tolist() for j, rows_ in d.by_y.items()}
+    base, growth = d.sl_base_demand.tolist(), d.sl_growth.tolist()
+
+    def demand(j, t):
+        body = [(1.0, d.x(c, t)) for c in by_y.get(j, ())]
+        body.append((-float(base[j] * (1.0 + growth[j]) ** t), d.yv[j]))
+        return equal(linear(body), 0)
+
+    m.demand = rows(index, (demand(j, t) for j, t in index))
 
 
 def add_linking(m: pyo.ConcreteModel, d: ModelData) -> None:
     """3. x ≤ min(capacity, demand)·z; z ≤ y; z ≤ w (or x ≤ M·w where there is no z);
     a used provider delivers at least min(1, its largest contract's demand) episodes."""
-    x, y, z, w = m.x, m.y, m.z, m.w
     contracts = d.derived.contracts
-    z_rows = d.z_rows
-    m.link_x_z = pyo.Constraint(_year_index(range(len(z_rows)), d.years),
-                                rule=lambda _, k, t: x[z_rows[k], t] <= d.big_m(z_rows[k], t) * z[k, t])
-    m.link_z_y = pyo.Constraint(_year_index(range(len(z_rows)), d.years),
-                                rule=lambda _, k, t: z[k, t] <= y[d.y_of_contract[z_rows[k]]])
+    z_rows = d.z_rows.tolist()
+    years = d.years
+    index = _year_index(range(len(z_rows)), years)
+    big_m = {t: d.big_m_array(np.arange(len(contracts)), t).tolist() for t in years}
+    m.link_x_z = rows(index, (at_most(linear(((1.0, d.x(z_rows[k], t)),
+                                              (-big_m[t][z_rows[k]], d.z(k, t)))))
+                              for k, t in index))
+    y_of = d.y_of_contract.tolist()
+    m.link_z_y = rows(index, (at_most(linear(((1.0, d.z(k, t)), (-1.0, d.yv[y_of[z_rows[k]]]))))
+                              for k, t in index))
     provider_of = contracts["provider"].to_numpy()
     linked = [c for c in range(len(contracts)) if provider_of[c] in d.w_of]
     z_linked = [c for c in linked if c in d.z_of]
     x_linked = [c for c in linked if c not in d.z_of]
-    m.link_z_w = pyo.Constraint(_year_index(z_linked, d.years),
-                                rule=lambda _, c, t: z[d.z_of[c], t] <= w[d.w_of[provider_of[c]], t])
-    m.link_x_w = pyo.Constraint(_year_index(x_linked, d.years),
-                                rule=lambda _, c, t: x[c, t] <= d.big_m(c, t) * w[d.w_of[provider_of[c]], t])
-    min_volume = d.derived.providers.set_index("provider")["min_volume"]
-    m.provider_use = pyo.Constraint(
-        _year_index(list(d.w_of), d.years),
-        rule=lambda _, p, t: pyo.quicksum(x[c, t] for c in d.by_provider[p])
-        >= min_volume[p] * w[d.w_of[p], t])
+    q_of = [d.w_of.get(p) for p in provider_of]
+    index = _year_index(z_linked, years)
+    m.link_z_w = rows(index, (at_most(linear(((1.0, d.z(d.z_of[c], t)), (-1.0, d.w(q_of[c], t)))))
+                              for c, t in index))
+    index = _year_index(x_linked, years)
+    m.link_x_w = rows(index, (at_most(linear(((1.0, d.x(c, t)), (-big_m[t][c], d.w(q_of[c], t)))))
+                              for c, t in index))
+    min_volume = d.derived.providers.set_index("provider")["min_volume"].to_dict()
+    index = _year_index(list(d.w_of), years)
+    by_provider = {p: r.tolist() for p, r in d.by_provider.items()}
+    m.provider_use = rows(index, (at_most(linear(
+        [(float(min_volume[p]), d.w(d.w_of[p], t))] + [(-1.0, d.x(c, t)) for c in by_provider[p]]))
+        for p, t in index))
 
 
 def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     """4. Offer capacity (only where it can bind) and shared provider capacity."""
-    x, w = m.x, m.w
     contracts = d.derived.contracts
     if d.derived.on("offer_capacity"):
         offer_key = contracts["provider"] + "\x1f" + contracts["service"]
@@ -200,64 +287,75 @@ def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
         most = pd.Series(np.maximum(largest, d.base_demand)).groupby(offer_key).transform("max")
         binding = ~np.isnan(d.capacity) & (d.capacity < most.to_numpy() - 1e-9)
         offers = groups(offer_key[binding])
-        rows_of = {o: np.flatnonzero(binding)[rows] for o, rows in offers.items()}
-        m.offer_capacity = pyo.Constraint(
-            _year_index(list(rows_of), d.years),
-            rule=lambda _, o, t: pyo.quicksum(x[c, t] for c in rows_of[o])
-            <= d.capacity[rows_of[o][0]])
+        positions = np.flatnonzero(binding)
+        rows_of = {o: positions[r].tolist() for o, r in offers.items()}
+        index = _year_index(list(rows_of), d.years)
+        m.offer_capacity = rows(index, (at_most(linear((1.0, d.x(c, t)) for c in rows_of[o]),
+                                                float(d.capacity[rows_of[o][0]]))
+                                        for o, t in index))
     if d.derived.on("provider_capacity"):
         use = contracts["capacity_use"].to_numpy()
-        total = d.derived.providers.set_index("provider")["total_capacity"]
+        total = d.derived.providers.set_index("provider")["total_capacity"].to_dict()
         last = d.years[-1]
-        capped = [p for p, rows in d.by_provider.items() if not np.isnan(total[p])
-                  and sum(use[c] * max(d.big_m(c, 0), d.big_m(c, last)) for c in rows)
-                  > total[p] + 1e-9]
+        all_rows = np.arange(len(contracts))
+        most = use * np.maximum(d.big_m_array(all_rows, 0), d.big_m_array(all_rows, last))
+        capped = [p for p, r in d.by_provider.items() if not np.isnan(total[p])
+                  and most[r].sum() > total[p] + 1e-9]
+        use_of = use.tolist()
 
-        def provider_capacity(_, p, t):
-            used = pyo.quicksum(use[c] * x[c, t] for c in d.by_provider[p])
-            return used <= total[p] * (w[d.w_of[p], t] if p in d.w_of else 1)
+        def provider_capacity(p, t):
+            used = [(use_of[c], d.x(c, t)) for c in d.by_provider[p].tolist()]
+            if p in d.w_of:
+                return at_most(linear(used + [(-float(total[p]), d.w(d.w_of[p], t))]))
+            return at_most(linear(used), float(total[p]))
 
-        m.provider_capacity = pyo.Constraint(_year_index(capped, d.years), rule=provider_capacity)
+        index = _year_index(capped, d.years)
+        m.provider_capacity = rows(index, (provider_capacity(p, t) for p, t in index))
 
 
 def add_share_quality_choice(m: pyo.ConcreteModel, d: ModelData) -> None:
     """5. Minimum share; 6. average quality; 7. number of providers and contracted headroom."""
-    x, y, z = m.x, m.y, m.z
     on = d.derived.on
     services = d.derived.services.set_index("service")
     contracts = d.derived.contracts
-    z_rows = d.z_rows
+    z_rows = d.z_rows.tolist()
     share = contracts["service"].map(services["min_share"]).to_numpy()
     shared = [k for k, c in enumerate(z_rows) if share[c] > 0] if on("min_share") else []
-    m.min_share = pyo.Constraint(_year_index(shared, d.years), rule=lambda _, k, t: x[z_rows[k], t]
-                                 >= share[z_rows[k]] * d.demand(z_rows[k], t) * z[k, t])
-    floor = services["min_avg_quality"]
-    avg = [s for s, rows in d.by_service.items() if on("avg_quality") and floor[s] > 0
-           and d.quality[rows].min() < floor[s] - 1e-12]
-    m.avg_quality = pyo.Constraint(_year_index(avg, d.years), rule=lambda _, s, t: pyo.quicksum(
-        (d.quality[c] - floor[s]) * x[c, t] for c in d.by_service[s]) >= 0)
-    least, most = services["min_providers"], services["max_providers"]
-    m.min_providers = pyo.Constraint(
-        _year_index([s for s in d.z_by_service if on("min_providers") and least[s] > 1], d.years),
-        rule=lambda _, s, t: pyo.quicksum(z[k, t] for k in d.z_by_service[s])
-        >= least[s] * pyo.quicksum(y[j] for j in d.y_by_service[s]))
-    m.max_providers = pyo.Constraint(
-        _year_index([s for s in d.z_by_service if on("max_providers") and not np.isnan(most[s])
-                     and most[s] < len(d.z_by_service[s])], d.years),
-        rule=lambda _, s, t: pyo.quicksum(z[k, t] for k in d.z_by_service[s]) <= most[s])
-    headroom = services["choice_headroom"]
-    cap = np.where(np.isnan(d.capacity), np.inf, d.capacity)
+    index = _year_index(shared, d.years)
+    demand = {t: d.demand(np.arange(len(contracts)), t).tolist() for t in d.years}
+    m.min_share = rows(index, (at_most(linear((
+        (float(share[z_rows[k]] * demand[t][z_rows[k]]), d.z(k, t)), (-1.0, d.x(z_rows[k], t)))))
+        for k, t in index))
+    floor = services["min_avg_quality"].to_dict()
+    avg = [s for s, r in d.by_service.items() if on("avg_quality") and floor[s] > 0
+           and d.quality[r].min() < floor[s] - 1e-12]
+    index = _year_index(avg, d.years)
+    quality = d.quality.tolist()
+    m.avg_quality = rows(index, (at_least(linear(
+        (quality[c] - floor[s], d.x(c, t)) for c in d.by_service[s].tolist()), 0)
+        for s, t in index))
+    least, most = services["min_providers"].to_dict(), services["max_providers"].to_dict()
+    index = _year_index([s for s in d.z_by_service if on("min_providers") and least[s] > 1],
+                        d.years)
+    m.min_providers = rows(index, (at_most(linear(
+        [(float(least[s]), d.yv[j]) for j in d.y_by_service[s]]
+        + [(-1.0, d.z(k, t)) for k in d.z_by_service[s]])) for s, t in index))
+    index = _year_index([s for s in d.z_by_service if on("max_providers") and not np.isnan(most[s])
+                         and most[s] < len(d.z_by_service[s])], d.years)
+    m.max_providers = rows(index, (at_most(linear((1.0, d.z(k, t)) for k in d.z_by_service[s]),
+                                           float(most[s])) for s, t in index))
+    headroom = services["choice_headroom"].to_dict()
+    cap = np.where(np.isnan(d.capacity), np.inf, d.capacity).tolist()
 
-    def headroom_rule(_, s, t):
+    def headroom_row(s, t):
         h = headroom[s]
-        counted = pyo.quicksum(min(cap[z_rows[k]], (1 + h) * d.demand(z_rows[k], t)) * z[k, t]
-                               for k in d.z_by_service[s])
-        needed = pyo.quicksum((1 + h) * d.sl_demand(j, t) * y[j] for j in d.y_by_service[s])
-        return counted >= needed
+        needed = [((1 + h) * d.sl_demand(j, t), d.yv[j]) for j in d.y_by_service[s]]
+        counted = [(-min(cap[z_rows[k]], (1 + h) * demand[t][z_rows[k]]), d.z(k, t))
+                   for k in d.z_by_service[s]]
+        return at_most(linear(needed + counted))
 
-    m.headroom = pyo.Constraint(
-        _year_index([s for s in d.z_by_service if on("headroom") and headroom[s] > 0], d.years),
-        rule=headroom_rule)
+    index = _year_index([s for s in d.z_by_service if on("headroom") and headroom[s] > 0], d.years)
+    m.headroom = rows(index, (headroom_row(s, t) for s, t in index))
 
 
 def add_provider_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -266,24 +364,27 @@ def add_provider_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
     Over several years the minimum income follows prices (price_change a year): a provider
     asked for tariff efficiency is expected to find the same efficiency in its own costs.
     """
-    x, w = m.x, m.w
-    min_income = d.derived.providers.set_index("provider")["min_income"]
-    m.min_income = pyo.Constraint(
-        _year_index([p for p in d.w_of if d.derived.on("min_income") and min_income[p] > 0],
-                    d.years),
-        rule=lambda _, p, t: pyo.quicksum(d.price(c, t) * x[c, t] for c in d.by_provider[p])
-        >= min_income[p] * (1.0 + d.derived.price_change) ** t * w[d.w_of[p], t])
+    min_income = d.derived.providers.set_index("provider")["min_income"].to_dict()
+    index = _year_index([p for p in d.w_of if d.derived.on("min_income") and min_income[p] > 0],
+                        d.years)
+    price = {t: d.price(np.arange(len(d.base_price)), t).tolist() for t in d.years}
+    change = 1.0 + d.derived.price_change
+    m.min_income = rows(index, (at_most(linear(
+        [(float(min_income[p] * change ** t), d.w(d.w_of[p], t))]
+        + [(-price[t][c], d.x(c, t)) for c in d.by_provider[p].tolist()])) for p, t in index))
 
 
 def add_running_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Activity and transaction costs by year (£), the parts of spend that recur."""
-    x, z = m.x, m.z
     n_c = len(d.derived.contracts)
     contract_cost = d.derived.contracts["contract_cost"].to_numpy()
-    m.activity_spend = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        d.price(c, t) * x[c, t] for c in range(n_c)))
-    m.transaction_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        contract_cost[c] * z[k, t] for k, c in enumerate(d.z_rows) if contract_cost[c] > 0))
+    price = {t: d.price(np.arange(n_c), t).tolist() for t in d.years}
+    costly = [(float(contract_cost[c]), k) for k, c in enumerate(d.z_rows.tolist())
+              if contract_cost[c] > 0]
+    m.activity_spend = pyo.Expression(d.years, rule=lambda _, t: linear(
+        (price[t][c], d.x(c, t)) for c in range(n_c)))
+    m.transaction_costs = pyo.Expression(d.years, rule=lambda _, t: linear(
+        (cost, d.z(k, t)) for cost, k in costly))
 
 
 def add_level_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -304,12 +405,12 @@ def add_level_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
     first_year_setup = d.extra.get("setup_terms")  # £ of set-up charged to a level in year t
 
     def delegated(_, lv, t):
-        rows = d.by_level[lv]
-        cost = pyo.quicksum(d.price(c, t) * x[c, t] for c in rows)
-        running = pyo.quicksum(contract_cost[c] * z[d.z_of[c], t] for c in rows
+        rows_ = d.by_level[lv]
+        cost = pyo.quicksum(d.price(c, t) * x[c, t] for c in rows_)
+        running = pyo.quicksum(contract_cost[c] * z[d.z_of[c], t] for c in rows_
                                if c in d.z_of and contract_cost[c] > 0)
-        one_off = first_year_setup(rows, t) if first_year_setup else pyo.quicksum(
-            setup[c] * z[d.z_of[c], t] for c in rows if c in d.z_of and setup[c] > 0)
+        one_off = first_year_setup(rows_, t) if first_year_setup else pyo.quicksum(
+            setup[c] * z[d.z_of[c], t] for c in rows_ if c in d.z_of and setup[c] > 0)
         return cost + running + one_off <= levels.at[lv, "delegated_budget"]
 
     m.delegated_budget = pyo.Constraint(
@@ -329,10 +430,10 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     def risk_factor(j: int, t: int) -> float:
         return (1 + d.derived.price_change) ** t * np.sqrt((1 + growth[j]) ** t)
 
-    m.risk_cost = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        risk[j] * risk_factor(j, t) * m.y[j] for j in range(len(risk)) if risk[j] > 0))
-    m.qalys = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        qaly[c] * m.x[c, t] for c in range(n_c) if qaly[c] > 0))
+    m.risk_cost = pyo.Expression(d.years, rule=lambda _, t: linear(
+        (float(risk[j] * risk_factor(j, t)), d.yv[j]) for j in range(len(risk)) if risk[j] > 0))
+    m.qalys = pyo.Expression(d.years, rule=lambda _, t: linear(
+        (float(qaly[c]), d.x(c, t)) for c in range(n_c) if qaly[c] > 0))
     m.value_per_qaly = pyo.Param(mutable=True, initialize=policy.value_per_qaly)
     m.objective = pyo.Objective(
         expr=pyo.quicksum(m.spend[t] + m.risk_cost[t] - m.value_per_qaly * m.qalys[t]

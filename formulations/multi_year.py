@@ -24,6 +24,8 @@ module adds to the shared families:
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -84,7 +86,9 @@ def build(derived: Derived) -> BuiltModel:
     _add_break_even(m, d)
     _add_setting_targets(m, d)
     fam.add_objective(m, d)
+    clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
+    d.extra["start_seconds"] = time.perf_counter() - clock
     return BuiltModel(m, derived, d)
 
 

@@ -13,6 +13,8 @@ on the contract and provider binaries, and the annual budget.
 
 from __future__ import annotations
 
+import time
+
 import pyomo.environ as pyo
 
 from formulations.families import BuiltModel, ModelData, add_objective, budgets, build_families
@@ -57,7 +59,9 @@ def build(derived: Derived) -> BuiltModel:
                              + m.exit_costs[t])
     add_annual_budget(m, d)
     add_objective(m, d)
+    clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
+    d.extra["start_seconds"] = time.perf_counter() - clock
     return BuiltModel(m, derived, d)
 
 

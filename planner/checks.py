@@ -62,16 +62,18 @@ def _present(value: object) -> bool:
 
 def check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame],
                  from_file: bool) -> list[Problem]:
-    """Every cross-row and cross-table problem; a DataWarning for badly scaled clean data.
+    """Every cross-row and cross-table problem; a DataWarning for badly scaled clean data (no
+    bad cell, no cross-table problem: warnings about data being fixed would only distract).
 
     The reader's line numbers (``frame.attrs``) are dropped afterwards, so the instance's
     tables carry no hidden state into the model.
     """
     problems = _check_tables(config, tables, from_file)
+    clean = not problems and not any(frame.attrs.get(BAD_CELLS) for frame in tables.values())
     for frame in tables.values():
         frame.attrs.pop(LINES, None)
         frame.attrs.pop(BAD_CELLS, None)
-    if not problems:
+    if clean:
         for text in scaling_warnings(config, tables):
             warnings.warn(text, DataWarning, stacklevel=3)
     return problems

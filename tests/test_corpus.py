@@ -5,9 +5,12 @@ Each folder of ``tests/corpus`` is a copy of the toy instance with one kind of d
 ``#`` say what the case is). A few cases cannot be committed (a 200 MB table, a FIFO, a symlink
 out of the folder, a 100,000-bracket YAML file) and are built at test time in a temporary folder.
 
-For every case, ``planner validate CASE`` and ``planner solve CASE --out X`` are run as the
-analyst runs them (subprocesses, all cases at once): both exit 2, print every expected message
-(table, row, line, column, and a fix), print no traceback, and the solve writes nothing at X.
+For every case, ``planner validate CASE`` is run as the analyst runs it (a subprocess; the cases
+in parallel) and ``planner solve CASE --out X`` through click's test runner (in-process: a
+refused solve stops at loading, so a process of its own would only add start-up time; an
+exception escaping the command would show as ``result.exception``). Both must exit 2, print
+every expected message (table, row, line, column, and a fix) and no traceback, and the solve
+must write nothing at X.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import planner
 from planner.checks import DataWarning, scaling_warnings
+from planner.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "corpus"
@@ -85,27 +90,37 @@ def _generate(folder: Path) -> dict[str, Path]:
     return made
 
 
-def _run(case: str, folder: Path, out: Path) -> Outcome:
+def _validate(folder: Path) -> tuple[int, str, float]:
+    """``planner validate`` in a fresh Python process: exit code, stderr, seconds."""
     started = time.perf_counter()
-    command = [sys.executable, "-m", "planner"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    validate = subprocess.run([*command, "validate", str(folder)], capture_output=True,
-                              text=True, timeout=120, cwd=ROOT, env=env)
-    solve = subprocess.run([*command, "solve", str(folder), "--out", str(out), "--no-marginal"],
-                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
-    return Outcome(validate.returncode, validate.stderr, solve.returncode, solve.stderr,
-                   out.exists(), time.perf_counter() - started)
+    done = subprocess.run([sys.executable, "-m", "planner", "validate", str(folder)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return done.returncode, done.stderr, time.perf_counter() - started
+
+
+def _solve(folder: Path, out: Path) -> tuple[int, str]:
+    """``planner solve`` in this process; an escaping exception is reported as exit 99."""
+    result = CliRunner().invoke(main, ["solve", str(folder), "--out", str(out), "--no-marginal"])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        return 99, f"Traceback: {type(result.exception).__name__}: {result.exception}"
+    return result.exit_code, result.stderr
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    """Run every case once, in parallel (each command is a fresh Python process)."""
+    """Run every case once: the validations in parallel processes, then the solves."""
     scratch = tmp_path_factory.mktemp("corpus")
     folders = {case: CORPUS / case for case in COMMITTED} | _generate(scratch)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        futures = {case: pool.submit(_run, case, folder, scratch / "plans" / case)
-                   for case, folder in folders.items()}
-        return {case: future.result() for case, future in futures.items()}
+        validated = dict(zip(folders, pool.map(_validate, folders.values())))
+    results = {}
+    for case, folder in folders.items():
+        out = scratch / "plans" / case
+        code, err, seconds = validated[case]
+        solve_code, solve_err = _solve(folder, out)
+        results[case] = Outcome(code, err, solve_code, solve_err, out.exists(), seconds)
+    return results
 
 
 @pytest.mark.parametrize("case", COMMITTED + list(GENERATED))
