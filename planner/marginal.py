@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 from planner.diagnosis import FAMILIES, subject_of
 from planner.diagnosis import money as _money
 from planner.session import PlanningModel
-from planner.solver import HighsAdapter, SolveResult
+from planner.solver import START_ATTRIBUTE, HighsAdapter, SolveResult
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
 RESOLVE_GAP = 1e-4  # relative MIP gap of the re-solves
@@ -173,6 +173,7 @@ def _binding(con, z: dict, y: dict) -> bool:
 def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
     """Shadow prices of the LP with every binary fixed at its value in the plan."""
     model = session.model
+    start = model.__dict__.pop(START_ATTRIBUTE, None)  # the MIP start means nothing to this LP
     fixed = []
     for name in ("y", "z", "w"):
         var = getattr(model, name)
@@ -186,6 +187,8 @@ def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
         for data in fixed:
             data.unfix()
             data.domain = pyo.Binary
+        if start is not None:
+            setattr(model, START_ATTRIBUTE, start)
     if not result.has_solution:
         return []
     family_of = {f.component: f for f in FAMILIES}
