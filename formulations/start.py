@@ -31,6 +31,7 @@ import pyomo.environ as pyo
 
 from formulations.families import ModelData
 
+STEP = 0.5  # bed-day price raised per round, as a share of the typical £ per bed-day × overload
 SLACK = 1.0  # volume the let contracts can take, above demand: room for the LP to move
 
 
@@ -56,7 +57,7 @@ def greedy_start(m: pyo.ConcreteModel, d: ModelData) -> list[tuple]:
         if round_ < 5:
             planner.price_beds(full, chosen)  # first steer volume away with a bed-day price
         else:
-            planner.limit_beds(full, chosen)  # then cap what is left
+            planner.limit_beds(full)  # then hold the rest to their status-quo shares
         for p in sorted(short):
             planner.secure_income(p, chosen)
         chosen = planner.plan_services(banned=planner.banned)
@@ -88,6 +89,7 @@ class _Greedy:
             {p: float(v) for p, v in total.items() if not np.isnan(v)}
         self.banned: set[str] = set()
         self.limited: dict[int, float] = {}
+        self.reserved = self.reserve_beds()
         self.rules = self._rules()
         sl = derived.service_levels.loc[d.sl_rows]
         growth = sl["growth"].to_numpy()
@@ -174,7 +176,7 @@ class _Greedy:
             rows = [int(c) for c in self.d.by_provider[p] if self.use[c] > 0]
             typical = float(np.median([self.d.base_price[c] / self.use[c] for c in rows]))
             overload = load[p] / self.total_capacity[p] - 1.0
-            self.bed_price[p] = self.bed_price.get(p, 0.0) + typical * max(overload, 0.05)
+            self.bed_price[p] = self.bed_price.get(p, 0.0) + typical * STEP * max(overload, 0.01)
         for c, p in enumerate(self.provider_of):
             if p in self.bed_price:
                 self.penalty[c] = self.bed_price[p] * self.use[c]
@@ -186,23 +188,13 @@ class _Greedy:
                 load[self.provider_of[c]] = load.get(self.provider_of[c], 0.0) + self.use[c] * v
         return load
 
-    def limit_beds(self, providers: set[str], chosen: dict[str, LevelPlan]) -> None:
-        """Shrink overfull providers' planned volumes to fit their bed-days, and let them take
-        no other bed-using contract; re-planning moves the rest of the demand elsewhere."""
-        load: dict[str, float] = {}
-        volume: dict[int, float] = {}
-        for plan in chosen.values():
-            for c, v in plan.volume.items():
-                if self.provider_of[c] in providers:
-                    volume[c] = v
-                    load[self.provider_of[c]] = load.get(self.provider_of[c], 0.0) + self.use[c] * v
+    def limit_beds(self, providers: set[str]) -> None:
+        """From now on, share these providers' bed-days among their services as the status
+        quo does (see reserve_beds): the status quo fits, so its shares do."""
         for p in providers:
-            factor = self.total_capacity[p] / load[p] * 0.999
             for c in self.d.by_provider[p]:
-                c = int(c)
-                if self.use[c] > 0:
-                    self.limited[c] = min(self.limited.get(c, math.inf),
-                                          self.use[c] * volume.get(c, 0.0) * factor)
+                if int(c) in self.reserved:
+                    self.limited[int(c)] = self.reserved[int(c)]
 
     def mean_quality(self, volume: dict[int, float]) -> float:
         total = sum(volume.values())
@@ -247,15 +239,15 @@ class _Greedy:
                     break
         return chosen
 
-    def reserve_beds(self) -> None:
-        """Share each provider's bed-days among its services in proportion to their status-quo
-        bed-day use (or, with no status quo, their capacity): planning services one at a time
-        cannot then overfill a hospital, as the status quo fits and so do its shares."""
+    def reserve_beds(self) -> dict[int, float]:
+        """Each provider's bed-days shared among its services in proportion to their status-quo
+        bed-day use (or, with no status quo, their capacity)."""
         contracts = self.d.derived.contracts
         incumbent = contracts["incumbent_volume"].to_numpy()
         basis = np.where(incumbent > 0, incumbent,
                          np.minimum(self.capacity, self.d.base_demand) * 1e-3)
         weight = self.use * basis
+        reserved: dict[int, float] = {}
         for p, rows in self.d.by_provider.items():
             total = self.total_capacity.get(p)
             if total is None:
@@ -266,8 +258,9 @@ class _Greedy:
             whole = sum(offers.values())
             for c in rows:
                 if self.use[c] > 0:
-                    self.limited[int(c)] = total * offers[self.service_of[c]] / whole \
+                    reserved[int(c)] = total * offers[self.service_of[c]] / whole \
                         if whole > 0 else 0.0
+        return reserved
 
     def secure_income(self, p: str, chosen: dict[str, LevelPlan]) -> None:
         """Let more of provider p's contracts (at its services' chosen levels, most income

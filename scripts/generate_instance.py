@@ -535,7 +535,8 @@ def choose_offerers(svc: ServiceSpec, providers: list[Provider],
         else:
             draws = rng.random(len(pool))
             chosen += [p for p, u in zip(pool, draws) if u < ROLE_RATE[role] or role == roles[0]]
-    return chosen
+    seen: set[str] = set()  # a stand-in (an acute trust for community care) may appear twice
+    return [p for p in chosen if not (p.provider in seen or seen.add(p.provider))]
 
 
 @dataclass
