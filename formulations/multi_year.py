@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations import families as fam
-from formulations.families import BuiltModel, ModelData
+from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
 from formulations.start import greedy_start
 from planner.derive import Derived
@@ -40,6 +40,7 @@ MULTI_YEAR_OVERSPEND = 0.02  # fraction of a year's budget it may be exceeded un
 NOTICE_SHARE = 0.5  # years of spend paid as notice on incumbent activity dropped
 
 
+@gc_paused
 def build(derived: Derived) -> BuiltModel:
     m = pyo.ConcreteModel(name=derived.instance.name)
     d = ModelData.prepare(derived)

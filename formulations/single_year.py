@@ -17,7 +17,14 @@ import time
 
 import pyomo.environ as pyo
 
-from formulations.families import BuiltModel, ModelData, add_objective, budgets, build_families
+from formulations.families import (
+    BuiltModel,
+    ModelData,
+    add_objective,
+    budgets,
+    build_families,
+    gc_paused,
+)
 from formulations.start import greedy_start
 from planner.derive import Derived
 from planner.solver import START_ATTRIBUTE
@@ -39,6 +46,7 @@ def one_off_cost_terms(d: ModelData) -> tuple[list, list, list, float]:
     return setups, entries, exits, stranded
 
 
+@gc_paused
 def build(derived: Derived) -> BuiltModel:
     """Build the single-year model; families in ``derived.without`` are omitted."""
     if derived.horizon != 1:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from formulations.families import BuiltModel, ModelData, add_objective, build_families
+from formulations.families import BuiltModel, ModelData, add_objective, build_families, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
 from planner.derive import Derived
 
@@ -75,6 +75,7 @@ def densify(derived: Derived) -> tuple[Derived, np.ndarray, np.ndarray]:
     return out, dense["dense_eligible"].to_numpy(), eligible_sl
 
 
+@gc_paused
 def build(derived: Derived) -> BuiltModel:
     """Build the textbook model of a single-year instance (benchmark baseline only)."""
     if derived.horizon != 1:

@@ -64,13 +64,16 @@ SEED = 2010
 CASES = [
     Case("toy", "generated", scale="toy", gap=1e-4, time_limit=60),
     Case("pct", "generated", scale="pct", gap=1e-4, time_limit=120),
-    Case("region", "generated", scale="region", gap=0.01, time_limit=300),
+    Case("region", "generated", scale="region", gap=0.01, time_limit=300, textbook_time_limit=60),
     Case("england", "shipped", scale="england", gap=0.01, time_limit=300, textbook=False),
     Case("cflp_25x100", "cflp", facilities=25, customers=100, gap=1e-4, time_limit=120),
-    Case("cflp_50x500", "cflp", facilities=50, customers=500, gap=1e-4, time_limit=300),
+    Case("cflp_50x200", "cflp", facilities=50, customers=200, gap=1e-4, time_limit=120),
     Case("cflp_100x1000", "cflp", facilities=100, customers=1000, gap=1e-4, time_limit=300,
-         textbook_time_limit=180),
+         textbook_time_limit=120),
 ]
+"""Gaps: 0.01 % where HiGHS proves it in seconds, 1 % at region and England scale (the target's
+gap). Time limits keep the whole ladder near 20 minutes; where a run hits its limit the gap it
+reached is reported instead."""
 
 
 # --- instances ------------------------------------------------------------------------------
