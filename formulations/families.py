@@ -26,6 +26,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 
+from formulations import coefficients
 from planner.derive import Derived
 
 
@@ -75,6 +76,8 @@ class ModelData:
     y_by_level: dict[object, np.ndarray]
     z_by_service: dict[object, np.ndarray]
     extra: dict[str, object] = field(default_factory=dict)
+    # coefficient tables read [row, year] (formulations.coefficients): floats or mutable Params
+    coef: dict[str, object] = field(default_factory=dict)
     # the variables in index order, for positional access while building (declare_variables)
     xv: list = field(default_factory=list)
     yv: list = field(default_factory=list)
@@ -186,10 +189,11 @@ class BuiltModel:
 
 
 def declare_variables(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """The coefficient tables first (variable bounds use them), then x, y, z and w."""
+    d.coef = coefficients.declare(m, d)
     n_c = len(d.derived.contracts)
     years = d.years
-    upper = {(c, t): float(v) for t in years
-             for c, v in enumerate(d.demand(np.arange(n_c), t).tolist())}
+    upper = d.coef["demand"]
     m.x = pyo.Var([(c, t) for c in range(n_c) for t in years], domain=pyo.NonNegativeReals,
                   bounds=lambda _, c, t: (0, upper[c, t]))
     m.y = pyo.Var(range(len(d.sl_rows)), domain=pyo.Binary)
@@ -252,11 +256,11 @@ def add_level_choice_and_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.level_choice = rows(keys, (level_choice(s) for s in keys))
     index = _year_index(range(len(d.sl_rows)), d.years)
     by_y = {j: rows_.tolist() for j, rows_ in d.by_y.items()}
-    base, growth = d.sl_base_demand.tolist(), d.sl_growth.tolist()
+    sl_demand = d.coef["sl_demand"]
 
     def demand(j, t):
         body = [(1.0, d.x(c, t)) for c in by_y.get(j, ())]
-        body.append((-float(base[j] * (1.0 + growth[j]) ** t), d.yv[j]))
+        body.append((-sl_demand[j, t], d.yv[j]))
         return equal(linear(body), 0)
 
     m.demand = rows(index, (demand(j, t) for j, t in index))
@@ -269,9 +273,9 @@ def add_linking(m: pyo.ConcreteModel, d: ModelData) -> None:
     z_rows = d.z_rows.tolist()
     years = d.years
     index = _year_index(range(len(z_rows)), years)
-    big_m = {t: d.big_m_array(np.arange(len(contracts)), t).tolist() for t in years}
+    big_m = d.coef["big_m"]
     m.link_x_z = rows(index, (at_most(linear(((1.0, d.x(z_rows[k], t)),
-                                              (-big_m[t][z_rows[k]], d.z(k, t)))))
+                                              (-big_m[z_rows[k], t], d.z(k, t)))))
                               for k, t in index))
     y_of = d.y_of_contract.tolist()
     m.link_z_y = rows(index, (at_most(linear(((1.0, d.z(k, t)), (-1.0, d.yv[y_of[z_rows[k]]]))))
@@ -285,14 +289,14 @@ def add_linking(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.link_z_w = rows(index, (at_most(linear(((1.0, d.z(d.z_of[c], t)), (-1.0, d.w(q_of[c], t)))))
                               for c, t in index))
     index = _year_index(x_linked, years)
-    m.link_x_w = rows(index, (at_most(linear(((1.0, d.x(c, t)), (-big_m[t][c], d.w(q_of[c], t)))))
+    m.link_x_w = rows(index, (at_most(linear(((1.0, d.x(c, t)), (-big_m[c, t], d.w(q_of[c], t)))))
                               for c, t in index))
-    min_volume = d.derived.providers.set_index("provider")["min_volume"].to_dict()
+    min_volume = d.coef["min_volume"]
     index = _year_index(list(d.w_of), years)
     by_provider = {p: r.tolist() for p, r in d.by_provider.items()}
     m.provider_use = rows(index, (at_most(linear(
-        [(float(min_volume[p]), d.w(d.w_of[p], t))] + [(-1.0, d.x(c, t)) for c in by_provider[p]]))
-        for p, t in index))
+        [(min_volume[d.w_of[p], t], d.w(d.w_of[p], t))]
+        + [(-1.0, d.x(c, t)) for c in by_provider[p]])) for p, t in index))
 
 
 def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -302,7 +306,9 @@ def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
         offer_key = contracts["provider"] + "\x1f" + contracts["service"]
         largest = d.demand(np.arange(len(contracts)), d.years[-1])
         most = pd.Series(np.maximum(largest, d.base_demand)).groupby(offer_key).transform("max")
-        binding = ~np.isnan(d.capacity) & (d.capacity < most.to_numpy() - 1e-9)
+        binding = ~np.isnan(d.capacity)
+        if not d.derived.mutable:  # a mutable build keeps rows that only today's demand idles
+            binding &= d.capacity < most.to_numpy() - 1e-9
         offers = groups(offer_key[binding])
         positions = np.flatnonzero(binding)
         rows_of = {o: positions[r].tolist() for o, r in offers.items()}
@@ -317,7 +323,7 @@ def add_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
         all_rows = np.arange(len(contracts))
         most = use * np.maximum(d.big_m_array(all_rows, 0), d.big_m_array(all_rows, last))
         capped = [p for p, r in d.by_provider.items() if not np.isnan(total[p])
-                  and most[r].sum() > total[p] + 1e-9]
+                  and (d.derived.mutable or most[r].sum() > total[p] + 1e-9)]
         use_of = use.tolist()
 
         def provider_capacity(p, t):
@@ -337,20 +343,20 @@ def add_share_quality_choice(m: pyo.ConcreteModel, d: ModelData) -> None:
     contracts = d.derived.contracts
     z_rows = d.z_rows.tolist()
     share = contracts["service"].map(services["min_share"]).to_numpy()
-    shared = [k for k, c in enumerate(z_rows) if share[c] > 0] if on("min_share") else []
+    mutable = d.derived.mutable  # then no row's presence depends on a threshold's value
+    shared = [k for k, c in enumerate(z_rows) if mutable or share[c] > 0] \
+        if on("min_share") else []
     index = _year_index(shared, d.years)
-    demand = {t: d.demand(np.arange(len(contracts)), t).tolist() for t in d.years}
+    volume = d.coef["min_share_volume"]
     m.min_share = rows(index, (at_most(linear((
-        (float(share[z_rows[k]] * demand[t][z_rows[k]]), d.z(k, t)), (-1.0, d.x(z_rows[k], t)))))
-        for k, t in index))
+        (volume[z_rows[k], t], d.z(k, t)), (-1.0, d.x(z_rows[k], t))))) for k, t in index))
     floor = services["min_avg_quality"].to_dict()
-    avg = [s for s, r in d.by_service.items() if on("avg_quality") and floor[s] > 0
-           and d.quality[r].min() < floor[s] - 1e-12]
+    avg = [s for s, r in d.by_service.items() if on("avg_quality") and (mutable or (
+        floor[s] > 0 and d.quality[r].min() < floor[s] - 1e-12))]
     index = _year_index(avg, d.years)
-    quality = d.quality.tolist()
+    margin = d.coef["quality_margin"]
     m.avg_quality = rows(index, (at_least(linear(
-        (quality[c] - floor[s], d.x(c, t)) for c in d.by_service[s].tolist()), 0)
-        for s, t in index))
+        (margin[c, t], d.x(c, t)) for c in d.by_service[s].tolist()), 0) for s, t in index))
     least, most = services["min_providers"].to_dict(), services["max_providers"].to_dict()
     index = _year_index([s for s in d.z_by_service if on("min_providers") and least[s] > 1],
                         d.years)
@@ -362,13 +368,11 @@ def add_share_quality_choice(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.max_providers = rows(index, (at_most(linear((1.0, d.z(k, t)) for k in d.z_by_service[s]),
                                            float(most[s])) for s, t in index))
     headroom = services["choice_headroom"].to_dict()
-    cap = np.where(np.isnan(d.capacity), np.inf, d.capacity).tolist()
+    need, cover = d.coef["headroom_need"], d.coef["headroom_cover"]
 
     def headroom_row(s, t):
-        h = headroom[s]
-        needed = [((1 + h) * d.sl_demand(j, t), d.yv[j]) for j in d.y_by_service[s]]
-        counted = [(-min(cap[z_rows[k]], (1 + h) * demand[t][z_rows[k]]), d.z(k, t))
-                   for k in d.z_by_service[s]]
+        needed = [(need[j, t], d.yv[j]) for j in d.y_by_service[s]]
+        counted = [(-cover[z_rows[k], t], d.z(k, t)) for k in d.z_by_service[s]]
         return at_most(linear(needed + counted))
 
     index = _year_index([s for s in d.z_by_service if on("headroom") and headroom[s] > 0], d.years)
@@ -382,24 +386,23 @@ def add_provider_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
     asked for tariff efficiency is expected to find the same efficiency in its own costs.
     """
     min_income = d.derived.providers.set_index("provider")["min_income"].to_dict()
-    index = _year_index([p for p in d.w_of if d.derived.on("min_income") and min_income[p] > 0],
-                        d.years)
-    price = {t: d.price(np.arange(len(d.base_price)), t).tolist() for t in d.years}
-    change = 1.0 + d.derived.price_change
+    index = _year_index([p for p in d.w_of if d.derived.on("min_income")
+                         and (d.derived.mutable or min_income[p] > 0)], d.years)
+    price, income = d.coef["price"], d.coef["min_income"]
     m.min_income = rows(index, (at_most(linear(
-        [(float(min_income[p] * change ** t), d.w(d.w_of[p], t))]
-        + [(-price[t][c], d.x(c, t)) for c in d.by_provider[p].tolist()])) for p, t in index))
+        [(income[d.w_of[p], t], d.w(d.w_of[p], t))]
+        + [(-price[c, t], d.x(c, t)) for c in d.by_provider[p].tolist()])) for p, t in index))
 
 
 def add_running_costs(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Activity and transaction costs by year (£), the parts of spend that recur."""
     n_c = len(d.derived.contracts)
     contract_cost = d.derived.contracts["contract_cost"].to_numpy()
-    price = {t: d.price(np.arange(n_c), t).tolist() for t in d.years}
+    price = d.coef["price"]
     costly = [(float(contract_cost[c]), k) for k, c in enumerate(d.z_rows.tolist())
               if contract_cost[c] > 0]
     m.activity_spend = pyo.Expression(d.years, rule=lambda _, t: linear(
-        (price[t][c], d.x(c, t)) for c in range(n_c)))
+        (price[c, t], d.x(c, t)) for c in range(n_c)))
     m.transaction_costs = pyo.Expression(d.years, rule=lambda _, t: linear(
         (cost, d.z(k, t)) for cost, k in costly))
 
@@ -420,10 +423,11 @@ def add_level_limits(m: pyo.ConcreteModel, d: ModelData) -> None:
     contract_cost = d.derived.contracts["contract_cost"].to_numpy()
     setup = d.derived.contracts["setup"].to_numpy()
     first_year_setup = d.extra.get("setup_terms")  # £ of set-up charged to a level in year t
+    price = d.coef["price"]
 
     def delegated(_, lv, t):
-        rows_ = d.by_level[lv]
-        cost = pyo.quicksum(d.price(c, t) * x[c, t] for c in rows_)
+        rows_ = d.by_level[lv].tolist()
+        cost = pyo.quicksum(price[c, t] * x[c, t] for c in rows_)
         running = pyo.quicksum(contract_cost[c] * z[d.z_of[c], t] for c in rows_
                                if c in d.z_of and contract_cost[c] > 0)
         one_off = first_year_setup(rows_, t) if first_year_setup else pyo.quicksum(
@@ -439,16 +443,14 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Minimise Σ_t spend_t + ρ·σ_t − λ·QALYs_t (all £); σ grows with demand and prices."""
     policy = d.derived.instance.config.policy
     sl = d.derived.service_levels.loc[d.sl_rows]
-    risk = sl["risk_cost"].to_numpy()
-    growth = sl["growth"].to_numpy()
+    risky = sl["risk_cost"].to_numpy() > 0
+    if d.derived.mutable:
+        risky[:] = True
     qaly = d.derived.contracts["qaly_per_episode"].to_numpy()
     n_c = len(qaly)
-
-    def risk_factor(j: int, t: int) -> float:
-        return (1 + d.derived.price_change) ** t * np.sqrt((1 + growth[j]) ** t)
-
+    risk = d.coef["risk"]  # £ of risk premium by year: grows with prices and √demand
     m.risk_cost = pyo.Expression(d.years, rule=lambda _, t: linear(
-        (float(risk[j] * risk_factor(j, t)), d.yv[j]) for j in range(len(risk)) if risk[j] > 0))
+        (risk[j, t], d.yv[j]) for j in np.flatnonzero(risky).tolist()))
     m.qalys = pyo.Expression(d.years, rule=lambda _, t: linear(
         (float(qaly[c]), d.x(c, t)) for c in range(n_c) if qaly[c] > 0))
     m.value_per_qaly = pyo.Param(mutable=True, initialize=policy.value_per_qaly)

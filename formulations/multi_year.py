@@ -30,6 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations import families as fam
+from formulations.coefficients import incumbent_offers
 from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
 from formulations.start import greedy_start
@@ -106,20 +107,19 @@ def _add_notice(m: pyo.ConcreteModel, d: ModelData) -> None:
         m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
         return
     contracts = d.derived.contracts
-    offers = d.derived.offers
-    incumbent = offers.loc[offers["incumbent_volume"] > 0]
-    change = 1.0 + d.derived.price_change
+    incumbent = incumbent_offers(d.derived)
     contracts_of = fam.groups(contracts["provider"] + "\x1f" + contracts["service"])
     keys = [f"{r.provider}\x1f{r.service}" for r in incumbent.itertuples(index=False)]
     volume = dict(zip(keys, incumbent["incumbent_volume"]))
-    price = dict(zip(keys, incumbent["unit_price"]))
+    position = {o: i for i, o in enumerate(keys)}
+    price = d.coef["notice_price"]  # £ per episode of offer o in year t
     m.notice = pyo.Var([(o, t) for o in keys for t in d.years], domain=pyo.NonNegativeReals)
     m.notice_rule = pyo.Constraint(
         [(o, t) for o in keys for t in d.years],
         rule=lambda _, o, t: pyo.quicksum(m.notice[o, tau] for tau in range(t + 1))
         >= volume[o] - pyo.quicksum(m.x[c, t] for c in contracts_of.get(o, ())))
     m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        NOTICE_SHARE * price[o] * change ** t * m.notice[o, t] for o in keys))
+        NOTICE_SHARE * price[position[o], t] * m.notice[o, t] for o in keys))
 
 
 def _add_contract_stability(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -158,7 +158,7 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
         # over[t] = 1 if year t spends beyond its own budget, and then carries nothing on.
         m.carried = pyo.Var(later, domain=pyo.NonNegativeReals)
         m.over = pyo.Var(d.years[:-1], domain=pyo.Binary)
-        big = {t: 2.0 * (limits[t] or 0.0) + 1.0 for t in d.years}
+        big = {t: 2.0 * m.budget[t] + 1.0 for t in d.years}  # £: follows the budget if re-set
 
         def carried(t):
             return m.carried[t] if t > 0 else 0.0

@@ -52,6 +52,7 @@ class Derived:
     contracts: pd.DataFrame
     providers: pd.DataFrame
     capacity_in_big_m: bool = True  # False in elastic models, where capacity may be relaxed
+    mutable: bool = False  # build prices, demand and thresholds as Params (sweeps re-set them)
 
     def on(self, family: str) -> bool:
         return family not in self.without

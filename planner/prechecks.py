@@ -65,6 +65,14 @@ def _no_provider(row, own_offers: pd.DataFrame, derived: Derived) -> Problem:
                        f"at '{best['provider']}'.",
                        "Lower min_quality, or add an offer from a provider meeting it.",
                        row=row.service, column="min_quality")
+    usable = own_offers.loc[~derived.on("min_quality") | (own_offers["quality"] >= row.min_quality)]
+    if (usable["capacity"].fillna(np.inf) <= 0).all():
+        names = ", ".join(f"'{p}'" for p in usable["provider"])
+        return Problem("offers", f"service '{row.service}' is mandatory, but every offer of it "
+                       f"meeting its quality threshold has capacity 0 ({names}).",
+                       "Give at least one of these offers a capacity above 0 (blank for "
+                       "unlimited), or make the service not mandatory.",
+                       row=f"{usable.iloc[0]['provider']}/{row.service}", column="capacity")
     return Problem("services", "mandatory, but every provider offering it is conflicted at "
                    "every level able to commission it.",
                    "Allow another level, or add an offer from a provider without the conflict.",

@@ -13,8 +13,9 @@ A sweep file (YAML) lists parameters to vary and how to combine them:
 
 Every scenario is the base instance with its overrides applied and then validated exactly like
 an instance read from files, so a bad override gets the same clear message, prefixed with the
-scenario's name. Changes that only touch the budget or the value of a QALY are *mutable*: a sweep
-re-solves one persistent model for them instead of rebuilding it.
+scenario's name. Changes that only touch the budget or the value of a QALY need not even be
+derived: a sweep re-sets those Params of a persistent model. Prices, demand and thresholds are
+re-set in place too, after a structure check (planner.sweeps, formulations.coefficients).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from planner.errors import InputError, Problem
 from planner.instance import TABLE_NAMES, Instance
 from planner.schema import TABLES, InstanceConfig, Policy
 
-#: Overrides a persistent model can take without rebuilding (mutable Pyomo parameters).
+#: Overrides a persistent model takes by re-setting a Param, without deriving the scenario.
 MUTABLE_KEYS = frozenset({"policy.budget", "policy.value_per_qaly"})
 
 

@@ -7,12 +7,16 @@ plan read back from it is verified against the data like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
+from formulations.coefficients import structure_signature, update_coefficients
+from formulations.families import ModelData
+from formulations.start import greedy_start
 from planner.derive import Derived, derive
 from planner.errors import InputError, VerificationError
 from planner.extract import compute_totals, extract
@@ -32,15 +36,12 @@ class PlanningModel:
     without: frozenset[str] = frozenset()
     options: SolveOptions = field(default_factory=SolveOptions)
     all_contract_binaries: bool = False  # z on every contract (for no-good cuts)
+    mutable: bool = False  # prices, demand and thresholds as Params, re-set by ``update``
+    derived: Derived | None = None  # the instance's derived tables, if already made
 
     def __post_init__(self) -> None:
         start = time.perf_counter()
-        self.derived: Derived = derive(self.instance, self.without)
-        if self.all_contract_binaries:
-            self.derived.contracts["needs_z"] = True
-        problems = precheck(self.derived)
-        if problems:
-            raise InputError(problems)
+        self.derived = self.derived or self.derive(self.instance)
         derived_at = time.perf_counter()
         check_size(self.derived)  # refuse a model too large for this machine, before building it
         self.built: BuiltModel = build(self.derived)
@@ -86,6 +87,53 @@ class PlanningModel:
                 if violations:
                     raise VerificationError(violations)
         return plan
+
+    def derive(self, instance: Instance) -> Derived:
+        """The derived tables of ``instance`` as this model would build them, prechecked."""
+        derived = dataclasses.replace(derive(instance, self.without), mutable=self.mutable)
+        if self.all_contract_binaries:
+            derived.contracts["needs_z"] = True
+        problems = precheck(derived)
+        if problems:
+            raise InputError(problems)
+        return derived
+
+    def update(self, instance: Instance, derived: Derived | None = None) -> bool:
+        """Re-set a mutable model to ``instance`` without rebuilding it, if its structure allows.
+
+        True if the model now answers ``instance`` (prices, demand, thresholds, budget and £ per
+        QALY re-set in place; the next ``run`` re-solves the persistent HiGHS model); False if
+        the structure differs (eligibility, levels, providers, ...) and a rebuild is needed.
+        """
+        derived = derived or self.derive(instance)
+        if not self.mutable or structure_signature(derived) != self.signature:
+            return False
+        data = ModelData.prepare(derived)
+        old = self.built.data
+        data.xv, data.yv, data.zv, data.wv = old.xv, old.yv, old.zv, old.wv
+        update_coefficients(self.model, data)
+        data.coef = old.coef
+        self.built = BuiltModel(self.model, derived, data)
+        self.derived = derived
+        self.set_policy(instance)
+        self.adapter.solver.restart_from(greedy_start(self.model, data))
+        self.instance = instance
+        return True
+
+    @property
+    def signature(self) -> str:
+        """The structure of the built model (see formulations.coefficients)."""
+        if not hasattr(self, "_signature"):
+            self._signature = structure_signature(self.built.derived)
+        return self._signature
+
+    def set_policy(self, instance: Instance) -> None:
+        """Set the budget (£ a year) and the £ value of a QALY of ``instance``."""
+        policy = instance.config.policy
+        for t in self.model.budget:
+            budget = instance.budget_for_year(t if isinstance(policy.budget, list) else 0)
+            self.model.budget[t] = budget if budget is not None else 0.0
+        self.model.value_per_qaly = policy.value_per_qaly
 
     def scale_budget(self, factor: float) -> None:
         """Set every year's budget to ``factor`` × its value in the instance."""

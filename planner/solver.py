@@ -149,6 +149,17 @@ class FastHighs(Highs):
         super().set_instance(model)
         self._pass_start(getattr(model, START_ATTRIBUTE, None))
 
+    def update(self, timer=None):
+        """Send the model's changes; then a start given since the last solve (a re-set model's
+        new greedy start), since any change to HiGHS's model discards a solution given before."""
+        super().update(timer=timer)
+        pending, self._pending_start = getattr(self, "_pending_start", None), None
+        self._pass_start(pending)
+
+    def restart_from(self, start: list[tuple] | None) -> None:
+        """Use ``start`` as the MIP start of the next solve (after the model's changes)."""
+        self._pending_start = start
+
     def _pass_start(self, start: list[tuple] | None) -> None:
         """Give HiGHS the model's MIP start (values of some variables; HiGHS solves for the rest
         with these fixed, and keeps the result as its first incumbent if it is feasible)."""

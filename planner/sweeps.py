@@ -1,8 +1,9 @@
 """Running sweeps: many scenarios, re-solved fast, in parallel, resumable, on a cluster if wanted.
 
-* Scenarios that change only mutable parameters (the budget, the value of a QALY) re-solve one
-  persistent model per worker; any other change rebuilds the model for that scenario's structure
-  (and scenarios sharing a structure share the rebuilt model).
+* Each worker keeps persistent models built with prices, demand and thresholds as mutable
+  parameters. A scenario re-sets the parameters of the model whose structure it shares and
+  re-solves it; only a change of structure (eligibility, levels, providers, rules) builds a new
+  model, which later scenarios of that structure then share (see ``_Models``).
 * ``workers`` > 1 runs batches in separate processes; ``scheduler`` sends the same batches to a
   Dask distributed cluster (the engine people already run across machines).
 * With ``out``, every finished scenario is written at once to ``out/rows/``; a re-run with the
@@ -26,6 +27,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from formulations.coefficients import structure_signature
 from planner.errors import InputError, PlannerError, Problem
 from planner.instance import Instance, load_instance
 from planner.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios, sweep_hash, value_columns
@@ -87,22 +89,15 @@ class _Job:
         self.plans_dir = plans_dir
 
     def __call__(self, batch: list[Scenario]) -> list[dict[str, Any]]:
-        sessions: dict[str, PlanningModel] = {}
-        return [self.solve(scenario, sessions) for scenario in batch]
+        models = _Models(self.options)
+        return [self.solve(scenario, models) for scenario in batch]
 
-    def solve(self, scenario: Scenario, sessions: dict[str, PlanningModel]) -> dict[str, Any]:
+    def solve(self, scenario: Scenario, models: _Models) -> dict[str, Any]:
         start = time.perf_counter()
         row: dict[str, Any] = {"scenario": scenario.name, **dict(scenario.values)}
         try:
             variant = apply(self.instance, scenario)
-            key = scenario.structure_key()
-            session = sessions.get(key)
-            rebuilt = session is None or not _can_update(session, variant)
-            if rebuilt:
-                structure = apply(self.instance, Scenario(scenario.name, scenario.structural(), ()))
-                session = PlanningModel(structure, options=self.options)
-                sessions[key] = session
-            _set_mutable(session, variant)
+            session, rebuilt = models.model_for(scenario, variant)
             result = session.run()
             plan = session.plan(result, instance=variant)
             row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message="")
@@ -114,21 +109,44 @@ class _Job:
         return row
 
 
-def _can_update(session: PlanningModel, variant: Instance) -> bool:
-    """True if the variant differs from the session's model only in mutable parameters."""
-    model = session.model
-    has_limit = hasattr(model, "budget_limit")
-    wants_limit = variant.config.policy.budget is not None
-    return has_limit == wants_limit or "budget" in session.without
+class _Models:
+    """A worker's persistent models, one per structure, and which scenario data each holds.
 
+    A scenario whose overrides, budget and £/QALY apart, are those a model already holds only
+    re-sets those two parameters. Otherwise the scenario is derived: if its structure matches a
+    model's, that model's prices, demand and thresholds are re-set in place (no rebuild);
+    only a new structure (eligibility, levels, providers, ...) builds a new model.
+    """
 
-def _set_mutable(session: PlanningModel, variant: Instance) -> None:
-    model = session.model
-    policy = variant.config.policy
-    for t in model.budget:
-        budget = variant.budget_for_year(t if isinstance(policy.budget, list) else 0)
-        model.budget[t] = budget if budget is not None else 0.0
-    model.value_per_qaly = policy.value_per_qaly
+    def __init__(self, options: SolveOptions):
+        self.options = options
+        self.models: dict[str, PlanningModel] = {}  # structure signature -> model
+        self.holds: dict[str, str] = {}  # structure signature -> structure_key of its data
+
+    def model_for(self, scenario: Scenario, variant: Instance) -> tuple[PlanningModel, bool]:
+        """(the model, now answering ``variant``; whether it had to be built)."""
+        key = scenario.structure_key()
+        has_budget = variant.config.policy.budget is not None
+        for signature, held in self.holds.items():
+            session = self.models[signature]
+            if held == key and (session.instance.config.policy.budget is not None) == has_budget:
+                session.set_policy(variant)
+                return session, False
+        if not self.models:
+            session = PlanningModel(variant, options=self.options, mutable=True)
+            return self._keep(session, key), True
+        derived = next(iter(self.models.values())).derive(variant)
+        session = self.models.get(structure_signature(derived))
+        if session is not None and session.update(variant, derived):
+            self.holds[session.signature] = key
+            return session, False
+        session = PlanningModel(variant, options=self.options, mutable=True, derived=derived)
+        return self._keep(session, key), True
+
+    def _keep(self, session: PlanningModel, key: str) -> PlanningModel:
+        self.models[session.signature] = session
+        self.holds[session.signature] = key
+        return session
 
 
 def _summary(plan, base_contracts: dict[tuple[str, str, str], float]) -> dict[str, Any]:
@@ -180,9 +198,9 @@ def _run(job: _Job, batches: list[list[Scenario]], workers: int,
     if scheduler is not None:
         yield from _run_dask(job, batches, scheduler)
     elif workers <= 1:
-        sessions: dict[str, PlanningModel] = {}
+        models = _Models(job.options)
         for batch in singles:
-            yield [job.solve(batch[0], sessions)]
+            yield [job.solve(batch[0], models)]
     else:
         pool = ProcessPoolExecutor(max_workers=workers)
         try:

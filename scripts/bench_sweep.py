@@ -2,9 +2,15 @@
 
     python scripts/bench_sweep.py [--instance instances/pct] [--scenarios 20]
 
-All figures are wall seconds measured in this one run, reported as ratios. The sweep varies the
-budget (mutable: re-solved on one persistent model) and, for the rebuild figure, the same budgets
-with a structural no-op change that forces a rebuild of every scenario.
+All figures are wall seconds measured in this one run, reported as ratios. Two sweeps of
+``--scenarios`` scenarios each:
+
+* budgets from the instance's own to +5 %: only the budget Param is re-set between solves;
+* prices scaled from 0.95 to 1.05: each scenario is derived, its structure checked, and the
+  model's price Params re-set (prices, demand and thresholds take this path).
+
+The rebuild figure solves the same price scenarios with a new model each (derive, build,
+transfer, solve), which is what every scenario would cost without persistent models.
 """
 
 from __future__ import annotations
@@ -18,15 +24,10 @@ from pathlib import Path
 import numpy as np
 
 import planner
+from planner.scenarios import apply, load_sweep, scenarios
+from planner.session import PlanningModel
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def budgets(instance: planner.Instance, count: int) -> list[float]:
-    """``count`` budgets from the instance's own to +5 % (all feasible)."""
-    base = instance.config.policy.budget
-    base = base[0] if isinstance(base, list) else base
-    return [float(b) for b in np.linspace(base, base * 1.05, count)]
 
 
 def timed(function, *args, **kwargs) -> tuple[float, object]:
@@ -35,41 +36,56 @@ def timed(function, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, value
 
 
+def rebuild_each(instance: planner.Instance, spec: dict) -> list[float | None]:
+    """Objectives (£) of every scenario, each solved by a model built for it alone."""
+    objectives = []
+    for scenario in scenarios(load_sweep(spec)):
+        session = PlanningModel(apply(instance, scenario))
+        objectives.append(session.plan(session.run()).objective)
+    return objectives
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instance", type=Path, default=ROOT / "instances" / "pct")
     parser.add_argument("--scenarios", type=int, default=20)
     args = parser.parse_args()
     instance = planner.load_instance(args.instance)
-    values = budgets(instance, args.scenarios)
-    mutable = {"parameters": {"policy.budget": values}}
-    # Same budgets, each with a different (harmless) structural change: every scenario rebuilds.
-    rebuild = {"scenarios": {f"r{i:02d}": {"policy.budget": b, "services.cost_cv": {
-        "scale": 1.0 + 1e-9 * (i + 1), "where": {"service": instance.services["service"].iloc[0]}}}
-        for i, b in enumerate(values)}}
-    t_mutable, one = timed(planner.sweep, instance, mutable, workers=1, progress=False)
-    t_rebuild, rebuilt = timed(planner.sweep, instance, rebuild, workers=1, progress=False)
-    t_two, two = timed(planner.sweep, instance, mutable, workers=2, progress=False)
-    t_two_rebuild, _ = timed(planner.sweep, instance, rebuild, workers=2, progress=False)
-    same = np.allclose(one["objective"].astype(float), rebuilt["objective"].astype(float), rtol=1e-7)
     n = args.scenarios
+    base = instance.config.policy.budget
+    base = base[0] if isinstance(base, list) else base
+    budget = {"parameters": {"policy.budget": [float(b) for b in np.linspace(base, base * 1.05, n)]}}
+    prices = {"parameters": {"offers.price": {"scale": [float(f) for f in np.linspace(0.95, 1.05, n)]}}}
+    runs = {}
+    for label, spec in (("budget", budget), ("prices", prices)):
+        for workers in (1, 2):
+            runs[label, workers] = timed(planner.sweep, instance, spec, workers=workers,
+                                         progress=False)
+    t_rebuild, rebuilt = timed(rebuild_each, instance, prices)
+    price_table = runs["prices", 1][1]
+    same = np.allclose(price_table["objective"].astype(float), np.asarray(rebuilt, dtype=float),
+                       rtol=1e-7)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
-    print(f"instance {instance.name}, {n} budget scenarios (base sweep solve included in each)")
-    print("| run | wall s | s per scenario |")
-    print("|---|---:|---:|")
-    for label, seconds in (("1 worker, persistent re-solve", t_mutable),
-                           ("1 worker, rebuild every scenario", t_rebuild),
-                           ("2 workers, persistent re-solve", t_two),
-                           ("2 workers, rebuild every scenario", t_two_rebuild)):
-        print(f"| {label} | {seconds:.2f} | {seconds / n:.3f} |")
-    print(f"re-solve vs rebuild (1 worker): {t_rebuild / t_mutable:.2f}× faster")
-    print(f"2 workers vs 1 (re-solve): {t_mutable / t_two:.2f}× faster; "
-          f"(rebuild): {t_rebuild / t_two_rebuild:.2f}× faster")
-    print(f"objectives equal between re-solve and rebuild: {same}; "
-          f"rows re-solved without rebuilding: {int((~one['rebuilt'].astype(bool)).sum())}")
-    print(f"2-worker table equals 1-worker table: "
-          f"{np.allclose(one['objective'].astype(float), two['objective'].astype(float), rtol=1e-9)}")
+    print(f"instance {instance.name}, {n} scenarios per sweep (each sweep also solves the base "
+          "instance once, to count contract changes)")
+    print("| run | wall s | s per scenario | models built |")
+    print("|---|---:|---:|---:|")
+    for (label, workers), (seconds, table) in runs.items():
+        built = int(table["rebuilt"].astype(bool).sum())
+        print(f"| {label} sweep, {workers} worker{'s' if workers > 1 else ''} | {seconds:.2f} | "
+              f"{seconds / n:.3f} | {built} |")
+    print(f"| prices, a new model per scenario | {t_rebuild:.2f} | {t_rebuild / n:.3f} | {n} |")
+    t_prices = runs["prices", 1][0]
+    print(f"price scenarios, persistent re-solve vs rebuild (1 worker): "
+          f"{t_rebuild / t_prices:.2f}× faster")
+    for label in ("budget", "prices"):
+        print(f"2 workers vs 1 ({label}): {runs[label, 1][0] / runs[label, 2][0]:.2f}× faster")
+    print(f"objectives equal between re-solve and rebuild: {same}")
+    for label in ("budget", "prices"):
+        one, two = runs[label, 1][1], runs[label, 2][1]
+        print(f"2-worker table equals 1-worker table ({label}): "
+              f"{np.allclose(one['objective'].astype(float), two['objective'].astype(float), rtol=1e-9)}")
 
 
 if __name__ == "__main__":

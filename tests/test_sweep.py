@@ -177,3 +177,69 @@ def test_pareto_front_is_non_dominated_and_monotone() -> None:
     assert line["spend"].is_monotonic_increasing and line["qalys"].is_monotonic_increasing
     chosen = front.loc[front["chosen"]].iloc[0]
     assert (chosen["spend"], chosen["qalys"]) == (approx(6000), approx(10))
+
+
+# --- persistent re-solves of prices, demand and thresholds ------------------------------------
+MUTABLE_CHANGES = {  # name: (changes, whether they move the toy's optimum)
+    "prices": ({"offers.price": {"scale": 1.03}}, True),
+    "tariff": ({"services.tariff": {"scale": 0.9}}, True),
+    "demand": ({"services.demand": {"scale": 1.05, "where": {"category": "primary"}}}, True),
+    "minimum income": ({"providers.min_income": {"scale": 1.5}}, True),
+    "efficiency and growth": ({"policy.price_change": -0.03, "services.growth": {"set": 0.02}},
+                              True),  # (over several years only)
+    # GP consultations average 0.8375 with both providers full: 0.835 is slack (in one year),
+    # 0.84 infeasible
+    "quality floor": ({"services.min_avg_quality": {
+        "set": 0.835, "where": {"service": "gp_consultations"}}}, False),
+    "impossible quality floor": ({"services.min_avg_quality": {
+        "set": 0.84, "where": {"service": "gp_consultations"}}}, False),
+}
+
+
+def _scenario(name: str, changes: dict):
+    return scenarios(load_sweep({"scenarios": {name: changes}}))[0]
+
+
+@pytest.mark.parametrize("horizon", [1, 3])
+@pytest.mark.parametrize("name", list(MUTABLE_CHANGES))
+def test_persistent_resolves_equal_fresh_builds(toy: planner.Instance, name: str,
+                                                horizon: int) -> None:
+    """A mutable model re-set to a scenario (no rebuild) solves to the fresh build's optimum,
+    and its plan passes verification against the scenario's own data."""
+    from planner.session import PlanningModel
+
+    base = apply(toy, _scenario("base", {"horizon": horizon, "policy.budget": 1_600_000,
+                                         "policy.break_even": "carry_forward"}))
+    session = PlanningModel(base, mutable=True)
+    first = session.plan(session.run())
+    changes, moves = MUTABLE_CHANGES[name]
+    variant = apply(base, _scenario(name, changes))
+    assert session.update(variant), "the structure should not have changed"
+    plan = session.plan(session.run(), instance=variant)  # raises if it does not verify
+    fresh = planner.solve(variant)
+    assert plan.status == fresh.status
+    if fresh.objective is None:
+        assert plan.objective is None
+        return
+    assert plan.objective == approx(fresh.objective, rel=1e-9)
+    if moves and (name != "efficiency and growth" or horizon > 1):
+        assert plan.objective != approx(first.objective, rel=1e-9)  # the change mattered
+
+
+def test_structure_change_needs_a_rebuild(toy: planner.Instance) -> None:
+    from planner.session import PlanningModel
+
+    session = PlanningModel(toy, mutable=True)
+    variant = apply(toy, _scenario("no practice", SWEEP["scenarios"]["no_practice"]))
+    assert not session.update(variant)
+    plain = PlanningModel(toy)  # a plain build has no Params to re-set
+    assert not plain.update(apply(toy, _scenario("prices", MUTABLE_CHANGES["prices"][0])))
+
+
+def test_price_sweep_resolves_one_model(toy: planner.Instance) -> None:
+    spec = {"parameters": {"policy.budget": 1_600_000,
+                           "offers.price": {"scale": [0.95, 1.0, 1.05]}}}
+    table = planner.sweep(toy, spec)
+    assert table["rebuilt"].tolist() == [True, False, False]
+    for scenario, row in zip(scenarios(load_sweep(spec)), table.itertuples()):
+        assert row.objective == approx(planner.solve(apply(toy, scenario)).objective, rel=1e-9)
