@@ -156,7 +156,7 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     warnings.simplefilter("ignore")
     from planner.instance import load_instance
     from planner.session import PlanningModel
-    from planner.solver import START_ATTRIBUTE, SolveOptions
+    from planner.solver import START_ATTRIBUTE, SolveOptions, tuned_options
     from planner.verify import verify
 
     t0 = time.perf_counter()
@@ -183,6 +183,8 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     pairs = sorted((col[id(v)], float(value)) for v, value in start if id(v) in col)
     np.savez(work / f"{case.name}.start.npz", index=np.array([p[0] for p in pairs], np.int32),
              value=np.array([p[1] for p in pairs], float))
+    # the options HiGHS was given beyond gap, time limit and seed (tuned per instance class)
+    (work / f"{case.name}.options.json").write_text(json.dumps(tuned_options(session.model)))
     return out
 
 
@@ -195,6 +197,8 @@ def run_highs(case: Case, work: Path) -> dict:
                        "time_limit": case.time_limit}.items():
         h.setOptionValue(key, value)
     t0 = time.perf_counter()
+    for key, value in json.loads((work / f"{case.name}.options.json").read_text()).items():
+        h.setOptionValue(key, value)  # the planner's per-class tuning: same options, fair floor
     h.readModel(str(work / f"{case.name}.mps"))
     t1 = time.perf_counter()
     start = np.load(work / f"{case.name}.start.npz")
@@ -317,10 +321,39 @@ def main(argv: list[str] | None = None) -> int:
                              default=str), flush=True)
             if mode == "planner" and out.get("status") in ("error", "killed"):
                 break  # no model written: nothing for HiGHS alone to read
+    rows = merged(previous_rows(args.out), rows)  # a subset run keeps the other cases' rows
     write_csv(args.out, rows)
     if args.markdown.is_file():
         update_markdown(args.markdown, rows)
     return 0
+
+
+def previous_rows(path: Path) -> list[dict]:
+    """Rows of an earlier run's CSV, numbers read back as numbers."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _number(text: str) -> object:
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def merged(old: list[dict], new: list[dict]) -> list[dict]:
+    """``new`` rows replace ``old`` rows of the same case; cases in ladder order."""
+    fresh = {row["case"] for row in new}
+    rows = [row for row in old if row["case"] not in fresh] + new
+    order = {case.name: i for i, case in enumerate(CASES)}
+    return sorted(rows, key=lambda row: order.get(row["case"], len(order)))
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
