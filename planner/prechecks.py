@@ -20,22 +20,41 @@ def precheck(derived: Derived) -> list[Problem]:
     mandatory = services.loc[services["mandatory"] & (services["demand"] > 0)]
     if not derived.on("mandatory"):
         return problems
-    sl = derived.service_levels
-    offers = derived.offers
+    # every table split by service once (not filtered per service: 1,000 services × 100,000
+    # contracts would be 10^8 comparisons)
+    levels_of = _by_service(derived.service_levels)
+    offers_of = _by_service(derived.offers)
     contracts = derived.contracts
+    served = set(contracts["service"])
+    stats_of = _by_service(_level_stats(contracts).reset_index())
     for row in mandatory.itertuples(index=False):
-        own_levels = sl.loc[sl["service"] == row.service]
-        eligible_levels = own_levels.loc[own_levels["eligible"]]
-        if eligible_levels.empty:
+        own_levels = levels_of.get(row.service, derived.service_levels.iloc[:0])
+        if not own_levels["eligible"].any():
             problems.append(_no_level(row, own_levels))
             continue
-        own_offers = offers.loc[offers["service"] == row.service]
-        own_contracts = contracts.loc[contracts["service"] == row.service]
-        if own_contracts.empty:
-            problems.append(_no_provider(row, own_offers, derived))
+        if row.service not in served:
+            problems.append(_no_provider(row, offers_of.get(row.service, derived.offers.iloc[:0]),
+                                         derived))
             continue
-        problems += _capacity(row, own_contracts, derived)
+        problems += _capacity(row, stats_of[row.service].set_index("level"), derived)
     return problems
+
+
+def _by_service(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {service: rows for service, rows in frame.groupby("service", sort=False)}
+
+
+def _level_stats(contracts: pd.DataFrame) -> pd.DataFrame:
+    """Per (service, level): demand (episodes), capacity of its eligible contracts (episodes,
+    inf if any is unlimited) and the number of providers."""
+    keys = [contracts["service"], contracts["level"]]
+    grouped = contracts.groupby(keys, sort=False)
+    unlimited = contracts["capacity"].isna().groupby(keys, sort=False).any()
+    capacity = grouped["capacity"].sum()
+    return pd.DataFrame({"demand": grouped["level_demand"].first(),
+                         "capacity": capacity.where(~unlimited, np.inf),
+                         "providers": grouped["provider"].nunique()}).rename_axis(
+        ["service", "level"])
 
 
 def _no_level(row, own_levels: pd.DataFrame) -> Problem:
@@ -79,14 +98,10 @@ def _no_provider(row, own_offers: pd.DataFrame, derived: Derived) -> Problem:
                    row=row.service, column="allowed_levels")
 
 
-def _capacity(row, own_contracts: pd.DataFrame, derived: Derived) -> list[Problem]:
+def _capacity(row, by_level: pd.DataFrame, derived: Derived) -> list[Problem]:
     """Demand (with headroom) against the capacity of eligible providers, at the best level."""
     problems = []
     headroom = row.choice_headroom if derived.on("headroom") else 0.0
-    by_level = own_contracts.groupby("level").agg(
-        demand=("level_demand", "first"),
-        capacity=("capacity", lambda c: np.inf if c.isna().any() else c.sum()),
-        providers=("provider", "nunique"))
     if derived.on("offer_capacity"):
         shortfall = by_level["demand"] * (1 + headroom) - by_level["capacity"]
         if (shortfall > 1e-6).all():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from planner.instance import Instance
 
@@ -62,17 +63,31 @@ class _Context:
     def price_factor(self, t: int) -> float:
         return (1.0 + self.instance.config.policy.price_change) ** t
 
+    @cached_property
+    def _services(self) -> dict[str, tuple[float, str, float]]:
+        """service -> (demand in episodes, category, yearly growth), read once."""
+        default = self.instance.config.policy.demand_growth
+        services = self.instance.services
+        return {s: (float(d), c, default if math.isnan(g) else float(g)) for s, d, c, g in zip(
+            services["service"], services["demand"], services["category"], services["growth"])}
+
+    @cached_property
+    def _demand_factors(self) -> dict[tuple[str, str], float]:
+        """(level, category) -> demand_factor (the first row, as the data give it)."""
+        effects = self.instance.level_effects
+        factors: dict[tuple[str, str], float] = {}
+        for level, category, factor in zip(effects["level"], effects["category"],
+                                           effects["demand_factor"]):
+            factors.setdefault((level, category), float(factor))
+        return factors
+
     def growth(self, service: str) -> float:
-        growth = self.instance.services.set_index("service").at[service, "growth"]
-        return self.instance.config.policy.demand_growth if math.isnan(growth) else float(growth)
+        return self._services[service][2]
 
     def demand(self, service: str, level: str, t: int) -> float:
-        row = self.instance.services.set_index("service").loc[service]
-        effects = self.instance.level_effects
-        factor = effects.loc[(effects["level"] == level) & (effects["category"] == row["category"]),
-                             "demand_factor"]
-        factor = float(factor.iloc[0]) if len(factor) else 1.0
-        return float(row["demand"]) * factor * (1.0 + self.growth(service)) ** t
+        demand, category, growth = self._services[service]
+        factor = self._demand_factors.get((level, category), 1.0)
+        return demand * factor * (1.0 + growth) ** t
 
 
 def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None = None) -> list[str]:
