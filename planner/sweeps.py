@@ -118,9 +118,11 @@ class _Models:
     only a new structure (eligibility, levels, providers, ...) builds a new model.
     """
 
+    KEEP = 4  # models a worker keeps at once (the least recently used goes): memory stays bounded
+
     def __init__(self, options: SolveOptions):
         self.options = options
-        self.models: dict[str, PlanningModel] = {}  # structure signature -> model
+        self.models: dict[str, PlanningModel] = {}  # structure signature -> model, oldest first
         self.holds: dict[str, str] = {}  # structure signature -> structure_key of its data
 
     def model_for(self, scenario: Scenario, variant: Instance) -> tuple[PlanningModel, bool]:
@@ -131,7 +133,7 @@ class _Models:
             session = self.models[signature]
             if held == key and (session.instance.config.policy.budget is not None) == has_budget:
                 session.set_policy(variant)
-                return session, False
+                return self._touch(session), False
         if not self.models:
             session = PlanningModel(variant, options=self.options, mutable=True)
             return self._keep(session, key), True
@@ -139,13 +141,21 @@ class _Models:
         session = self.models.get(structure_signature(derived))
         if session is not None and session.update(variant, derived):
             self.holds[session.signature] = key
-            return session, False
+            return self._touch(session), False
         session = PlanningModel(variant, options=self.options, mutable=True, derived=derived)
         return self._keep(session, key), True
 
     def _keep(self, session: PlanningModel, key: str) -> PlanningModel:
+        while len(self.models) >= self.KEEP:
+            oldest = next(iter(self.models))
+            del self.models[oldest], self.holds[oldest]
         self.models[session.signature] = session
         self.holds[session.signature] = key
+        return session
+
+    def _touch(self, session: PlanningModel) -> PlanningModel:
+        """Mark ``session`` as the most recently used."""
+        self.models[session.signature] = self.models.pop(session.signature)
         return session
 
 

@@ -243,3 +243,22 @@ def test_price_sweep_resolves_one_model(toy: planner.Instance) -> None:
     assert table["rebuilt"].tolist() == [True, False, False]
     for scenario, row in zip(scenarios(load_sweep(spec)), table.itertuples()):
         assert row.objective == approx(planner.solve(apply(toy, scenario)).objective, rel=1e-9)
+
+
+@pytest.mark.parametrize(("keep", "rebuilt"), [(4, [True, True, True, False]),
+                                               (2, [True, True, True, True])])
+def test_worker_keeps_a_bounded_number_of_models(toy: planner.Instance, monkeypatch,
+                                                 keep: int, rebuilt: list[bool]) -> None:
+    """Capacities are structure: each new capacity builds a model. A worker keeps at most KEEP
+    models; a structure seen again is re-used while kept, rebuilt once evicted."""
+    monkeypatch.setattr(sweep_module._Models, "KEEP", keep)
+    capacity = {f"c{i}": {"offers.capacity": {"scale": factor}}
+                for i, factor in enumerate([1.1, 1.2, 1.3])}
+    # c0's structure again, by another override (so not grouped with c0): re-set, not rebuilt,
+    # while c0's model is still kept
+    again = {"c0 again": {"offers.capacity": {"scale": 1.1}, "offers.price": {"scale": 0.99}}}
+    spec = {"scenarios": {**capacity, **again}}
+    table = planner.sweep(toy, spec)
+    assert table["rebuilt"].tolist() == rebuilt
+    for scenario, row in zip(scenarios(load_sweep(spec)), table.itertuples()):
+        assert row.objective == approx(planner.solve(apply(toy, scenario)).objective, rel=1e-9)
