@@ -54,6 +54,16 @@ def build(derived: Derived) -> BuiltModel:
     m = pyo.ConcreteModel(name=derived.instance.name)
     d = ModelData.prepare(derived)
     build_families(m, d)
+    add_spend_budget_and_objective(m, d)
+    clock = time.perf_counter()
+    setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
+    d.extra["start_seconds"] = time.perf_counter() - clock
+    return BuiltModel(m, derived, d)
+
+
+def add_spend_budget_and_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """One year's one-off costs (set-ups, entries, exits), its spend (£), family 9 and the
+    objective: what a single-year model adds to the shared families."""
     setups, entries, exits, stranded = one_off_cost_terms(d)
     m.setup_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
         cost * m.z[k, t] for cost, k in setups))
@@ -67,10 +77,6 @@ def build(derived: Derived) -> BuiltModel:
                              + m.exit_costs[t])
     add_annual_budget(m, d)
     add_objective(m, d)
-    clock = time.perf_counter()
-    setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
-    d.extra["start_seconds"] = time.perf_counter() - clock
-    return BuiltModel(m, derived, d)
 
 
 def add_annual_budget(m: pyo.ConcreteModel, d: ModelData) -> None:

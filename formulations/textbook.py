@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from formulations.families import BuiltModel, ModelData, add_objective, build_families, gc_paused
-from formulations.single_year import add_annual_budget, one_off_cost_terms
+from formulations.families import BuiltModel, ModelData, build_families, gc_paused
+from formulations.single_year import add_spend_budget_and_objective
 from planner.derive import Derived
 
 
@@ -91,19 +91,7 @@ def build(derived: Derived) -> BuiltModel:
     m.textbook_ineligible_level = pyo.Constraint(
         [j for j, row in enumerate(d.sl_rows) if not eligible_sl[row]],
         rule=lambda _, j: m.y[j] <= 0)
-    setups, entries, exits, stranded = one_off_cost_terms(d)
-    m.setup_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        cost * m.z[k, t] for cost, k in setups))
-    m.entry_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        cost * m.w[q, t] for cost, q in entries))
-    m.exit_costs = pyo.Expression(d.years, rule=lambda _, t: stranded + pyo.quicksum(
-        cost * (1 - m.w[q, t]) for cost, q in exits))
-    m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
-    m.spend = pyo.Expression(d.years, rule=lambda _, t: m.activity_spend[t]
-                             + m.transaction_costs[t] + m.setup_costs[t] + m.entry_costs[t]
-                             + m.exit_costs[t])
-    add_annual_budget(m, d)
-    add_objective(m, d)
+    add_spend_budget_and_objective(m, d)
     return BuiltModel(m, dense, d)
 
 

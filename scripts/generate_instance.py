@@ -35,8 +35,21 @@ import numpy as np
 import pandas as pd
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_NHS_DATA = REPO.parent / "shared" / "data" / "nhs"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# shared with the PCT instance's generator: sources, £ conversions and the CSV writing
+from make_pct_instance import (  # noqa: E402
+    COLUMNS,
+    CQC_SCORE,
+    DEFAULT_NHS_DATA,
+    DEFLATOR,
+    REPO,
+    RISK_AVERSION,
+    VALUE_PER_QALY,
+    fmt,
+    read_ncc,
+    write_csv,
+)
+from make_pct_instance import trust_quality as pct_trust_quality  # noqa: E402
 
 ENGLAND_2010 = 52_000_000
 """England's population around 2010 (DOMAIN.md: ~52 million)."""
@@ -44,13 +57,8 @@ ENGLAND_NCC = 56_500_000
 """England's population in 2023/24, the year of the NCC activity (Census 2021: 56.5 million)."""
 LIST_TOTAL_2023 = 62_100_000
 """Registered patients in gp_payments_22-23.csv (62.1 million; lists exceed the population)."""
-DEFLATOR = 0.72
-"""2023/24 → 2010/11 prices, as in make_pct_instance.py (roughly the GDP deflator)."""
-VALUE_PER_QALY = 20_000
-RISK_AVERSION = 0.25
 GMS_PRICE, PMS_PRICE = 69.44, 91.93
 """£ per registered patient a year, GMS and PMS core contracts (DOMAIN.md, seed 002)."""
-CQC_SCORE = {"Outstanding": 0.95, "Good": 0.80, "Requires improvement": 0.60, "Inadequate": 0.35}
 BED_OCCUPANCY = 0.92
 """Bed-days a year = (overnight beds × 365 + day beds × 250) × 0.92, as make_pct_instance.py."""
 
@@ -150,15 +158,6 @@ class ServiceSpec:
     choice_headroom: float | None = None
     min_share: float | None = None
     demand: float = 0.0
-
-
-def read_ncc(data: Path) -> pd.DataFrame:
-    """The National Cost Collection 2023/24 summary (BOM, padded codes and descriptions)."""
-    frame = pd.read_csv(data / "ncc_2023_24.csv", encoding="utf-8-sig")
-    frame.columns = ["dept", "code", "desc", "activity", "unit_cost", "cost"]
-    for column in ("dept", "code", "desc"):
-        frame[column] = frame[column].astype(str).str.strip()
-    return frame
 
 
 def group_key(code: str) -> str:
@@ -313,8 +312,8 @@ def read_practices(data: Path) -> pd.DataFrame:
 
 
 def trust_quality(over_4h: float) -> float:
-    """As make_pct_instance.py: 0.55 + 0.4 × share of A&E attendances seen within 4 hours."""
-    return 0.75 if pd.isna(over_4h) else round(0.55 + 0.4 * (1.0 - over_4h), 2)
+    """make_pct_instance's mapping from the A&E 4-hour share; 0.75 where a trust reports none."""
+    return 0.75 if pd.isna(over_4h) else pct_trust_quality(over_4h)
 
 
 def bed_days(beds: float, day_beds: float) -> float:
@@ -692,30 +691,6 @@ def choice_rules(svc: ServiceSpec, offers: list[Offer], rng: np.random.Generator
 
 # --- assembling and writing -----------------------------------------------------------------
 
-def fmt(value: float | None, digits: int = 2) -> str:
-    """A CSV cell: blank for None, integers without '.0', else rounded (as make_pct_instance)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    rounded = round(float(value), digits)
-    if rounded == int(rounded):
-        return str(int(rounded))
-    return f"{rounded:.{digits}f}".rstrip("0").rstrip(".")
-
-
-COLUMNS = {
-    "levels": ["level", "order", "population", "transaction_cost", "risk_tolerance",
-               "max_services", "delegated_budget"],
-    "services": ["service", "category", "setting", "demand", "cost_cv", "tariff", "mandatory",
-                 "qaly_gain", "min_quality", "min_avg_quality", "min_providers",
-                 "max_providers", "choice_headroom", "min_share", "allowed_levels"],
-    "providers": ["provider", "kind", "min_income", "entry_cost", "exit_cost", "incumbent",
-                  "total_capacity", "conflicted_levels"],
-    "offers": ["provider", "service", "capacity", "price", "quality", "capacity_use",
-               "setup_cost", "incumbent_volume"],
-    "level_effects": ["level", "category", "demand_factor"],
-}
-
-
 @dataclass
 class Generated:
     scale: Scale
@@ -833,17 +808,6 @@ def offer_row(svc: ServiceSpec, o: Offer) -> dict[str, str]:
             "price": "" if svc.tariff else fmt(o.price), "quality": fmt(o.quality),
             "capacity_use": fmt(svc.bed_days if o.provider.beds else 0.0),
             "setup_cost": fmt(o.setup or None, 0), "incumbent_volume": fmt(o.incumbent)}
-
-
-def write_csv(path: Path, columns: list[str], rows: Iterable[dict[str, str]]) -> None:
-    """Plain CSV with LF line ends; cells never hold commas or quotes (checked)."""
-    lines = [",".join(columns)]
-    for row in rows:
-        cells = [row.get(c, "") for c in columns]
-        if any("," in c or '"' in c for c in cells):
-            raise SystemExit(f"cell needs quoting in {path.name}: {cells}")
-        lines.append(",".join(cells))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def instance_yaml(gen: Generated) -> str:
