@@ -54,9 +54,8 @@ def coefficient_tables(d: ModelData) -> dict[str, np.ndarray]:
     contracts = derived.contracts
     services = derived.services.set_index("service")
     rows = np.arange(len(contracts))
-    growth = (1.0 + d.growth)[:, None] ** years  # demand growth factor, per contract and year
     prices = (1.0 + derived.price_change) ** years  # price factor per year
-    demand = d.base_demand[:, None] * growth  # episodes of the contract's service at its level
+    demand = d.demand(rows[:, None], years[None, :])  # episodes of the contract's service-level
     sl = derived.service_levels.loc[d.sl_rows]
     sl_demand = sl["level_demand"].to_numpy(float)[:, None] \
         * (1.0 + sl["growth"].to_numpy(float))[:, None] ** years

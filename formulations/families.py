@@ -110,32 +110,11 @@ class ModelData:
             z_by_service=groups(contracts["service"].iloc[z_rows]),
         )
 
-    # Year-dependent data: demand grows, prices change, at the instance's rates.
+    # Year-dependent data (demand grows at the instance's rates); the model's coefficients by
+    # year are tabled in formulations.coefficients.
     def demand(self, c: int | np.ndarray, t: int) -> float | np.ndarray:
         """Episodes of contract c's service at its level in year t."""
         return self.base_demand[c] * (1.0 + self.growth[c]) ** t
-
-    def sl_demand(self, j: int, t: int) -> float:
-        return float(self.sl_base_demand[j] * (1.0 + self.sl_growth[j]) ** t)
-
-    @property
-    def sl_base_demand(self) -> np.ndarray:
-        return self._sl_column("level_demand")
-
-    @property
-    def sl_growth(self) -> np.ndarray:
-        return self._sl_column("growth")
-
-    def _sl_column(self, name: str) -> np.ndarray:
-        """A column of the eligible service-levels, in y order (cached: read per row)."""
-        key = f"sl_{name}"
-        if key not in self.extra:
-            self.extra[key] = self.derived.service_levels.loc[self.sl_rows, name].to_numpy(float)
-        return self.extra[key]  # type: ignore[return-value]
-
-    def price(self, c: int | np.ndarray, t: int) -> float | np.ndarray:
-        """£ per episode of contract c in year t."""
-        return self.base_price[c] * (1.0 + self.derived.price_change) ** t
 
     def big_m(self, c: int, t: int) -> float:
         """Smallest valid bound on x[c, t]: min(capacity, demand)."""

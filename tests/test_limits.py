@@ -55,8 +55,11 @@ def test_ctrl_c_leaves_nothing_half_written(tmp_path: Path, command: str) -> Non
         spec.write_text("parameters:\n  policy.budget: [341000000, 342000000, 343000000, "
                         "344000000, 345000000, 346000000]\n")
         args = ["sweep", str(PCT), str(spec), "--out", str(out), "--workers", "2"]
+    # as from a terminal: Ctrl-C's default action, even where this test runs as a background
+    # job (which starts with SIGINT ignored, and would pass that on to the child)
     process = subprocess.Popen([sys.executable, "-m", "planner", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=300)
