@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from planner.rules import MIN_CONTRACT_VOLUME
+
 if TYPE_CHECKING:
     from formulations.families import ModelData
     from planner.derive import Derived
@@ -44,7 +46,8 @@ VALUE_COLUMNS: dict[str, frozenset[str]] = {
 VALUE_POLICY_KEYS = frozenset({"budget", "value_per_qaly", "price_change"})
 
 TABLES = ("demand", "big_m", "sl_demand", "min_share_volume", "headroom_need", "headroom_cover",
-          "quality_margin", "price", "min_income", "min_volume", "risk", "notice_price")
+          "quality_margin", "price", "min_income", "min_volume", "risk", "notice_price",
+          "notice_bound", "let_volume")
 
 
 def coefficient_tables(d: ModelData) -> dict[str, np.ndarray]:
@@ -67,10 +70,19 @@ def coefficient_tables(d: ModelData) -> dict[str, np.ndarray]:
     w_providers = derived.providers.iloc[d.w_rows]
     change = prices[None, :]
     risk_growth = np.sqrt((1.0 + sl["growth"].to_numpy(float))[:, None] ** years)
+    big_m = np.stack([d.big_m_array(rows, t) for t in d.years], axis=1) \
+        if len(rows) else np.zeros((0, len(years)))
+    # eligible contracts of each contract's service-level: if all were let, each could still
+    # carry demand / count, so the floor below never makes a feasible instance infeasible
+    sharing = contracts.groupby("sl")["sl"].transform("size").to_numpy(float) \
+        if len(rows) else np.ones(0)
+    incumbent = incumbent_offers(derived)
+    offer_key = (contracts["provider"] + "\x1f" + contracts["service"]).to_numpy()
+    largest = pd.DataFrame(big_m).groupby(offer_key).max().reindex(
+        (incumbent["provider"] + "\x1f" + incumbent["service"]).to_numpy()).fillna(0.0)
     return {
         "demand": demand,
-        "big_m": np.stack([d.big_m_array(rows, t) for t in d.years], axis=1)
-        if len(rows) else np.zeros((0, len(years))),
+        "big_m": big_m,
         "sl_demand": sl_demand,
         "min_share_volume": share[:, None] * demand,
         "headroom_need": (1.0 + sl_headroom)[:, None] * sl_demand,
@@ -81,7 +93,13 @@ def coefficient_tables(d: ModelData) -> dict[str, np.ndarray]:
         "min_volume": np.repeat(w_providers["min_volume"].to_numpy(float)[:, None], len(years),
                                 axis=1),
         "risk": sl["risk_cost"].to_numpy(float)[:, None] * change * risk_growth,
-        "notice_price": incumbent_offers(derived)["unit_price"].to_numpy(float)[:, None] * change,
+        "notice_price": incumbent["unit_price"].to_numpy(float)[:, None] * change,
+        # episodes: the most an incumbent offer's contracts can hold in year t (notice big-M)
+        "notice_bound": largest.to_numpy(float).reshape(len(incumbent), len(years)),
+        # episodes a let contract carries at least: one episode, or less where its bound is
+        # smaller, or where the service-level's demand is smaller than its number of contracts
+        "let_volume": np.minimum(np.minimum(MIN_CONTRACT_VOLUME, big_m),
+                                 demand / np.maximum(sharing, 1.0)[:, None]),
     }
 
 

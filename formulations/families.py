@@ -246,8 +246,10 @@ def add_level_choice_and_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 
 def add_linking(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """3. x ≤ min(capacity, demand)·z; z ≤ y; z ≤ w (or x ≤ M·w where there is no z);
-    a used provider delivers at least min(1, its largest contract's demand) episodes."""
+    """3. x ≤ min(capacity, demand)·z; a let contract carries x ≥ min(1, bound, D/K)·z episodes
+    (K the service-level's contracts, so the floors of all of them fit in its demand); z ≤ y;
+    z ≤ w (or x ≤ M·w where there is no z); a used provider delivers at least min(1, its
+    largest contract's demand) episodes."""
     contracts = d.derived.contracts
     z_rows = d.z_rows.tolist()
     years = d.years
@@ -256,6 +258,10 @@ def add_linking(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.link_x_z = rows(index, (at_most(linear(((1.0, d.x(z_rows[k], t)),
                                               (-big_m[z_rows[k], t], d.z(k, t)))))
                               for k, t in index))
+    let = d.coef["let_volume"]  # a let contract carries activity: x ≥ min(1, bound)·z
+    m.let_activity = rows(index, (at_most(linear(((let[z_rows[k], t], d.z(k, t)),
+                                                  (-1.0, d.x(z_rows[k], t)))))
+                                  for k, t in index))
     y_of = d.y_of_contract.tolist()
     m.link_z_y = rows(index, (at_most(linear(((1.0, d.z(k, t)), (-1.0, d.yv[y_of[z_rows[k]]]))))
                               for k, t in index))

@@ -11,7 +11,9 @@ module adds to the shared families:
   e_t ≥ b_t − b_{t−1}, which are 0/1 at any optimum because they are only ever paid for;
 * notice: ending an incumbent contract (an offer with incumbent volume) costs half a year of its
   incumbent spend, 0.5 × incumbent_volume × price_t, in the year it ends, and cutting it costs
-  the same pro rata on the episodes dropped (T > 1 only, as §2 has no notice cost);
+  the same pro rata on the episodes dropped, charged in the year of the drop (the running
+  maximum of the shortfall, held exact by one binary per offer and year; T > 1 only, as §2 has
+  no notice cost);
 * contract stability: a contract started in year t runs at least ``min_contract_years``
   (z_τ ≥ z_t − z_{t−1} for τ < t + K; a new contract let in year 0 counts as started then, while
   an incumbent contract continuing into year 0 is not a new award);
@@ -35,10 +37,8 @@ from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
 from formulations.start import greedy_start
 from planner.derive import Derived
+from planner.rules import MULTI_YEAR_OVERSPEND, NOTICE_SHARE
 from planner.solver import START_ATTRIBUTE
-
-MULTI_YEAR_OVERSPEND = 0.02  # fraction of a year's budget it may be exceeded under multi_year
-NOTICE_SHARE = 0.5  # years of spend paid as notice on incumbent activity dropped
 
 
 @gc_paused
@@ -95,13 +95,24 @@ def build(derived: Derived) -> BuiltModel:
 
 
 def _add_notice(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Notice on incumbent contracts: half a year of the incumbent spend dropped (T > 1).
+    """Notice on incumbent contracts, charged in the year of the drop (T > 1).
 
-    n[o, t] are the episodes of incumbent offer o given notice in year t; notice given so far
-    must cover the shortfall of this year's volume below the incumbent volume. Dropping the
-    whole contract therefore costs 0.5 × incumbent_volume × price in the year it ends, as the
-    rule states, and cutting it to a token volume costs the same pro rata, so an empty or token
-    contract cannot dodge notice. No binary is needed.
+    For an incumbent offer o with incumbent volume V_o, let X_{o,t} = Σ_c x[c, t] over its
+    contracts (any level) and s_{o,t} = max(0, V_o − X_{o,t}) the shortfall. The episodes noticed
+    by the end of year t are the running maximum N_{o,t} = max(N_{o,t−1}, s_{o,t}), N_{o,−1} = 0,
+    and year t pays NOTICE_SHARE × p_{o,t} × (N_{o,t} − N_{o,t−1}). Dropping the whole contract
+    therefore costs half a year of incumbent spend in the year it ends; cutting it costs the same
+    pro rata; restoring volume and cutting again is not charged twice.
+
+    ``N ≥ N_{t−1}`` and ``N ≥ V − X`` alone would let the model give notice early (in a cheaper
+    year, or one with budget to spare): N is held *at* the running maximum by a binary b_{o,t}
+    (1 if year t sets a new maximum), with M_{o,t} ≥ X_{o,t} the largest volume the offer can hold:
+
+      N_t ≤ N_{t−1} + V·b_t            (no new notice unless this year sets the maximum)
+      N_t ≤ V − X_t + M_t·(1 − b_t)    (and then only up to this year's shortfall)
+
+    When prices never rise and no budget rule is on, early notice can only cost more, so the
+    binaries are left out (a mutable build always has them: a sweep may re-set the prices).
     """
     if d.derived.horizon == 1:
         m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
@@ -110,16 +121,34 @@ def _add_notice(m: pyo.ConcreteModel, d: ModelData) -> None:
     incumbent = incumbent_offers(d.derived)
     contracts_of = fam.groups(contracts["provider"] + "\x1f" + contracts["service"])
     keys = [f"{r.provider}\x1f{r.service}" for r in incumbent.itertuples(index=False)]
-    volume = dict(zip(keys, incumbent["incumbent_volume"]))
+    volume = dict(zip(keys, incumbent["incumbent_volume"].astype(float)))
     position = {o: i for i, o in enumerate(keys)}
-    price = d.coef["notice_price"]  # £ per episode of offer o in year t
-    m.notice = pyo.Var([(o, t) for o in keys for t in d.years], domain=pyo.NonNegativeReals)
-    m.notice_rule = pyo.Constraint(
-        [(o, t) for o in keys for t in d.years],
-        rule=lambda _, o, t: pyo.quicksum(m.notice[o, tau] for tau in range(t + 1))
-        >= volume[o] - pyo.quicksum(m.x[c, t] for c in contracts_of.get(o, ())))
+    price, bound = d.coef["notice_price"], d.coef["notice_bound"]  # £/episode; episodes
+    index = [(o, t) for o in keys for t in d.years]
+    m.noticed = pyo.Var(index, bounds=lambda _, o, t: (0, volume[o]))
+
+    def before(o, t):
+        return m.noticed[o, t - 1] if t > 0 else 0.0
+
+    def delivered(o, t):
+        return pyo.quicksum(m.x[c, t] for c in contracts_of.get(o, ()))
+
+    m.notice_running = pyo.Constraint([(o, t) for o, t in index if t > 0],
+                                      rule=lambda _, o, t: m.noticed[o, t] >= m.noticed[o, t - 1])
+    m.notice_shortfall = pyo.Constraint(index, rule=lambda _, o, t: m.noticed[o, t]
+                                        + delivered(o, t) >= volume[o])
+    policy = d.derived.instance.config.policy
+    early_pays = d.derived.mutable or policy.price_change > 0 or (
+        d.derived.on("budget") and policy.budget is not None)
+    if early_pays:
+        m.notice_step = pyo.Var(index, domain=pyo.Binary)
+        m.notice_no_new = pyo.Constraint(index, rule=lambda _, o, t: m.noticed[o, t]
+                                         <= before(o, t) + volume[o] * m.notice_step[o, t])
+        m.notice_at_shortfall = pyo.Constraint(index, rule=lambda _, o, t: m.noticed[o, t]
+                                               + delivered(o, t) <= volume[o]
+                                               + bound[position[o], t] * (1 - m.notice_step[o, t]))
     m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: pyo.quicksum(
-        NOTICE_SHARE * price[position[o], t] * m.notice[o, t] for o in keys))
+        NOTICE_SHARE * price[position[o], t] * (m.noticed[o, t] - before(o, t)) for o in keys))
 
 
 def _add_contract_stability(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -158,19 +187,25 @@ def _add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
         # over[t] = 1 if year t spends beyond its own budget, and then carries nothing on.
         m.carried = pyo.Var(later, domain=pyo.NonNegativeReals)
         m.over = pyo.Var(d.years[:-1], domain=pyo.Binary)
-        big = {t: 2.0 * m.budget[t] + 1.0 for t in d.years}  # £: follows the budget if re-set
 
         def carried(t):
             return m.carried[t] if t > 0 else 0.0
 
+        def can_carry_in(t):
+            """£ a year can receive from the year before: at most that year's whole budget."""
+            return m.budget[t - 1] if t > 0 else 0.0
+
+        # Valid and tight big-Ms (all follow the budget Params if a sweep re-sets them): year t
+        # overspends its own budget by at most what it carries in, spend_t − B_t ≤ B_{t−1}; an
+        # underspend is at most the year's budget, B_t − spend_t ≤ B_t.
         m.budget_limit = pyo.Constraint(d.years, rule=lambda _, t: m.spend[t] <= m.budget[t]
                                         + carried(t))
         m.carry_over = pyo.Constraint(d.years[:-1], rule=lambda _, t: m.spend[t] - m.budget[t]
-                                      <= big[t] * m.over[t])
+                                      <= can_carry_in(t) * m.over[t])
         m.carry_rule = pyo.Constraint(later, rule=lambda _, t: m.carried[t] <= m.budget[t - 1]
-                                      - m.spend[t - 1] + big[t - 1] * m.over[t - 1])
+                                      - m.spend[t - 1] + can_carry_in(t - 1) * m.over[t - 1])
         m.carry_lapse = pyo.Constraint(later, rule=lambda _, t: m.carried[t]
-                                       <= big[t - 1] * (1 - m.over[t - 1]))
+                                       <= m.budget[t - 1] * (1 - m.over[t - 1]))
         return
     window = min(policy.break_even_window, d.derived.horizon)
     starts = range(0, d.derived.horizon - window + 1)

@@ -29,12 +29,8 @@ def alternatives(instance: Instance, count: int, within: float = 0.01,
     session = PlanningModel(instance, without, options or SolveOptions(),
                             all_contract_binaries=True)
     m = session.model
-    data = session.built.data
-    # A let contract carries activity here, so alternatives differ in what is bought, not in
-    # empty contracts (at least min(1, demand) episodes, as for provider use).
-    m.alternative_activity = pyo.Constraint(
-        list(m.z.keys()), rule=lambda _, k, t: m.x[data.z_rows[k], t]
-        >= min(1.0, data.demand(data.z_rows[k], t)) * m.z[k, t])
+    # Every let contract carries activity (formulations.families, let_activity), so
+    # alternatives differ in what is bought, not in empty contracts.
     first = session.run()
     if not first.has_solution:
         return [], pd.DataFrame()

@@ -73,9 +73,9 @@ def check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame],
     for frame in tables.values():
         frame.attrs.pop(LINES, None)
         frame.attrs.pop(BAD_CELLS, None)
-    if clean:
-        for text in scaling_warnings(config, tables):
-            warnings.warn(text, DataWarning, stacklevel=3)
+    texts = unused_effect_rows(tables) + (scaling_warnings(config, tables) if clean else [])
+    for text in texts:
+        warnings.warn(text, DataWarning, stacklevel=3)
     return problems
 
 
@@ -147,7 +147,6 @@ def _references(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
     levels = set(tables["levels"]["level"])
     services = set(tables["services"]["service"])
     providers = set(tables["providers"]["provider"])
-    categories = set(tables["services"]["category"])
     problems = []
     problems += _unknown(tables["offers"], "offers", "provider", providers, "provider", from_file)
     problems += _unknown(tables["offers"], "offers", "service", services, "service", from_file)
@@ -157,9 +156,26 @@ def _references(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
                          from_file, is_list=True)
     effects = tables["level_effects"]
     problems += _unknown(effects, "level_effects", "level", levels, "level", from_file)
-    problems += _unknown(effects, "level_effects", "category", categories, "category", from_file,
-                         source="services.csv")
     return problems
+
+
+def unused_effect_rows(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Warnings for level_effects rows whose category no service has.
+
+    Such a row has no effect, but it is not an error: one national table of demand factors
+    should serve every area, whichever categories the area's services happen to use.
+    """
+    effects = tables["level_effects"]
+    if "category" not in effects or "category" not in tables["services"]:
+        return []
+    categories = {c for c in tables["services"]["category"] if _present(c)}
+    out = []
+    for level, category in zip(effects.get("level", [None] * len(effects)), effects["category"]):
+        if _present(category) and category not in categories:
+            hint = _did_you_mean(str(category), categories).replace("? ", "?")
+            out.append(f"level_effects row {level}/{category}: no service has category "
+                       f"'{category}': this row has no effect." + (f" {hint}" if hint else ""))
+    return out
 
 
 def _service_rows(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Problem]:

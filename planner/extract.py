@@ -15,11 +15,8 @@ import pandas as pd
 
 from formulations.families import BuiltModel
 from planner.instance import Instance
+from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
 from planner.solver import SolveResult
-
-VOLUME_TOL = 1e-6  # episodes: smaller volumes are solver noise, not activity
-DECIMALS = 6
-NOTICE_SHARE = 0.5  # of a year's incumbent spend, when an incumbent contract ends (T > 1)
 
 
 def _matrix(values: list[float], rows: int, years: int) -> np.ndarray:

@@ -19,8 +19,7 @@ import pandas as pd
 
 from planner.csvsafe import write_csv
 from planner.instance import Instance
-
-DECIMALS = 6  # rounding of written volumes and £, for byte-identical output across runs
+from planner.rules import DECIMALS
 
 
 @dataclass

@@ -133,6 +133,10 @@ def read_table(path: Path) -> pd.DataFrame:
         elif column in BOOL_COLUMNS and frame[column].dtype != bool:
             frame[column] = frame[column].map(
                 lambda v: str(v).strip().lower() == "true" if not is_missing(v) else False)
+        elif frame[column].isna().all():
+            # a numeric column with no value in any row (say avg_quality when no service is
+            # commissioned) would otherwise be read as text and break arithmetic on it
+            frame[column] = frame[column].astype(float)
     return frame
 
 
@@ -540,6 +544,8 @@ def quality(files: PlanFiles) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     frame = services.loc[services["commissioned"], ["service", "level", "providers",
                                                     "avg_quality"]].copy()
+    if frame.empty:  # nothing commissioned: no quality to report
+        return pd.DataFrame(columns=columns)
     active = contracts.sort_values(["quality", "provider"], kind="stable").drop_duplicates("service")
     lowest = active.set_index("service")
     frame["lowest_quality"] = frame["service"].map(lowest["quality"])

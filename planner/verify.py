@@ -6,10 +6,15 @@ risk-pooling CV rule, conflicts, quality thresholds), demand at the chosen level
 effects and growth), one-off costs (set-up, entry, exit, notice) and every total straight from
 the instance and the plan's decisions, so a bug upstream shows as a violation, not a wrong plan.
 
-Tolerances (docs/outputs.md): a quantity passes if within ``ABS_TOL + REL_TOL × max(1,
-|reference|)`` of its limit, ABS_TOL = 1e-3 (episodes or £) and REL_TOL = 1e-8 (£5.50 on a
-£550m budget). They absorb solver feasibility tolerances and the 6-decimal rounding of written
-volumes.
+It trusts none of the plan's derived columns: average quality comes from the offers, a
+provider is used when it holds a contract (so entry and exit costs follow the contracts), and a
+let contract must carry activity. Only the decisions (levels, contracts and their volumes) are
+taken from the plan.
+
+Tolerances (docs/outputs.md, constants in :mod:`planner.rules`): a quantity passes if within
+``ABS_TOL + REL_TOL × max(1, |reference|)`` of its limit, ABS_TOL = 1e-3 (episodes or £) and
+REL_TOL = 1e-8 (£5.50 on a £550m budget). They absorb solver feasibility tolerances and the
+6-decimal rounding of written volumes.
 """
 
 from __future__ import annotations
@@ -19,11 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from planner.instance import Instance
-
-ABS_TOL = 1e-3
-REL_TOL = 1e-8
-NOTICE_SHARE = 0.5
-MULTI_YEAR_OVERSPEND = 0.02
+from planner.rules import ABS_TOL, MIN_CONTRACT_VOLUME, MULTI_YEAR_OVERSPEND, NOTICE_SHARE, REL_TOL
 
 
 def _tol(reference: float) -> float:
@@ -80,6 +81,14 @@ class _Context:
                                            effects["demand_factor"]):
             factors.setdefault((level, category), float(factor))
         return factors
+
+    @cached_property
+    def _offer_counts(self) -> dict[str, int]:
+        return self.instance.offers["service"].value_counts().to_dict()
+
+    def offers_of(self, service: str) -> int:
+        """Offers of a service: at least its contracts at any one level."""
+        return int(self._offer_counts.get(service, 0))
 
     def growth(self, service: str) -> float:
         return self._services[service][2]
@@ -151,8 +160,14 @@ def _check_contracts(ctx: _Context) -> None:
             bad.append(f"{label}: price {c.price:g} but the data give {price:g}")
         if c.volume < -ABS_TOL:
             bad.append(f"{label}: negative volume {c.volume}")
+        least = _least_volume(ctx, c, offer, service, levels.at[c.level, "transaction_cost"])
+        if c.volume <= 0 or c.volume < least - _tol(least):
+            bad.append(f"{label}: a let contract with {c.volume:g} episodes (at least "
+                       f"{max(least, 0):g}): an empty contract is choice on paper only")
         if not _close(c.spend, price * c.volume):
             bad.append(f"{label}: spend {c.spend} ≠ price × volume {price * c.volume}")
+        if not _close(c.quality, offer["quality"]):
+            bad.append(f"{label}: quality {c.quality:g} but the offer's is {offer['quality']:g}")
         if not _close(c.qalys, service["qaly_gain"] * offer["quality"] * c.volume):
             bad.append(f"{label}: qalys {c.qalys} do not match qaly_gain × quality × volume")
         is_new = offer["incumbent_volume"] <= 0
@@ -175,6 +190,25 @@ def _check_contracts(ctx: _Context) -> None:
             cap = offers.at[(p, s), "capacity"]
             if not math.isnan(cap) and not _le(total, cap):
                 bad.append(f"offer {p}/{s} in {year}: volume {total:g} above capacity {cap:g}")
+
+
+def _least_volume(ctx: _Context, c, offer, service, transaction_cost: float) -> float:
+    """Episodes a let contract must carry: min(1, its capacity, demand / the service's offers)
+    where the contract costs money to hold or a rule counts it (docs/model.md, family 3); 0
+    (any activity at all) for a contract that is only volume."""
+    policy = ctx.instance.config.policy
+    counted = (transaction_cost > 0 or (offer["incumbent_volume"] <= 0 and offer["setup_cost"] > 0)
+               or (ctx.on("min_share") and service["min_share"] > 0)
+               or (ctx.on("min_providers") and service["min_providers"] > 1)
+               or (ctx.on("max_providers") and not math.isnan(service["max_providers"]))
+               or (ctx.on("headroom") and service["choice_headroom"] > 0)
+               or (len(ctx.years) > 1 and policy.min_contract_years > 1))
+    if not counted:
+        return 0.0
+    cap = offer["capacity"]
+    demand = ctx.demand(c.service, c.level, ctx.t(c.year))
+    return min(MIN_CONTRACT_VOLUME, math.inf if math.isnan(cap) else cap,
+               demand / max(1, ctx.offers_of(c.service)))
 
 
 def _check_services(ctx: _Context) -> None:
@@ -210,7 +244,8 @@ def _check_services(ctx: _Context) -> None:
             if not _close(volume, demand):
                 bad.append(f"{label}: volume {volume:g} ≠ demand {demand:g} at {level}")
             if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
-                weighted = float((group["quality"] * group["volume"]).sum())
+                quality = [offers.at[(p, service_id), "quality"] for p in group["provider"]]
+                weighted = float((group["volume"].to_numpy() * quality).sum())  # from the data
                 if not _le(service["min_avg_quality"] * volume, weighted):
                     bad.append(f"{label}: average quality {weighted / max(volume, 1e-12):.4f} "
                                f"below {service['min_avg_quality']:g}")
@@ -244,8 +279,9 @@ def _check_providers(ctx: _Context) -> None:
             label = f"provider {provider_id} in {year}"
             used = bool(reported.at[(provider_id, year), "used"])
             delivered = float(volume.get((provider_id, year), 0.0))
-            if delivered > ABS_TOL and not used:
-                bad.append(f"{label}: has activity but is reported unused")
+            if (provider_id, year) in volume.index and not used:
+                bad.append(f"{label}: holds a contract but is reported unused (a provider with "
+                           "any contract is used, and pays its entry cost)")
             if used and delivered <= 0:
                 bad.append(f"{label}: reported used but has no activity")
             if ctx.on("provider_capacity") and not math.isnan(provider["total_capacity"]):
@@ -262,16 +298,20 @@ def _check_providers(ctx: _Context) -> None:
 
 
 def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
-    """Entry, exit and notice costs by year, from provider use and contracts (£)."""
+    """Entry, exit and notice costs by year, from the contracts alone (£).
+
+    A provider is used in a year when it holds a contract then; notice is the running maximum of
+    an incumbent offer's shortfall, charged in the year it grows (MODEL §3)."""
     instance = ctx.instance
-    reported = ctx.plan.providers.set_index(["provider", "year"])["used"]
     contracts = ctx.plan.contracts
+    # used = holds a contract that year, from the contracts, not the plan's own "used" column
+    holding = set(zip(contracts["provider"], contracts["year"]))
     tariff = instance.services.set_index("service")["tariff"]
     out = {year: {"entry_costs": 0.0, "exit_costs": 0.0, "notice_costs": 0.0} for year in ctx.years}
     for provider in instance.providers.itertuples(index=False):
         before = bool(provider.incumbent)
         for year in ctx.years:
-            used = bool(reported.get((provider.provider, year), False))
+            used = (provider.provider, year) in holding
             if used and not before and not provider.incumbent:
                 out[year]["entry_costs"] += provider.entry_cost
             if before and not used and provider.incumbent:

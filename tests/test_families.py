@@ -386,16 +386,18 @@ CONTRACT_100 = [{"level": "pct", "population": 1000, "transaction_cost": 100}]
 def test_min_providers_lets_a_second_contract():
     """Σ z ≥ 2 y: patient choice needs two contracted providers, each costing £100 to hold.
 
-    A £10, B £12, demand 100. A delivers all 100 (any B episode costs £2 more); B is contracted.
-      1,000 + 2 × 100 = 1,200.
+    A £10, B £12, demand 100. B is contracted and, as every let contract does, carries at
+    least one episode (each B episode costs £2 more, so exactly one); A delivers 99:
+      99 × 10 + 1 × 12 + 2 × 100 = 1,202.
+    (Before 2026-12 an empty contract with B counted: 1,200, choice on paper only.)
     Without 'min_providers': A alone, 1,000 + 100 = 1,100.
     """
     inst = build([{"service": "s", "demand": 100, "min_providers": 2}],
                  [{"provider": "A", "service": "s", "price": 10},
                   {"provider": "B", "service": "s", "price": 12}], levels=CONTRACT_100)
     plan = solve(inst)
-    assert plan.objective == approx(1200)
-    assert volumes(plan) == {("s", "pct", "A"): 100, ("s", "pct", "B"): 0}
+    assert plan.objective == approx(1202)
+    assert volumes(plan) == {("s", "pct", "A"): 99, ("s", "pct", "B"): 1}
     assert plan.services.set_index("service").at["s", "providers"] == 2
 
     relaxed = solve(inst, without=["min_providers"])
@@ -431,7 +433,8 @@ def test_choice_headroom_contracts_spare_capacity():
 
     A £10 (cap 100), B £12 (cap 30), C £11 (cap 10); £100 per contract.
       A alone: 100 < 120;  A + C: 110 < 120;  A + B: 130 ≥ 120  <- cheapest with enough
-      A delivers all 100, B is held in reserve: 1,000 + 2 × 100 = 1,200.
+      B is held in reserve with the one episode a let contract carries, A delivers 99:
+      99 × 10 + 1 × 12 + 2 × 100 = 1,202 (before 2026-12, B's contract was empty: 1,200).
     Without 'headroom': A alone, 1,000 + 100 = 1,100.
     """
     inst = build([{"service": "s", "demand": 100, "choice_headroom": 0.2}],
@@ -440,8 +443,8 @@ def test_choice_headroom_contracts_spare_capacity():
                   {"provider": "C", "service": "s", "price": 11, "capacity": 10}],
                  levels=CONTRACT_100)
     plan = solve(inst)
-    assert plan.objective == approx(1200)
-    assert volumes(plan) == {("s", "pct", "A"): 100, ("s", "pct", "B"): 0}
+    assert plan.objective == approx(1202)
+    assert volumes(plan) == {("s", "pct", "A"): 99, ("s", "pct", "B"): 1}
 
     relaxed = solve(inst, without=["headroom"])
     assert relaxed.objective == approx(1100)

@@ -208,7 +208,7 @@ def test_verify_finds_multi_year_corruptions() -> None:
     plan = solve(inst)
     late = copy.deepcopy(plan)  # claim B's entry cost was paid a year late
     late.providers.loc[(late.providers.provider == "B"), "used"] = [False, False, True]
-    assert any("has activity but is reported unused" in v for v in planner.verify(inst, late))
+    assert any("holds a contract but is reported unused" in v for v in planner.verify(inst, late))
     short = copy.deepcopy(plan)  # drop 2012's contract
     short.contracts = short.contracts[short.contracts.year != 2012].reset_index(drop=True)
     assert any("service s in 2012: volume 0 ≠ demand 100" in v for v in planner.verify(inst, short))

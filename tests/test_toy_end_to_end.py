@@ -29,7 +29,9 @@ TOY_OPTIMUM = 1_383_000.0
 #      diabetes: practice×{federation, hospital}, pct×3; hip: pct×hospital)
 #   y: 5 eligible service-levels; z: 9 (every level has a transaction cost);
 #   w: 3 (surgery exit cost, federation entry cost, hospital min income)
-TOY_COUNTS = {"variables": 26, "binaries": 17, "constraints": 41}
+#   2026-12: +9 constraints, one per z: a let contract carries at least one episode
+#   (let_activity, correctness round 2); the optimum is unchanged (every let contract had volume).
+TOY_COUNTS = {"variables": 26, "binaries": 17, "constraints": 50}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -121,7 +123,8 @@ def test_bad_input_exit_2_without_traceback(tmp_path: Path) -> None:
                    "--out", str(tmp_path / "plan"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert "24 problems in the input" in done.stderr
+    # 23 since 2026-12: a level_effects row for a category no service has is a warning
+    assert "23 problems in the input" in done.stderr
     assert not (tmp_path / "plan").exists()
 
 

@@ -69,7 +69,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Plan], None], str]] = {
     "conflict of interest": (_conflicted, "provider is conflicted at this level"),
     "price not tariff": (_wrong_price, "price 5000 but the data give 6000"),
     "mandatory dropped": (_drop_mandatory, "service hip_replacement in 2010: mandatory but not commissioned"),
-    "used provider hidden": (_hide_provider, "has activity but is reported unused"),
+    "used provider hidden": (_hide_provider, "holds a contract but is reported unused"),
     "spend understated": (_understate_spend, "total spend: plan says"),
     "budget broken": (_overspend, "budget: spend £1,713,000.00 exceeds the budget £1,400,000.00"),
 }
