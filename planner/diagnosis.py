@@ -20,6 +20,7 @@ import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
 from planner.derive import Derived
+from planner.formats import money
 from planner.instance import Instance
 from planner.solver import HighsAdapter, SolveOptions
 
@@ -152,17 +153,6 @@ def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
                      "cost": round(value * _weight(built, family, index), 2),
                      "message": _message(family, subject, value, instance, built.derived)})
     return rows
-
-
-def money(value: float) -> str:
-    """£ in words an analyst reads at a glance: £412.3m, £1.35m, £83,000, −£1,200."""
-    sign = "−" if value < 0 else ""
-    value = abs(value)
-    if value >= 1e8:
-        return f"{sign}£{value / 1e6:,.1f}m"
-    if value >= 1e6:
-        return f"{sign}£{value / 1e6:,.2f}m"
-    return f"{sign}£{value:,.0f}"
 
 
 def episodes(value: float) -> str:

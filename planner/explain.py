@@ -9,6 +9,7 @@ the data forbids it (quality threshold, conflict of interest, the level's risk t
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ import pyomo.environ as pyo
 
 from planner.diagnosis import FAMILIES, money, subject_of
 from planner.errors import InputError, Problem
+from planner.formats import number, pounds
 from planner.instance import Instance
 from planner.plan import Plan
 from planner.session import PlanningModel
@@ -35,6 +37,7 @@ class Explanation:
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)
     incomes: pd.DataFrame = field(default_factory=pd.DataFrame)
     constraints: pd.DataFrame = field(default_factory=pd.DataFrame)
+    note: str = ""  # a plain answer that needs no re-solve (dropping what the plan does not buy)
 
     @property
     def objective_change(self) -> float | None:
@@ -44,21 +47,61 @@ class Explanation:
 
     def text(self) -> str:
         lines = [self.question]
+        if self.note:
+            return "\n".join([*lines, f"  {self.note}"])
         if self.reason:
             return "\n".join([*lines, f"  Not possible: {self.reason}"])
         change = self.objective_change
-        lines.append(f"  The alternative changes the objective by {money(change)} "
-                     f"({'worse' if change > 1e-6 else 'no worse'} than the plan).")
+        horizon = self.base.instance.config.horizon
+        period = "a year" if horizon == 1 else f"over the {horizon} years"
+        lines.append(f"  The alternative is {money(abs(change))} {period} "
+                     f"{'worse' if change > 0.5 else 'no worse'} in value for money "
+                     "(spend and risk, less health gained priced in £):")
+        value = float(self.base.instance.config.policy.value_per_qaly)
         for row in self.costs.itertuples():
-            if abs(row.change) > 1e-6:
-                unit = "" if row.item == "qalys" else "£"
-                lines.append(f"  {row.item.replace('_', ' ')}: {unit}{row.plan:,.2f} → "
-                             f"{unit}{row.alternative:,.2f} ({row.change:+,.2f})")
+            if abs(row.change) <= 1e-6:
+                continue
+            if row.item == "qalys":  # priced in £ so that the lines add up to the change
+                change_text = ("+" if row.change > 0 else "") + number(row.change, 2)
+                lines.append(f"  health gained: {number(row.plan, 2)} → {number(row.alternative, 2)}"
+                             f" QALYs ({change_text} × {money(value)} = "
+                             f"{money(-value * row.change)} of value)")
+            else:
+                lines.append(f"  {row.item.replace('_', ' ')}: {pounds(row.plan)} → "
+                             f"{pounds(row.alternative)} ({money(row.change, sign=True)})")
+        lines += self._budget_lines()
         for row in self.incomes.itertuples():
             lines.append(f"  income of {row.provider}: £{row.plan:,.0f} → £{row.alternative:,.0f}")
         for row in self.constraints.itertuples():
             lines.append(f"  binding only in the {row.binding_in}: {row.constraint} ({row.subject})")
         return "\n".join(lines)
+
+    def _budget_lines(self) -> list[str]:
+        """When the plan spends its whole budget, an alternative that costs more must find the
+        money elsewhere in the plan: say so, and where it came from."""
+        headroom = self.base.totals.get("headroom")
+        budget = self.base.totals.get("budget")
+        if headroom is None or budget is None or self.alternative is None:
+            return []
+        if headroom > max(1.0, 1e-6 * abs(budget)):
+            return []
+        lines = [f"  The budget is fully spent in the plan ({money(budget)}), so any extra cost "
+                 "has to come from elsewhere in the plan:"]
+        a = self.base.services.groupby("service")["spend"].sum()
+        b = self.alternative.services.groupby("service")["spend"].sum()
+        moved = (b - a).fillna(0.0)
+        for service, change in moved.loc[moved.abs() > 0.5].sort_values().items():
+            lines.append(f"    {service}: {money(change, sign=True)}")
+        return lines
+
+
+def _unknown(table: str, what: str, value: str, known: list[str]) -> InputError:
+    """Exit 2 for an id the instance does not have, suggesting the nearest and listing some."""
+    near = difflib.get_close_matches(value, known, n=1)
+    hint = f"Did you mean '{near[0]}'? " if near else ""
+    sample = ", ".join(sorted(known)[:10]) + (" ..." if len(known) > 10 else "")
+    return InputError(Problem(table, f"unknown {what} '{value}'.",
+                              f"{hint}Use an id from {table}.csv: {sample}.", row=value))
 
 
 def explain(instance: Instance, service: str, *, provider: str | None = None,
@@ -68,8 +111,11 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     if sum([provider is not None, level is not None, drop]) != 1:
         raise InputError("give exactly one of --provider, --level or --drop")
     if service not in set(instance.services["service"]):
-        raise InputError(Problem("services", f"unknown service '{service}'.",
-                                 "Use an id from services.csv.", row=service))
+        raise _unknown("services", "service", service, list(instance.services["service"]))
+    if provider is not None and provider not in set(instance.providers["provider"]):
+        raise _unknown("providers", "provider", provider, list(instance.providers["provider"]))
+    if level is not None and level not in set(instance.levels["level"]):
+        raise _unknown("levels", "level", level, list(instance.levels["level"]))
     session = PlanningModel(instance, options=options or SolveOptions())
     names = tuple(v.name for v in session.model.component_objects(pyo.Var))
     base_result = session.adapter.solve(session.model, var_names=names)
@@ -77,6 +123,10 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     question = _question(service, provider, level, drop)
     if not base.has_solution:
         return Explanation(question, base, None, reason=f"the instance itself is {base.status}.")
+    if drop and not bool(base.services.loc[base.services["service"] == service,
+                                           "commissioned"].any()):
+        return Explanation(question, base, None, note=f"The plan does not commission {service}: "
+                           "there is nothing to drop, and dropping it changes nothing.")
     reason = _impossible(session, service, provider, level, drop)
     if reason:
         return Explanation(question, base, None, reason=reason)
@@ -105,9 +155,6 @@ def _impossible(session: PlanningModel, service: str, provider: str | None,
     if drop and bool(services.at[service, "mandatory"]) and derived.on("mandatory"):
         return f"{service} is mandatory: it must be commissioned in full."
     if level is not None:
-        if level not in set(derived.levels["level"]):
-            raise InputError(Problem("levels", f"unknown level '{level}'.",
-                                     "Use an id from levels.csv.", row=level))
         row = derived.service_levels.loc[(derived.service_levels["service"] == service)
                                          & (derived.service_levels["level"] == level)]
         if row.empty:
@@ -196,6 +243,8 @@ def _binding_difference(session: PlanningModel, base: SolveResult,
                         alternative: SolveResult) -> pd.DataFrame:
     """Rules binding in one plan and not the other, named in the instance's ids."""
     family_of = {f.component: f for f in FAMILIES}
+    services = session.derived.services
+    mandatory = set(services.loc[services["mandatory"], "service"])
     seen = {}
     for label, result in (("plan", base), ("alternative", alternative)):
         _load(session.model, result)
@@ -207,7 +256,10 @@ def _binding_difference(session: PlanningModel, base: SolveResult,
                 body = pyo.value(row.body)
                 limit = pyo.value(row.upper) if row.has_ub() else pyo.value(row.lower)
                 if not row.equality and abs(body - limit) <= 1e-6 * max(1.0, abs(limit)):
-                    binding.add((family.name, subject_of(session.built, family, index)))
+                    subject = subject_of(session.built, family, index)
+                    if family.name == "mandatory" and subject not in mandatory:
+                        continue  # an optional service bought: no rule binds it
+                    binding.add((family.name, subject))
         seen[label] = binding
     rows = [{"binding_in": "alternative", "constraint": c, "subject": s}
             for c, s in sorted(seen["alternative"] - seen["plan"])]

@@ -13,7 +13,6 @@ trackers. Money is in £ (per year), activity in episodes per year, quality as a
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,6 @@ TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "
                 "status", "message")
 BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
 CHANGE_KINDS = ("started", "ended", "moved", "volume changed", "same")
-MINUS = "\u2212"
 
 
 def tolerance(reference: float) -> float:
@@ -43,44 +41,7 @@ def tolerance(reference: float) -> float:
 
 
 # --- formatting shared by the HTML, Markdown and Excel summaries ------------------------------
-def is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def money(value: Any) -> str:
-    """£ for a board paper: £17,000; £1.38m; £339.6m; £1.20bn (a real minus sign)."""
-    if is_missing(value):
-        return "—"
-    amount = float(value)
-    sign = MINUS if amount < -0.5 else ""
-    size = abs(amount)
-    if size >= 1e9:
-        text = f"£{size / 1e9:.2f}bn"
-    elif size >= 1e7:
-        text = f"£{size / 1e6:.1f}m"
-    elif size >= 1e6:
-        text = f"£{size / 1e6:.2f}m"
-    else:
-        text = f"£{size:,.0f}"
-    return sign + text
-
-
-def pounds(value: Any) -> str:
-    """£ to the pound, for tables where exact figures matter."""
-    if is_missing(value):
-        return "—"
-    amount = float(value)
-    return (MINUS if amount < -0.5 else "") + f"£{abs(amount):,.0f}"
-
-
-def number(value: Any, decimals: int = 0) -> str:
-    if is_missing(value):
-        return "—"
-    amount = float(value)
-    if abs(amount) < 0.5 * 10 ** -decimals:
-        amount = 0.0
-    return (MINUS if amount < 0 else "") + f"{abs(amount):,.{decimals}f}"
-
+from planner.formats import MINUS, is_missing, money, number, pounds  # noqa: E402,F401
 
 UNIT_ONE = {"episodes": "episode", "providers": "provider", "services": "service",
             "resource units": "resource unit",

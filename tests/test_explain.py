@@ -35,7 +35,7 @@ def test_why_not_pct_level(toy: planner.Instance) -> None:
     costs = answer.costs.set_index("item")["change"]
     assert costs["activity_spend"] == approx(9_000)
     assert costs["transaction_costs"] == approx(1_000)
-    assert "changes the objective by £10,000" in answer.text()
+    assert "The alternative is £10,000 a year worse in value for money" in answer.text()
     assert planner.verify(toy, answer.alternative) == []
 
 
@@ -134,3 +134,58 @@ def test_presolve_lower_bound_on_spend(toy_copy: Path) -> None:
     assert presolve and presolve[0]["amount"] == approx(361_000)
     exact = [r for r in rows if r["constraint"] == "budget" and r["alone"] and not r.get("presolve")]
     assert exact[0]["amount"] == approx(383_000) and exact[0]["exact"] is True
+
+
+# --- answers in the analyst's terms -----------------------------------------------------------
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "planner", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_unknown_ids_are_exit_2_with_the_known_ones_suggested() -> None:
+    toy = str(Path(__file__).parents[1] / "instances" / "toy")
+    done = _cli("explain", toy, "--service", "diabetes_care", "--provider", "riverside_federaton")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "unknown provider 'riverside_federaton'" in done.stderr
+    assert "Did you mean 'riverside_federation'?" in done.stderr
+    done = _cli("explain", toy, "--service", "diabetes_care", "--level", "nosuch")
+    assert done.returncode == 2 and "unknown level 'nosuch'" in done.stderr
+    assert "practice" in done.stderr and "Traceback" not in done.stderr
+    done = _cli("explain", toy, "--service", "diabetis_care", "--drop")
+    assert done.returncode == 2 and "Did you mean 'diabetes_care'?" in done.stderr
+
+
+def test_dropping_a_service_the_plan_does_not_buy_says_so() -> None:
+    """An optional service worth nothing at £0 per QALY is not bought: nothing to drop."""
+    from tests.helpers import build
+
+    instance = build([{"service": "s", "demand": 10},
+                      {"service": "extra", "demand": 10, "mandatory": False, "qaly_gain": 0.1}],
+                     [{"provider": "A", "service": "s", "price": 10},
+                      {"provider": "A", "service": "extra", "price": 10}])
+    answer = explain(instance, "extra", drop=True)
+    assert "does not commission extra: there is nothing to drop" in answer.text()
+    assert "−£0" not in answer.text()
+
+
+def test_health_is_priced_in_pounds_and_a_full_budget_says_where_money_comes_from() -> None:
+    """s: 100 episodes, A £10 (capacity 50), B £12: 50 × 10 + 50 × 12 = £1,100. extra (optional,
+    50 episodes from C at £10 = £500, qaly_gain 0.1, so 5 QALYs worth £5,000 at £1,000/QALY) is
+    bought. The budget £1,600 is spent in full. Forcing all of s to B costs £1,200, so extra must
+    go: spend −£400 in all, 5 QALYs lost (−£5,000 of value), objective +£4,600."""
+    from tests.helpers import build
+
+    instance = build([{"service": "s", "demand": 100},
+                      {"service": "extra", "demand": 50, "mandatory": False, "qaly_gain": 0.1}],
+                     [{"provider": "A", "service": "s", "price": 10, "capacity": 50},
+                      {"provider": "B", "service": "s", "price": 12},
+                      {"provider": "C", "service": "extra", "price": 10}],
+                     budget=1600, value_per_qaly=1000)
+    answer = explain(instance, "s", provider="B")
+    assert answer.objective_change == approx(4_600)
+    text = answer.text()
+    assert "The alternative is £4,600 a year worse in value for money" in text
+    assert "health gained: 5.00 → 0.00 QALYs (−5.00 × £1,000 = £5,000 of value)" in text
+    assert "activity spend: £1,600 → £1,200 (−£400)" in text
+    assert "The budget is fully spent in the plan (£1,600)" in text
+    assert "extra: −£500" in text and "s: +£100" in text

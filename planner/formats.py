@@ -1,0 +1,54 @@
+"""How numbers read: one money format for the console, the reports, the workbook and messages.
+
+A board reads £17,000, £1.38m, £339.6m and £1.20bn with a real minus sign (−£229.5m), never
+£-229,541,072 or 341000000.000006: amounts within half a pound of zero are zero.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MINUS = "\u2212"  # a real minus sign: "-" is a hyphen in print
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value: Any, sign: bool = False) -> str:
+    """£ for a board paper: £17,000; £1.38m; £339.6m; £1.20bn; "+£1,200" with ``sign``."""
+    if is_missing(value):
+        return "—"
+    amount = float(value)
+    if abs(amount) < 0.5:
+        amount = 0.0
+    size = abs(amount)
+    if size >= 1e9:
+        text = f"£{size / 1e9:.2f}bn"
+    elif size >= 1e7:
+        text = f"£{size / 1e6:.1f}m"
+    elif size >= 1e6:
+        text = f"£{size / 1e6:.2f}m"
+    else:
+        text = f"£{size:,.0f}"
+    if amount < 0:
+        return MINUS + text
+    return ("+" if sign and amount > 0 else "") + text
+
+
+def pounds(value: Any) -> str:
+    """£ to the pound, for tables where exact figures matter."""
+    if is_missing(value):
+        return "—"
+    amount = float(value)
+    return (MINUS if amount < -0.5 else "") + f"£{abs(amount):,.0f}"
+
+
+def number(value: Any, decimals: int = 0) -> str:
+    if is_missing(value):
+        return "—"
+    amount = float(value)
+    if abs(amount) < 0.5 * 10 ** -decimals:
+        amount = 0.0
+    return (MINUS if amount < 0 else "") + f"{abs(amount):,.{decimals}f}"
