@@ -189,3 +189,21 @@ def test_health_is_priced_in_pounds_and_a_full_budget_says_where_money_comes_fro
     assert "activity spend: £1,600 → £1,200 (−£400)" in text
     assert "The budget is fully spent in the plan (£1,600)" in text
     assert "extra: −£500" in text and "s: +£100" in text
+
+
+def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Instance) -> None:
+    """Every alternative lets or ends a contract or moves a level; a contract the optimum does
+    not have carries at least 5 % of its demand (22.5 of diabetes care's 450 episodes at
+    practice level), and each says what differs in £. Diabetes care at PCT level is £10,000
+    dearer (test_why_not_pct_level), so it is among the alternatives within 5 %."""
+    plans, table = alternatives(toy, 3, within=0.05)
+    assert len(plans) == 3
+    for number, rows in table.groupby("alternative"):
+        assert set(rows["change"]) & {"started", "ended", "moved"}, rows
+        started = rows.loc[rows["change"] == "started"]
+        assert (started["volume_b"] >= 0.05 * 450 - 1e-6).all(), started
+        assert rows["differs"].iloc[0].startswith("£"), rows["differs"].iloc[0]
+    assert any(text.startswith("£10,000 dearer in value for money (0.72%): diabetes_care moves "
+                               "from practice to pct level") for text in table["differs"])
+    for plan in plans:
+        assert planner.verify(toy, plan) == []
