@@ -83,7 +83,7 @@ def test_resume_skips_finished_scenarios(tmp_path: Path, toy: planner.Instance,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "sweep"
     first = planner.sweep(toy, SWEEP, out=out)
-    (out / "rows" / "s3.json").unlink()  # as if interrupted before s3 finished
+    (out / "rows" / "3-s3.json").unlink()  # as if interrupted before s3 finished
     (out / "results.csv").unlink()
     solved = []
     original = sweep_module._Job.solve
@@ -142,7 +142,7 @@ def test_cli_sweep(tmp_path: Path) -> None:
     assert "2 scenarios: 2 optimal" in done.stdout
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert list(table["policy.budget"]) == [1_390_000, 1_400_000]
-    assert (tmp_path / "out" / "plans" / "s1" / "plan.json").is_file()
+    assert (tmp_path / "out" / "plans" / "1-s1" / "plan.json").is_file()
 
 
 def pareto_instance() -> planner.Instance:
