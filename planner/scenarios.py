@@ -23,21 +23,25 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.errors import InputError, Problem
-from planner.instance import TABLE_NAMES, Instance
+from planner.instance import TABLE_NAMES, Instance, _read_yaml
 from planner.schema import TABLES, InstanceConfig, Policy
 
 #: Overrides a persistent model takes by re-setting a Param, without deriving the scenario.
 MUTABLE_KEYS = frozenset({"policy.budget", "policy.value_per_qaly"})
+
+#: The most scenarios one sweep may make. A product of a few long lists grows fast (ten lists of
+#: ten values are 10^10 scenarios): such a sweep is refused before anything is expanded.
+MAX_SCENARIOS = 100_000
 
 
 class ColumnChange(BaseModel):
@@ -85,16 +89,17 @@ class Scenario:
 
 
 def load_sweep(sweep: str | Path | dict[str, Any]) -> SweepFile:
-    """Read and check a sweep file (or an equivalent dict)."""
+    """Read and check a sweep file (or an equivalent dict).
+
+    A file is read by instance.yaml's own safe loader (planner.instance): at most 1 MB of UTF-8,
+    no anchors or aliases (a "billion laughs" file is refused at its first alias, before
+    anything is expanded), no Python tags, no key given twice, no deep bracket nesting.
+    """
     if isinstance(sweep, str | Path):
         path = Path(sweep)
         if not path.is_file():
             raise InputError(Problem("sweep", f"no sweep file '{sweep}'.", "Give a YAML sweep file."))
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(Problem("sweep", f"{path.name} is not valid YAML: {exc}",
-                                     "Check indentation and quoting.")) from None
+        data = _read_sweep_yaml(path)
     else:
         data = sweep
     try:
@@ -103,6 +108,40 @@ def load_sweep(sweep: str | Path | dict[str, Any]) -> SweepFile:
         raise InputError([Problem("sweep", f"key '{'.'.join(map(str, e['loc']))}': {e['msg']}.",
                                   "See docs/sweeps.md for the sweep file format.")
                           for e in exc.errors()]) from None
+
+
+def _read_sweep_yaml(path: Path) -> dict[str, Any]:
+    """``path`` read by instance.yaml's loader, its messages re-worded for a sweep file."""
+    def reworded(problem: Problem) -> Problem:
+        fix = problem.fix or ""
+        if "instance.yaml" in fix or "planner new" in fix or "CSV" in fix:
+            fix = "See docs/sweeps.md for the sweep file format."
+        message = problem.message.replace("instance.yaml", path.name)
+        if not message.startswith(path.name):
+            message = f"{path.name} {message}"
+        return Problem("sweep", message, fix)
+
+    try:
+        return _read_yaml(path)
+    except InputError as exc:
+        raise InputError([reworded(p) for p in exc.problems]) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InputError(Problem("sweep", f"{path.name}: {exc}.",
+                                 "Write numbers of sensible size (1e9, not a thousand digits)."))\
+            from None
+
+
+def scenario_count(sweep: SweepFile) -> int:
+    """How many scenarios ``sweep`` makes, from the lengths of its lists (nothing expanded)."""
+    lengths = [len(values) for values, _ in
+               (_swept_values(key, spec) for key, spec in sweep.parameters.items())]
+    if not lengths:
+        swept = 0
+    elif sweep.mode == "zip":
+        swept = max(lengths)
+    else:
+        swept = math.prod(lengths)
+    return swept + len(sweep.scenarios)
 
 
 def sweep_hash(sweep: SweepFile, instance: Instance) -> str:
@@ -140,6 +179,14 @@ def scenarios(sweep: SweepFile) -> list[Scenario]:
         values, build = _swept_values(key, sweep.parameters[key])
         lists.append(values)
         builders.append(build)
+    count = scenario_count(sweep)
+    if count > MAX_SCENARIOS:
+        raise InputError(Problem("sweep", f"the sweep makes {count:,} scenarios ("
+                                 + " × ".join(str(len(v)) for v in lists)
+                                 + (f" + {len(sweep.scenarios)} named" if sweep.scenarios else "")
+                                 + f"), more than the limit of {MAX_SCENARIOS:,}.",
+                                 "Sweep fewer values, use mode: zip, or split the sweep into "
+                                 "several files."))
     combos: list[tuple] = []
     if keys:
         if sweep.mode == "zip":
@@ -160,7 +207,31 @@ def scenarios(sweep: SweepFile) -> list[Scenario]:
         overrides = tuple((key, _column_change(key, spec) if isinstance(spec, dict) else spec)
                           for key, spec in changes.items())
         out.append(Scenario(name=str(name), overrides=overrides, values=()))
+    _refuse_duplicate_names(out, len(combos))
     return out
+
+
+def _refuse_duplicate_names(items: list[Scenario], swept: int) -> None:
+    """Two scenarios of one name would share a results row: refuse them, naming both."""
+    def described(index: int) -> str:
+        scenario = items[index]
+        if index < swept:
+            values = ", ".join(f"{k}={v}" for k, v in scenario.values)
+            return f"swept scenario {index + 1} ({values})"
+        return f"named scenario '{scenario.name}'"
+
+    first: dict[str, int] = {}
+    problems = []
+    for index, scenario in enumerate(items):
+        if scenario.name in first:
+            problems.append(Problem(
+                "sweep", f"scenario name '{scenario.name}' is used twice: by "
+                f"{described(first[scenario.name])} and by {described(index)}.",
+                "Rename the named scenario (swept scenarios are named s1, s2, ...)."))
+        else:
+            first[scenario.name] = index
+    if problems:
+        raise InputError(problems)
 
 
 def apply(instance: Instance, scenario: Scenario) -> Instance:

@@ -6,21 +6,30 @@
   model, which later scenarios of that structure then share (see ``_Models``).
 * ``workers`` > 1 runs batches in separate processes; ``scheduler`` sends the same batches to a
   Dask distributed cluster (the engine people already run across machines).
-* With ``out``, every finished scenario is written at once to ``out/rows/``; a re-run with the
-  same ``out`` skips them, so an interrupted sweep resumes. The results table is the same for the
-  same inputs whatever the number of workers (``wall_s`` apart).
-* A scenario that fails (bad override, solver error) is recorded with its reason; the sweep goes on.
+* With ``out``, every finished scenario is written at once (atomically) to ``out/rows/``, by the
+  process that solved it; a re-run with the same ``out`` skips them, so a sweep stopped by
+  Ctrl-C, SIGTERM or even SIGKILL resumes. The results table is the same for the same inputs
+  whatever the number of workers (``wall_s`` apart).
+* File names never come from scenario names (which may hold ``../`` or be absolute paths): a
+  scenario's row and plan folder are named by its position and a slug, the name kept inside.
+* Workers ignore Ctrl-C (the parent handles it) and die with the parent; on Ctrl-C or SIGTERM
+  the parent stops them before it exits, so no process outlives the command.
+* A scenario that fails (bad override, solver error) is recorded with its reason, an infeasible
+  one with its diagnosis' first message; the sweep goes on.
 """
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
+import queue as queues
+import signal
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,67 +39,113 @@ from tqdm import tqdm
 from formulations.coefficients import structure_signature
 from planner.errors import InputError, PlannerError, Problem
 from planner.instance import Instance, load_instance
-from planner.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios, sweep_hash, value_columns
+from planner.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios
 from planner.session import PlanningModel
 from planner.solver import SolveOptions
+from planner.sweep_store import RESULT_COLUMNS, file_names, resume, table, write_results, write_row
 
-RESULT_COLUMNS = ["status", "objective", "bound", "gap", "spend", "qalys", "net_benefit",
-                  "levels_used", "contracts", "contracts_changed", "wall_s", "rebuilt", "message"]
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during a sweep: raised in the parent so that it stops its workers (and
+    keeps every finished row) before it exits, as on Ctrl-C."""
 
 
 def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | dict[str, Any],
           *, workers: int = 1, scheduler: str | Any | None = None, out: str | Path | None = None,
           plans: bool = False, options: SolveOptions | None = None,
-          progress: bool | None = None) -> pd.DataFrame:
+          progress: bool | None = None, notify: Callable[[str], None] | None = None
+          ) -> pd.DataFrame:
     """Solve every scenario of ``sweep_file`` over ``instance`` and return the results table.
 
     One row per scenario with ``scenario``, one column per swept parameter, and the columns of
     RESULT_COLUMNS. ``scheduler`` is a Dask scheduler address or a ``distributed.Client``.
+    ``notify`` receives one-line news such as how many scenarios a resume skipped (default:
+    printed to stderr).
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     spec = sweep_file if isinstance(sweep_file, SweepFile) else load_sweep(sweep_file)
-    items = scenarios(spec)
+    items = scenarios(spec)  # refuses too many scenarios and duplicate names, before any solve
     if not items:
         raise InputError(Problem("sweep", "the sweep has no scenarios.",
                                  "Add parameters: or scenarios: to the sweep file."))
     for scenario in items:  # every scenario is validated before anything is solved
         apply(instance, scenario)
+    notify = notify or (lambda text: print(text, file=sys.stderr))
     options = options or SolveOptions()
-    base_contracts = _base_contracts(instance, options)
-    done = _resume(Path(out), spec, instance) if out else {}
+    names = file_names(items)
+    done = resume(Path(out), spec, instance, items) if out else {}
+    if done:
+        notify(f"resuming: {len(done)} of {len(items)} scenarios already done, skipped")
     todo = [s for s in items if s.name not in done]
-    plans_dir = Path(out) / "plans" if (out and plans) else None
-    batches = _batches(todo, max(1, workers))
-    job = _Job(instance, options, base_contracts, plans_dir)
-    rows = dict(done)
     show = sys.stderr.isatty() if progress is None else progress
+    rows = dict(done)
     with tqdm(total=len(items), initial=len(done), disable=not show, unit="scenario") as bar:
-        for finished in _run(job, batches, workers, scheduler):
-            for row in finished:
+        base_contracts = _base_contracts(instance, options) if todo else {}
+        # Dask workers may be on other machines: there the parent writes the rows it receives.
+        rows_dir = Path(out) / "rows" if out and scheduler is None else None
+        plans_dir = Path(out) / "plans" if (out and plans) else None
+        job = _Job(instance, options, base_contracts, names, rows_dir, plans_dir)
+        with _terminate_as_interrupt():
+            for row in _run(job, _batches(todo, max(1, workers)), workers, scheduler):
+                if row["scenario"] in rows:
+                    continue
                 rows[row["scenario"]] = row
-                if out:
-                    _write_row(Path(out), row)
+                if out and rows_dir is None:
+                    write_row(Path(out) / "rows", names[row["scenario"]], row)
                 bar.update(1)
-    table = _table(items, rows)
+    results = table(items, rows)
     if out:
-        _write_results(Path(out), table)
-    return table
+        write_results(Path(out), results)
+    return results
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a sweep runs, SIGTERM raises :class:`Terminated` (so workers are stopped and the
+    finished rows kept), instead of killing the parent and orphaning its workers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Job:
     """What a worker needs: picklable, so it can go to a process or a Dask worker."""
 
     def __init__(self, instance: Instance, options: SolveOptions,
-                 base_contracts: dict[tuple[str, str, str], float], plans_dir: Path | None):
+                 base_contracts: dict[tuple[str, str, str], float], names: dict[str, str],
+                 rows_dir: Path | None, plans_dir: Path | None):
         self.instance = instance
         self.options = options
         self.base_contracts = base_contracts
+        self.names = names
+        self.rows_dir = rows_dir
         self.plans_dir = plans_dir
 
     def __call__(self, batch: list[Scenario]) -> list[dict[str, Any]]:
         models = _Models(self.options)
-        return [self.solve(scenario, models) for scenario in batch]
+        rows = []
+        for scenario in batch:
+            rows.append(self.solve_and_save(scenario, models))
+            if _FINISHED is not None:  # in a pool worker: tell the parent at once
+                _FINISHED.put(rows[-1])
+        return rows
+
+    def solve_and_save(self, scenario: Scenario, models: _Models) -> dict[str, Any]:
+        """Solve ``scenario`` and, with an ``out`` folder, write its row at once."""
+        row = self.solve(scenario, models)
+        if self.rows_dir is not None:
+            write_row(self.rows_dir, self.names[scenario.name], row)
+        return row
 
     def solve(self, scenario: Scenario, models: _Models) -> dict[str, Any]:
         start = time.perf_counter()
@@ -100,13 +155,30 @@ class _Job:
             session, rebuilt = models.model_for(scenario, variant)
             result = session.run()
             plan = session.plan(result, instance=variant)
-            row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message="")
+            message = _diagnosis_message(variant, self.options) if plan.status == "infeasible" \
+                else ""
+            row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message=message)
             if self.plans_dir is not None and plan.has_solution:
-                plan.to_dir(self.plans_dir / scenario.name, reports=False)  # tables only: fast
+                named = pd.DataFrame([{"scenario": scenario.name, **dict(scenario.values)}])
+                plan.to_dir(self.plans_dir / self.names[scenario.name], reports=False,
+                            extra={"scenario.csv": named})  # tables only: fast
         except (PlannerError, ValueError, RuntimeError) as exc:
             row.update(status="error", message=str(exc).replace("\n", " ").strip(), rebuilt=True)
         row["wall_s"] = time.perf_counter() - start
         return row
+
+
+def _diagnosis_message(variant: Instance, options: SolveOptions) -> str:
+    """The first message of the infeasible scenario's diagnosis (e.g. how far short the budget
+    is), as ``planner solve`` would print first."""
+    from planner.derive import derive
+    from planner.diagnosis import diagnose
+
+    try:
+        relaxations = diagnose(variant, derive(variant), options)[0]["relaxations"]
+    except (PlannerError, ValueError, RuntimeError) as exc:
+        return f"no diagnosis: {exc}".replace("\n", " ")
+    return relaxations[0]["message"] if relaxations else "no single rule explains it."
 
 
 class _Models:
@@ -202,25 +274,69 @@ def _batches(items: list[Scenario], workers: int) -> list[list[Scenario]]:
 
 
 def _run(job: _Job, batches: list[list[Scenario]], workers: int,
-         scheduler: str | Any | None) -> Iterable[list[dict[str, Any]]]:
-    """Yield each batch's rows as it finishes (in-process, process pool or Dask)."""
-    singles = [[s] for batch in batches for s in batch]
+         scheduler: str | Any | None) -> Iterable[dict[str, Any]]:
+    """Yield each scenario's row as it finishes (in-process, process pool or Dask)."""
     if scheduler is not None:
-        yield from _run_dask(job, batches, scheduler)
+        for rows in _run_dask(job, batches, scheduler):
+            yield from rows
     elif workers <= 1:
         models = _Models(job.options)
-        for batch in singles:
-            yield [job.solve(batch[0], models)]
+        for scenario in (s for batch in batches for s in batch):
+            yield job.solve_and_save(scenario, models)
     else:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        try:
-            futures = [pool.submit(job, batch) for batch in batches]
-            for future in as_completed(futures):
-                yield future.result()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)  # finished rows stay for a resume
-            raise
-        pool.shutdown()
+        yield from _run_pool(job, batches, workers)
+
+
+_FINISHED: Any = None  # in a pool worker: the queue on which each finished row goes to the parent
+
+
+def _start_worker(finished: Any, parent: int) -> None:
+    """A pool worker ignores Ctrl-C (the parent handles it and stops the workers: no worker
+    prints a KeyboardInterrupt traceback after the parent's message), takes SIGTERM's default
+    action, and on Linux dies with its parent, even one killed by SIGKILL."""
+    global _FINISHED
+    _FINISHED = finished
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def _run_pool(job: _Job, batches: list[list[Scenario]], workers: int
+              ) -> Iterable[dict[str, Any]]:
+    """Batches in a process pool; rows stream back one by one as the workers finish them."""
+    context = multiprocessing.get_context()
+    finished = context.Queue()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                               initargs=(finished, os.getpid()))
+    try:
+        futures = [pool.submit(job, batch) for batch in batches]
+        pending = set(futures)
+        while pending:
+            try:
+                row = finished.get(timeout=0.1)
+            except queues.Empty:
+                row = None
+            if row is not None:
+                yield row
+            for future in [f for f in pending if f.done()]:
+                pending.discard(future)
+                yield from future.result()  # the batch's rows again (the caller skips repeats)
+    except BaseException:  # Ctrl-C, SIGTERM, a broken pool: stop every worker before going on
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.join(timeout=10)
+        pool.shutdown(wait=False, cancel_futures=True)
+        finished.cancel_join_thread()
+        raise
+    pool.shutdown()
+    finished.close()
 
 
 def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
@@ -241,65 +357,4 @@ def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
             client.close()
 
 
-# --- results on disk, resumable ----------------------------------------------------------------
-def _resume(out: Path, spec: SweepFile, instance: Instance) -> dict[str, dict[str, Any]]:
-    """Rows already finished in ``out`` (after checking they belong to this very sweep)."""
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / "sweep.json"
-    identity = {"sweep_sha256": sweep_hash(spec, instance), "instance": instance.name}
-    if marker.is_file():
-        known = json.loads(marker.read_text(encoding="utf-8"))
-        if known.get("sweep_sha256") != identity["sweep_sha256"]:
-            raise InputError(Problem("sweep", f"'{out}' holds results of a different sweep or "
-                                     "instance.", "Use a new --out folder, or delete this one."))
-    else:
-        _atomic_write(marker, json.dumps(identity, indent=2))
-    rows = {}
-    for path in sorted((out / "rows").glob("*.json")) if (out / "rows").is_dir() else []:
-        row = json.loads(path.read_text(encoding="utf-8"))
-        rows[row["scenario"]] = row
-    return rows
-
-
-def _write_row(out: Path, row: dict[str, Any]) -> None:
-    (out / "rows").mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "rows" / f"{row['scenario']}.json", json.dumps(row, default=_plain))
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
-
-
-def _table(items: list[Scenario], rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    columns = ["scenario", *value_columns(items), *RESULT_COLUMNS]
-    table = pd.DataFrame([rows[s.name] for s in items if s.name in rows])
-    for column in columns:
-        if column not in table:
-            table[column] = None
-    return table[columns]
-
-
-def _write_results(out: Path, table: pd.DataFrame) -> None:
-    from planner.csvsafe import write_csv
-
-    staging = out / ".results.csv.tmp"
-    write_csv(table, staging)
-    os.replace(staging, out / "results.csv")
-    parquet = table.copy()
-    for column in parquet.columns:
-        if parquet[column].dtype == object:
-            parquet[column] = parquet[column].map(lambda v: None if v is None else str(v))
-    parquet.to_parquet(out / ".results.parquet.tmp", index=False)
-    os.replace(out / ".results.parquet.tmp", out / "results.parquet")
-
-
-__all__ = ["sweep"]
+__all__ = ["RESULT_COLUMNS", "Terminated", "sweep"]

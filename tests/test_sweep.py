@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,8 @@ from planner import sweeps as sweep_module
 from planner.errors import InputError
 from planner.pareto import pareto_front
 from planner.scenarios import apply, load_sweep, scenarios
+from planner.solver import SolveOptions
+from planner.sweep_store import file_names
 
 pytestmark = pytest.mark.solver
 
@@ -83,7 +86,7 @@ def test_resume_skips_finished_scenarios(tmp_path: Path, toy: planner.Instance,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "sweep"
     first = planner.sweep(toy, SWEEP, out=out)
-    (out / "rows" / "s3.json").unlink()  # as if interrupted before s3 finished
+    (out / "rows" / "3-s3.json").unlink()  # as if interrupted before s3 finished
     (out / "results.csv").unlink()
     solved = []
     original = sweep_module._Job.solve
@@ -93,8 +96,10 @@ def test_resume_skips_finished_scenarios(tmp_path: Path, toy: planner.Instance,
         return original(self, scenario, sessions)
 
     monkeypatch.setattr(sweep_module._Job, "solve", counting)
-    second = planner.sweep(toy, SWEEP, out=out)
+    news: list[str] = []
+    second = planner.sweep(toy, SWEEP, out=out, notify=news.append)
     assert solved == ["s3"]
+    assert news == ["resuming: 6 of 7 scenarios already done, skipped"]
     columns = [c for c in first.columns if c not in ("wall_s", "rebuilt")]
     pd.testing.assert_frame_equal(second[columns].astype(str), first[columns].astype(str))
     assert (out / "results.csv").is_file() and (out / "results.parquet").is_file()
@@ -131,6 +136,66 @@ def test_override_errors_name_the_key(toy: planner.Instance, spec: dict, message
     assert message in caught.value.render()
 
 
+def test_infeasible_scenario_carries_the_diagnosis(tmp_path: Path, toy: planner.Instance) -> None:
+    """The toy's cheapest plan costs £1,383,000: at £1.38m the budget is £3,000 short, and
+    results.csv says so (the diagnosis' first message, as `planner solve` prints first)."""
+    spec = {"scenarios": {"tight": {"policy.budget": 1_380_000}, "fine": {"policy.budget": 1_400_000}}}
+    planner.sweep(toy, spec, out=tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "results.csv", keep_default_na=False).set_index("scenario")
+    assert table.loc["tight", "status"] == "infeasible"
+    assert table.loc["tight", "message"] == ("The budget of £1.38m is £3,000 short of the cheapest "
+                                             "plan that meets every other rule.")
+    assert table.loc["fine", "message"] == ""
+
+
+def test_workers_report_each_scenario_as_it_finishes(tmp_path: Path, toy: planner.Instance,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """With workers, each row reaches the parent (progress bar, rows/) when its scenario
+    finishes, not when its worker's batch does: s2 waits until the parent has seen s1's row."""
+    seen = tmp_path / "parent_saw_s1"
+    original = sweep_module._Job.solve
+
+    def waiting(self, scenario, models):
+        if scenario.name == "s2":
+            for _ in range(1200):  # at most a minute: then s2 says it was never released
+                if seen.exists():
+                    break
+                time.sleep(0.05)
+            else:
+                return {"scenario": "s2", "message": "never released"}
+        return original(self, scenario, models)
+
+    monkeypatch.setattr(sweep_module._Job, "solve", waiting)  # forked workers inherit it
+    items = scenarios(load_sweep({"parameters": {"policy.budget": [1_400_000, 1_450_000]}}))
+    job = sweep_module._Job(toy, SolveOptions(), {}, file_names(items), tmp_path / "rows", None)
+    rows = sweep_module._run(job, [items], workers=2, scheduler=None)
+    first = next(rows)
+    assert first["scenario"] == "s1" and (tmp_path / "rows" / "1-s1.json").is_file()
+    assert not (tmp_path / "rows" / "2-s2.json").exists()  # s2 is still waiting for us
+    seen.touch()
+    rest = list(rows)
+    assert {row["scenario"] for row in rest} == {"s1", "s2"}  # s1 again, from the batch result
+    assert all(row.get("message") != "never released" for row in rest)
+    assert (tmp_path / "rows" / "2-s2.json").is_file()
+
+
+def test_rows_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row is written to a temporary file and renamed into place: a writer stopped before the
+    rename leaves neither a partial row nor its temporary file."""
+    from planner import sweep_store
+
+    sweep_store.write_row(tmp_path, "1-s1", {"scenario": "s1", "status": "optimal"})
+
+    def killed(source, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_store.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_store.write_row(tmp_path, "1-s1", {"scenario": "s1", "status": "changed"})
+    assert [p.name for p in tmp_path.iterdir()] == ["1-s1.json"]
+    assert '"optimal"' in (tmp_path / "1-s1.json").read_text()
+
+
 def test_cli_sweep(tmp_path: Path) -> None:
     spec = tmp_path / "sweep.yaml"
     spec.write_text("parameters:\n  policy.budget: [1390000, 1400000]\n")
@@ -142,7 +207,7 @@ def test_cli_sweep(tmp_path: Path) -> None:
     assert "2 scenarios: 2 optimal" in done.stdout
     table = pd.read_csv(tmp_path / "out" / "results.csv")
     assert list(table["policy.budget"]) == [1_390_000, 1_400_000]
-    assert (tmp_path / "out" / "plans" / "s1" / "plan.json").is_file()
+    assert (tmp_path / "out" / "plans" / "1-s1" / "plan.json").is_file()
 
 
 def pareto_instance() -> planner.Instance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,8 @@ import click
 from planner.cli_support import guarded
 from planner.csvsafe import write_csv
 from planner.instance import load_instance
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command ended by SIGTERM
 
 
 @click.command()
@@ -27,10 +30,18 @@ def sweep(instance: str, sweep_file: str, out: str, workers: int, scheduler: str
           plans: bool, time_limit: float | None, gap: float) -> None:
     """Solve every scenario of SWEEP_FILE over INSTANCE (see docs/sweeps.md)."""
     from planner.solver import SolveOptions
+    from planner.sweeps import Terminated
     from planner.sweeps import sweep as run_sweep
 
-    table = run_sweep(load_instance(instance), sweep_file, workers=workers, scheduler=scheduler,
-                      out=out, plans=plans, options=SolveOptions(time_limit=time_limit, gap=gap))
+    try:
+        table = run_sweep(load_instance(instance), sweep_file, workers=workers,
+                          scheduler=scheduler, out=out, plans=plans,
+                          options=SolveOptions(time_limit=time_limit, gap=gap),
+                          notify=lambda text: click.echo(text, err=True))
+    except Terminated:  # SIGTERM: the workers are stopped and the finished rows kept
+        click.echo(f"terminated: the finished scenarios are kept in {out}/rows; run the same "
+                   "command again to resume.", err=True)
+        sys.exit(EXIT_TERMINATED)
     counts = table["status"].value_counts()
     click.echo(f"{len(table)} scenarios: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     click.echo(f"results written to {out}/results.csv and results.parquet")
