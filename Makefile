@@ -21,6 +21,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/planner solve instances/pct --out out/pct
+	@echo
+	@echo "Open out/pct/report.html in a browser for the board's report (out/pct/summary.md and"
+	@echo "out/pct/plan.xlsx hold the same plan). Next:"
+	@echo "  $(BIN)/planner explain instances/pct --service SERVICE --level LEVEL   why this and not that"
+	@echo "  $(BIN)/planner compare out/pct --status-quo instances/pct               what changes against today"
+	@echo "  $(BIN)/planner new my-area                                            a template for your own data"
 
 test: $(VENV)/.installed-test
 	bash scripts/ensure_chromium.sh
