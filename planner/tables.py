@@ -47,6 +47,26 @@ _UNNAMED = re.compile(r"^(Unnamed: \d+(_level_\d+)?)?$")  # '' from a file, 'Unn
 Locate = Callable[[int], dict[str, object]]
 
 
+class SharedTuple(tuple):
+    """A tuple that ``copy.deepcopy`` shares instead of copying (it is immutable anyway).
+
+    Why: pandas deep-copies ``frame.attrs`` into every frame or row it derives (``frame.iloc[i]``
+    included), so line numbers kept as a plain tuple made each row lookup cost a copy of all of
+    them, and a check touching every row of a 20,000-row table took minutes.
+    """
+
+    def __deepcopy__(self, memo: dict) -> SharedTuple:
+        return self
+
+
+class SharedMapping(dict):
+    """The bad-cell marks of a table, shared by ``copy.deepcopy`` as :class:`SharedTuple` is
+    (never modified after :func:`parse_table` has built it)."""
+
+    def __deepcopy__(self, memo: dict) -> SharedMapping:
+        return self
+
+
 def read_csv_text(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
     """Read a CSV table as text cells, or append a Problem saying why it cannot be read.
 
@@ -169,7 +189,7 @@ def _parse_csv(text: str, name: str, table: str, problems: list[Problem]) -> pd.
         return None
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows \
         else pd.DataFrame(columns=header, dtype=str)
-    frame.attrs[LINES] = tuple(lines)
+    frame.attrs[LINES] = SharedTuple(lines)
     return frame
 
 
@@ -289,8 +309,9 @@ def parse_table(
         out[column.name] = _parse_column(frame[column.name], column, spec, problems,
                                          locator(column.name))
     if lines is not None:
-        out.attrs[LINES] = tuple(lines)
-    out.attrs[BAD_CELLS] = {name: frozenset(marks) for name, marks in bad.items() if marks}
+        out.attrs[LINES] = SharedTuple(lines)
+    out.attrs[BAD_CELLS] = SharedMapping({name: frozenset(marks) for name, marks in bad.items()
+                                           if marks})
     return out
 
 
