@@ -39,6 +39,7 @@ from planner.schema import Column, TableSpec
 TRUE_WORDS = {"true", "yes", "y", "1", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "f"}
 MAX_TABLE_BYTES = 100_000_000  # 100 MB: a larger CSV is surely a mistake for a commissioning plan
+CURRENCY_SYMBOLS = "£$€"  # named in the message for a number cell holding one (never guessed)
 LINES = "lines"  # key of frame.attrs holding the file line of each row
 BAD_CELLS = "bad_cells"  # key of frame.attrs: {column: positions of cells already reported}
 SAVE_AS_UTF8 = "Save it as 'CSV UTF-8 (Comma delimited)' from your spreadsheet program."
@@ -370,10 +371,15 @@ def _parse_numbers(values: pd.Series, text: pd.Series, blank: np.ndarray, column
     for position in np.flatnonzero(~blank & numbers.isna().to_numpy()):
         cell = text.iloc[position]
         fix = "Write a plain number such as 1200 or 0.25"
-        if "," in cell:
+        if "," in cell and any(symbol in cell for symbol in CURRENCY_SYMBOLS):
+            fix = ("Write a plain number without the currency symbol or thousands separators "
+                   "(1200, not £1,200)")
+        elif "," in cell:
             fix = "Write the number without thousands separators (e.g. 1200, not 1,200)"
         elif cell.startswith("£") or cell.endswith("%"):
             fix = "Write a plain number without £ or % (e.g. 0.25 for 25 %)"
+        elif any(symbol in cell for symbol in CURRENCY_SYMBOLS):
+            fix = "Write a plain number without the currency symbol (e.g. 30, not $30)"
         problems.append(Problem(spec.name, f"'{cell}' is not a number.", fix + ".",
                                 column=column.name, **where(position)))
     arr = numbers.to_numpy()
