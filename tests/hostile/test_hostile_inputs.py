@@ -291,3 +291,23 @@ def test_nan_and_inf_options_are_refused(tmp_path: Path, option: tuple[str, str]
     assert done.returncode == 2, done.stderr
     assert f"Invalid value for '{option[0]}'" in done.stderr
     assert not (tmp_path / "plan").exists()
+
+
+# --- 6. ids holding $…$ are plain text in charts --------------------------------------------------
+def test_dollar_ids_are_plain_text_in_charts(tmp_path: Path) -> None:
+    folder = tmp_path / "dollars"
+    shutil.copytree(TOY, folder)
+    renames = {"primary": "a$x^2$b", "pct": "l$x^2$b", "high_street_surgery": "p$x^$b"}
+    for name in ("levels.csv", "services.csv", "providers.csv", "offers.csv", "level_effects.csv"):
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in renames.items():
+            text = re.sub(rf"\b{old}\b", new, text)
+        path.write_text(text, encoding="utf-8")
+    out = tmp_path / "plan"
+    done = run_planner("solve", str(folder), "--out", str(out), "--no-marginal", memory=3 * GB)
+    assert done.returncode == 0, done.stderr
+    report = (out / "report.html").read_text(encoding="utf-8")
+    svg_text = re.findall(r"<text[^>]*>([^<]*)</text>", report)
+    for shown in ("a$x^2$b", "l$x^2$b"):
+        assert shown in svg_text, f"{shown} not drawn as plain text in a chart"
