@@ -311,3 +311,29 @@ def test_dollar_ids_are_plain_text_in_charts(tmp_path: Path) -> None:
     svg_text = re.findall(r"<text[^>]*>([^<]*)</text>", report)
     for shown in ("a$x^2$b", "l$x^2$b"):
         assert shown in svg_text, f"{shown} not drawn as plain text in a chart"
+
+
+# --- 8. memory: refused up front, whatever limits the process --------------------------------------
+def test_solve_too_large_for_its_memory_limit_is_refused_up_front(tmp_path: Path) -> None:
+    """Under ``ulimit -v`` (as under a container's cgroup limit, which /proc/meminfo ignores)
+    the size check refuses with the estimate, instead of an internal error mid-build."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_memory import write_instance
+
+    folder = write_instance(tmp_path / "big", 10_000)
+    done = run_planner("solve", str(folder), "--out", str(tmp_path / "plan"), "--no-marginal",
+                       memory=700 * 1024 * 1024)
+    assert_refused(done, "the model is too large for this machine", "10,522 table rows",
+                   "20,000 eligible contracts", "GB of memory needed")
+    assert not (tmp_path / "plan").exists()
+
+
+def test_size_estimate_counts_the_tables(tmp_path: Path) -> None:
+    from planner import sizing
+    from planner.derive import derive
+
+    derived = derive(planner.load_instance(TOY))
+    size = sizing.estimate(derived)
+    rows = sum(len(frame) for frame in derived.instance.tables().values())
+    assert size.table_rows == rows
+    assert size.bytes >= sizing.BASE + sizing.PER_TABLE_ROW * rows
