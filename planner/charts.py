@@ -36,7 +36,10 @@ def _rc(name: str) -> dict[str, object]:
             "font.family": "sans-serif",
             "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
             "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
-            "axes.titleweight": "bold", "axes.titlelocation": "left", "path.simplify": True}
+            "axes.titleweight": "bold", "axes.titlelocation": "left", "path.simplify": True,
+            # every label is plain text: an id such as 'a$x^2$b' is shown as written (and one
+            # such as 'a$x^$b' no longer stops the report with a mathtext error)
+            "text.parse_math": False, "text.usetex": False}
 
 
 #: rc_context changes matplotlib's global settings for its duration, so charts are drawn one at a

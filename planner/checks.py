@@ -95,13 +95,17 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
 
 
 def _duplicates(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Problem]:
+    """Every row repeating an earlier row's id, found in one pass (``DataFrame.duplicated``) and
+    labelled column-wise, so 20,000 repeated rows cost milliseconds, not minutes."""
     problems = []
     for name, frame in tables.items():
         key = list(TABLES[name].key)
         present = frame[key].map(_present).all(axis=1).to_numpy()
-        repeated = frame.duplicated(subset=key, keep="first").to_numpy() & present
-        for position in np.flatnonzero(repeated):
-            label = "/".join(str(frame.iloc[position][k]) for k in key)
+        repeated = np.flatnonzero(frame.duplicated(subset=key, keep="first").to_numpy() & present)
+        if not len(repeated):
+            continue
+        labels = frame[key].iloc[repeated].astype(str).agg("/".join, axis=1).tolist()
+        for position, label in zip(repeated, labels):
             problems.append(Problem(name, f"duplicate {'/'.join(key)} '{label}'.",
                                     "Keep one row per id (merge or rename the others).",
                                     row=label, line=_line(frame, position, from_file),

@@ -7,6 +7,7 @@ on stderr with no traceback unless ``--debug`` is given. No command prompts.
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from importlib import resources
@@ -26,6 +27,19 @@ from planner.errors import (
 )
 from planner.instance import load_instance
 from planner.prechecks import precheck
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (usage error, exit 2): nan passes every
+    range comparison, and ``--time-limit nan`` or ``--gap nan`` reached HiGHS as nonsense."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,8 +68,8 @@ def validate(instance: str) -> None:
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Plan folder to write (replaced whole). Default: out/<instance name>.")
-@click.option("--time-limit", type=click.FloatRange(min=0), default=None, help="Seconds.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
+@click.option("--time-limit", type=FiniteFloat(min=0), default=None, help="Seconds.")
+@click.option("--gap", type=FiniteFloat(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads.")
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES),

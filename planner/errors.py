@@ -7,6 +7,8 @@ is wrong and what would fix it. Validation gathers *all* problems before raising
 
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -14,6 +16,8 @@ EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
+MAX_SHOWN_PER_KIND = 20
+"""Problems of one kind shown in a message; the rest are counted and listed in a file."""
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,59 @@ class InputError(PlannerError):
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
-        super().__init__(self.render())
+        self._text: str | None = None
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the input")
+
+    def __str__(self) -> str:
+        """The message, rendered once when first shown (so a full list is written at most once)."""
+        if self._text is None:
+            self._text = self.render()
+        return self._text
+
+    def __reduce__(self):  # pickled with its problems (sweep workers send errors back)
+        return (type(self), (self.problems,))
 
     def render(self) -> str:
+        """One line per problem, at most :data:`MAX_SHOWN_PER_KIND` of each kind.
+
+        Why: 20,000 duplicate rows printed 20,000 lines that no one reads. Beyond the cap, each
+        kind ends with a count of the rest, and every problem is written to a new temporary
+        file (``tempfile.mkstemp``: a fresh name in the system's temporary folder, so no file of
+        the user's is ever overwritten) whose path the message names.
+        """
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in the input:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        shown: dict[tuple[str, str], int] = {}
+        lines = [head]
+        for problem in self.problems:
+            kind = _kind(problem)
+            shown[kind] = shown.get(kind, 0) + 1
+            if shown[kind] <= MAX_SHOWN_PER_KIND:
+                lines.append(f"  - {problem}")
+        over = {kind: n - MAX_SHOWN_PER_KIND for kind, n in shown.items()
+                if n > MAX_SHOWN_PER_KIND}
+        if not over:
+            return "\n".join(lines)
+        for (table, pattern), rest in over.items():
+            lines.append(f"  … and {rest:,} more {table} problems like '{pattern}'")
+        lines.append(f"  the full list of {count:,} problems: {self._write_full_list()}")
+        return "\n".join(lines)
+
+    def _write_full_list(self) -> str:
+        try:
+            handle, name = tempfile.mkstemp(prefix="planner-problems-", suffix=".txt")
+            with open(handle, "w", encoding="utf-8") as out:
+                out.writelines(f"{problem}\n" for problem in self.problems)
+        except OSError as exc:
+            return f"not written ({exc.strerror or exc})"
+        return name
+
+
+def _kind(problem: Problem) -> tuple[str, str]:
+    """A problem's table and message with its particulars (quoted text, numbers) blanked, so
+    that 'duplicate provider/service 'a/b'' and '... 'a/c'' are one kind."""
+    return problem.table, re.sub(r"'[^']*'|-?\d[\d,.]*(e[+-]?\d+)?", "…", problem.message)
 
 
 class VerificationError(PlannerError):

@@ -1,10 +1,9 @@
-"""Excel workbooks: an instance read from (or written to) one .xlsx, and the plan as plan.xlsx.
+"""Excel workbooks: an instance written to one .xlsx, and the plan as plan.xlsx.
 
 Analysts keep their data in spreadsheets, so an instance may be one workbook: a sheet per table
-(``levels``, ``services``, ``providers``, ``offers``, optional ``level_effects``) with the CSV's
-columns, and an ``instance`` sheet of key/value rows (``policy.budget`` and so on; lists as
-JSON/YAML text). Cells are read as text and go through exactly the validation of CSV tables, so
-every message is the same, with the sheet's row number as the line.
+and an ``instance`` sheet of key/value rows. Reading one is :mod:`planner.excel_reader` (with
+the safety checks of :mod:`planner.xlsx_guard`); :func:`read_instance_workbook` is re-exported
+here.
 
 Text cells beginning with ``=``, ``+``, ``-`` or ``@`` are written with a leading ``'`` (as
 :mod:`planner.csvsafe` does for CSV), so a workbook never holds a formula planted in an id; the
@@ -21,25 +20,24 @@ import json
 import math
 import re
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from planner.csvsafe import FORMULA_STARTS, escape_cell
-from planner.errors import InputError, Problem
+from planner.csvsafe import escape_cell
+from planner.excel_reader import INSTANCE_SHEET, read_instance_workbook
 from planner.instance import TABLE_NAMES, Instance
 from planner.schema import TABLES, InstanceConfig
 
-INSTANCE_SHEET = "instance"
-MAX_WORKBOOK_BYTES = 100 * 1024 * 1024
+__all__ = ["instance_workbook_bytes", "plan_workbook_bytes", "read_instance_workbook",
+           "write_instance_workbook", "write_template_workbook"]
+
 FIXED_TIME = dt.datetime(2000, 1, 1)  # document dates: fixed, so output is byte-identical
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 HEADER_FONT = Font(bold=True)
@@ -59,29 +57,6 @@ def _safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         value = ";".join(str(v) for v in value)
     return escape_cell(value) if isinstance(value, str) else value
-
-
-def _as_text(value: Any) -> str:
-    """A cell as the text a CSV would have held (numbers exactly, true/false, dates ISO)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return _unescape(str(value))
-
-
-def _unescape(value: str) -> str:
-    if len(value) > 1 and value[0] == "'" and value[1] in "".join(FORMULA_STARTS):
-        return value[1:]
-    return value
 
 
 def _deterministic(data: bytes) -> bytes:
@@ -291,164 +266,3 @@ def write_template_workbook(folder: str | Path) -> Path:
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     return write_instance_workbook(instance, target / "instance.xlsx")
-
-
-# --- reading an instance workbook -------------------------------------------------------------
-def _sheet_label(name: str) -> str:
-    return f"sheet '{name}'"
-
-
-def read_instance_workbook(path: str | Path) -> Instance:
-    """Load and validate an instance from one .xlsx workbook (every problem reported at once)."""
-    path = Path(path)
-    book = _open(path)
-    try:
-        sheets = {str(title).strip().lower(): book[title] for title in book.sheetnames}
-        problems: list[Problem] = []
-        config_data, key_rows, config_label = _config_data(path, sheets, problems)
-        from planner.instance import _validate_config
-
-        config = _validate_config(config_data, problems) if config_data is not None else None
-        raw: dict[str, pd.DataFrame | None] = {}
-        row_numbers: dict[str, list[int]] = {}
-        for name in TABLE_NAMES:
-            sheet = sheets.get(name)
-            if sheet is None:
-                if name == "level_effects":
-                    raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
-                    row_numbers[name] = []
-                else:
-                    problems.append(Problem(_sheet_label(name), f"is missing from {path.name}.",
-                                            f"Add a sheet named '{name}' with the columns of "
-                                            f"{name}.csv (see docs/data-format.md)."))
-                    raw[name] = None
-                continue
-            raw[name], row_numbers[name] = _read_sheet(sheet)
-    finally:
-        book.close()
-    try:
-        return Instance._validated(config, raw, from_file=True, source=str(path), problems=problems)
-    except InputError as error:
-        raise InputError([_locate(p, row_numbers, key_rows, config_label)
-                          for p in error.problems]) from None
-
-
-def _open(path: Path):
-    if not path.is_file():
-        raise InputError(Problem(path.name, f"'{path}' is not a file.", "Give an .xlsx workbook."))
-    if path.stat().st_size > MAX_WORKBOOK_BYTES:
-        raise InputError(Problem(path.name, "is larger than 100 MB.", "Check it is the right file."))
-    try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(Problem(path.name, f"is not a readable Excel workbook ({exc}).",
-                                 "Save it from Excel or LibreOffice as .xlsx.")) from None
-
-
-def _read_sheet(sheet) -> tuple[pd.DataFrame, list[int]]:
-    """A sheet as text cells: the first non-blank row is the header; blank rows are skipped.
-
-    Returns the frame and, for each of its rows, the row number in the sheet (for messages).
-    """
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [_as_text(v) for v in values]
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = [c.strip() for c in cells]
-            continue
-        rows.append(cells)
-        numbers.append(number)
-    header = header or []
-    while header and not header[-1] and not any(len(r) >= len(header) and r[len(header) - 1].strip()
-                                                for r in rows):
-        header.pop()
-    width = len(header)
-    named = [h or f"column {get_column_letter(i + 1)}" for i, h in enumerate(header)]
-    body = [(r + [""] * width)[:width] for r in rows]
-    return pd.DataFrame(body, columns=named, dtype=str), numbers
-
-
-def _config_data(path: Path, sheets: dict, problems: list[Problem]
-                 ) -> tuple[dict[str, Any] | None, dict[str, int], str]:
-    """The instance settings: the ``instance`` sheet's key/value rows, or a YAML file beside it."""
-    sheet = sheets.get(INSTANCE_SHEET)
-    if sheet is None:
-        from planner.instance import _read_yaml
-
-        for candidate in (path.with_suffix(".yaml"), path.parent / "instance.yaml"):
-            if candidate.is_file():
-                return _read_yaml(candidate), {}, candidate.name
-        problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"is missing from {path.name}.",
-                                "Add a sheet 'instance' with key and value columns (name, "
-                                "population, policy.budget, ...), or an instance.yaml beside it."))
-        return None, {}, _sheet_label(INSTANCE_SHEET)
-    data: dict[str, Any] = {}
-    key_rows: dict[str, int] = {}
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        values = list(values) + [None, None]
-        key = _as_text(values[0]).strip()
-        if not key or key.lower() in ("key", "keys") or key.startswith(("#", "note")):
-            continue
-        value = values[1]
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if isinstance(value, str):
-            value = _parse_value(_unescape(value.strip()), key, number, problems)
-        elif isinstance(value, dt.datetime | dt.date):
-            value = value.isoformat()
-        key_rows[key] = number
-        target = data
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nested = target.setdefault(part, {})
-            if not isinstance(nested, dict):
-                problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}' clashes with "
-                                        f"'{part}' given as a value.", "Give each key once.",
-                                        line=number))
-                break
-            target = nested
-        else:
-            if parts[-1] in target:
-                problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}' is given twice.",
-                                        "Keep one row per key.", line=number))
-            target[parts[-1]] = value
-    return data, key_rows, _sheet_label(INSTANCE_SHEET)
-
-
-def _parse_value(value: str, key: str, number: int, problems: list[Problem]) -> Any:
-    """Text in a value cell: null, a list or mapping as JSON/YAML, else the text itself."""
-    if value.lower() in ("null", "none", "~"):
-        return None
-    if value[0] in "[{":
-        try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError:
-            problems.append(Problem(_sheet_label(INSTANCE_SHEET), f"key '{key}': '{value}' is not "
-                                    "a valid list or mapping.", "Write it as JSON, e.g. [1, 2, 3].",
-                                    line=number))
-            return value
-    return value
-
-
-def _locate(problem: Problem, row_numbers: dict[str, list[int]], key_rows: dict[str, int],
-            config_label: str) -> Problem:
-    """Name the sheet and give the sheet's row number as the line."""
-    if problem.table == "instance.yaml":
-        line = problem.line
-        row_id = problem.row
-        for key, row in key_rows.items():
-            if f"'{key}'" in problem.message:
-                line, row_id = row, key
-                break
-        return replace(problem, table=config_label, line=line, row=row_id)
-    if problem.table in row_numbers:
-        line = problem.line
-        numbers = row_numbers[problem.table]
-        if line is not None and 0 <= line - 2 < len(numbers):
-            line = numbers[line - 2]
-        return replace(problem, table=_sheet_label(problem.table), line=line)
-    return problem

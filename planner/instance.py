@@ -63,6 +63,11 @@ class Instance:
         if not folder.is_dir():
             raise InputError(Problem("instance", f"'{path}' is not an instance folder.",
                                      "Give the folder holding instance.yaml and the CSV tables."))
+        workbooks = [p for p in folder.glob("*.xlsx") if not p.name.startswith("~$")]
+        if len(workbooks) == 1 and not (folder / "instance.yaml").exists():
+            from planner.excel import read_instance_workbook  # a folder holding one workbook
+
+            return read_instance_workbook(workbooks[0])
         config_data = _read_yaml(folder / "instance.yaml")
         problems: list[Problem] = []
         config = _validate_config(config_data, problems)

@@ -8,13 +8,23 @@ changed behind a solved plan's back; scenarios are made by copying with override
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        """Refuse true/false for every setting (none is a yes/no): pydantic would otherwise
+        read ``budget: true`` as £1 and ``horizon: true`` as one year."""
+        if isinstance(value, bool) or (isinstance(value, list)
+                                       and any(isinstance(v, bool) for v in value)):
+            raise ValueError("true/false is not a valid value here; give a number or text")
+        return value
 
 
 class SettingTarget(_Strict):

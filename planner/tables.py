@@ -39,12 +39,33 @@ from planner.schema import Column, TableSpec
 TRUE_WORDS = {"true", "yes", "y", "1", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "f"}
 MAX_TABLE_BYTES = 100_000_000  # 100 MB: a larger CSV is surely a mistake for a commissioning plan
+CURRENCY_SYMBOLS = "£$€"  # named in the message for a number cell holding one (never guessed)
 LINES = "lines"  # key of frame.attrs holding the file line of each row
 BAD_CELLS = "bad_cells"  # key of frame.attrs: {column: positions of cells already reported}
 SAVE_AS_UTF8 = "Save it as 'CSV UTF-8 (Comma delimited)' from your spreadsheet program."
 _UNNAMED = re.compile(r"^(Unnamed: \d+(_level_\d+)?)?$")  # '' from a file, 'Unnamed: 3' from pandas
 
 Locate = Callable[[int], dict[str, object]]
+
+
+class SharedTuple(tuple):
+    """A tuple that ``copy.deepcopy`` shares instead of copying (it is immutable anyway).
+
+    Why: pandas deep-copies ``frame.attrs`` into every frame or row it derives (``frame.iloc[i]``
+    included), so line numbers kept as a plain tuple made each row lookup cost a copy of all of
+    them, and a check touching every row of a 20,000-row table took minutes.
+    """
+
+    def __deepcopy__(self, memo: dict) -> SharedTuple:
+        return self
+
+
+class SharedMapping(dict):
+    """The bad-cell marks of a table, shared by ``copy.deepcopy`` as :class:`SharedTuple` is
+    (never modified after :func:`parse_table` has built it)."""
+
+    def __deepcopy__(self, memo: dict) -> SharedMapping:
+        return self
 
 
 def read_csv_text(path: Path, table: str, problems: list[Problem]) -> pd.DataFrame | None:
@@ -169,7 +190,7 @@ def _parse_csv(text: str, name: str, table: str, problems: list[Problem]) -> pd.
         return None
     frame = pd.DataFrame(rows, columns=header, dtype=str) if rows \
         else pd.DataFrame(columns=header, dtype=str)
-    frame.attrs[LINES] = tuple(lines)
+    frame.attrs[LINES] = SharedTuple(lines)
     return frame
 
 
@@ -289,8 +310,9 @@ def parse_table(
         out[column.name] = _parse_column(frame[column.name], column, spec, problems,
                                          locator(column.name))
     if lines is not None:
-        out.attrs[LINES] = tuple(lines)
-    out.attrs[BAD_CELLS] = {name: frozenset(marks) for name, marks in bad.items() if marks}
+        out.attrs[LINES] = SharedTuple(lines)
+    out.attrs[BAD_CELLS] = SharedMapping({name: frozenset(marks) for name, marks in bad.items()
+                                           if marks})
     return out
 
 
@@ -349,10 +371,15 @@ def _parse_numbers(values: pd.Series, text: pd.Series, blank: np.ndarray, column
     for position in np.flatnonzero(~blank & numbers.isna().to_numpy()):
         cell = text.iloc[position]
         fix = "Write a plain number such as 1200 or 0.25"
-        if "," in cell:
+        if "," in cell and any(symbol in cell for symbol in CURRENCY_SYMBOLS):
+            fix = ("Write a plain number without the currency symbol or thousands separators "
+                   "(1200, not £1,200)")
+        elif "," in cell:
             fix = "Write the number without thousands separators (e.g. 1200, not 1,200)"
         elif cell.startswith("£") or cell.endswith("%"):
             fix = "Write a plain number without £ or % (e.g. 0.25 for 25 %)"
+        elif any(symbol in cell for symbol in CURRENCY_SYMBOLS):
+            fix = "Write a plain number without the currency symbol (e.g. 30, not $30)"
         problems.append(Problem(spec.name, f"'{cell}' is not a number.", fix + ".",
                                 column=column.name, **where(position)))
     arr = numbers.to_numpy()
