@@ -243,6 +243,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except RecursionError:
         raise refuse("is nested too deeply to read.",
                      "instance.yaml holds a few settings; remove the deep nesting.") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise refuse(f"holds a value that cannot be read as a number: {exc}.",
+                     "Write numbers with at most a few dozen digits (1e12, not 1 and 12 zeros "
+                     "written out).") from None
     if not isinstance(data, dict):
         raise refuse("must be a mapping of keys to values.",
                      "Start from the template written by 'planner new'.")

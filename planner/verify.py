@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from planner.instance import Instance
-from planner.rules import ABS_TOL, MIN_CONTRACT_VOLUME, MULTI_YEAR_OVERSPEND, NOTICE_SHARE, REL_TOL
+from planner.rules import (
+    ABS_TOL,
+    MIN_CONTRACT_VOLUME,
+    MULTI_YEAR_OVERSPEND,
+    NOTICE_SHARE,
+    REL_TOL,
+    VOLUME_TOL,
+)
 
 
 def _tol(reference: float) -> float:
@@ -227,8 +234,8 @@ def _check_services(ctx: _Context) -> None:
             t = ctx.t(year)
             group = groups.get((service_id, year), contracts.iloc[0:0])
             commissioned = bool(reported.at[(service_id, year), "commissioned"])
-            if service["demand"] <= 0:
-                continue
+            if service["demand"] <= VOLUME_TOL:
+                continue  # no demand a plan can carry (1e-300 episodes is solver noise)
             label = f"service {service_id} in {year}"
             if ctx.on("mandatory") and service["mandatory"] and not commissioned:
                 bad.append(f"{label}: mandatory but not commissioned")

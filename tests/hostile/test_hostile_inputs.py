@@ -337,3 +337,18 @@ def test_size_estimate_counts_the_tables(tmp_path: Path) -> None:
     rows = sum(len(frame) for frame in derived.instance.tables().values())
     assert size.table_rows == rows
     assert size.bytes >= sizing.BASE + sizing.PER_TABLE_ROW * rows
+
+
+def test_demand_of_1e_300_episodes_solves_and_verifies(tmp_path: Path) -> None:
+    """A valid but vanishing demand (1e-300 episodes of hip replacement) is no activity a plan
+    can carry: the plan is written (exit 0), and verify does not ask for a provider for it."""
+    folder = tmp_path / "tiny"
+    shutil.copytree(TOY, folder)
+    services = (folder / "services.csv").read_text(encoding="utf-8")
+    services = re.sub(r"^(hip_replacement,elective,hospital,)\d+", r"\g<1>1e-300", services,
+                      flags=re.M)
+    (folder / "services.csv").write_text(services, encoding="utf-8")
+    done = run_planner("solve", str(folder), "--out", str(tmp_path / "plan"), "--no-marginal",
+                       timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "plan" / "plan.json").is_file()
