@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from planner import charts
+from planner.decisions import contract_decisions, provider_decisions, risks, service_decisions
 from planner.instance import Instance
 from planner.summary import (
     STATUS_WORDS,
@@ -52,8 +53,9 @@ from planner.summary import (
 )
 
 REPORT_FILES = ("report.html", "summary.md", "plan.xlsx")
-TABLE_LIMIT = 60  # rows of a long table shown in the report; the CSVs and plan.xlsx hold all
-SECTIONS = (("headline", "Headline"), ("diagnosis", "What to relax"), ("years", "Year by year"),
+TABLE_LIMIT = 25  # rows above which a table scrolls on screen (every row is there, and printed)
+SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
+            ("diagnosis", "What to relax"), ("years", "Year by year"),
             ("money", "Where the money goes"), ("continuum", "The commissioning continuum"),
             ("providers", "Providers and break-even"), ("quality", "Quality"),
             ("changes", "Changes from today"), ("constraints", "What binds the plan"),
@@ -131,24 +133,26 @@ def _flag(value: Any) -> str:
 
 def html_table(frame: pd.DataFrame, columns: Sequence[Col], limit: int = TABLE_LIMIT,
                more: str = "", row_class: Callable[[Any], str] | None = None) -> str:
-    """An HTML table of ``frame`` (escaped), cut at ``limit`` rows with a note saying where the rest are."""
+    """An HTML table of ``frame`` (escaped), every row of it: above ``limit`` rows it scrolls on
+    screen (and prints in full); ``more`` names the file that holds it too."""
     if frame is None or not len(frame):
         return '<p class="none">None.</p>'
     classes = [" class=num" if c.numeric else " class=wide" if c.wide else "" for c in columns]
     head = "".join(f'<th scope="col"{css}>{escape(c.header)}</th>'
                    for c, css in zip(columns, classes))
     body = []
-    for row in frame.head(limit).itertuples(index=False):
+    for row in frame.itertuples(index=False):
         values = row._asdict()
         cells = "".join(f"<td{css}>{escape(c.show(values.get(c.key)))}</td>"
                         for c, css in zip(columns, classes))
         css = row_class(row) if row_class else ""
         body.append(f'<tr{f" class={css}" if css else ""}>{cells}</tr>')
-    note = ""
+    note, box = "", "scroll"
     if len(frame) > limit:
-        note = (f'<p class="note">Showing {limit} of {len(frame)} rows'
-                + (f"; all are in {escape(more)}" if more else "") + ".</p>")
-    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        box = "scroll long"
+        note = (f'<p class="note">All {len(frame)} rows (scroll the table)'
+                + (f"; also in {escape(more)}" if more else "") + ".</p>")
+    return (f'<div class="{box}"><table><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>{note}')
 
 
@@ -177,8 +181,8 @@ def _year_note(files: PlanFiles) -> str:
 def _headline(files: PlanFiles) -> str:
     cards = []
     for item in headline(files):
-        if item.key == "status":
-            continue
+        if item.key == "status" or item.technical:
+            continue  # the method's figures are under "How the plan was found"
         cards.append(f'<div class="card"><div class="label">{escape(item.label)}</div>'
                      f'<div class="value">{escape(item.text())}</div>'
                      f'<div class="detail">{escape(item.note)}</div></div>')
@@ -197,6 +201,61 @@ def _headline(files: PlanFiles) -> str:
                if budget is not None else "Spend by component; there is no budget limit.")
     return (_p(headline_sentence(files)) + f'<div class="cards">{"".join(cards)}</div>'
             + _figure(chart, caption))
+
+
+def _decisions(files: PlanFiles) -> str:
+    """What the plan changes against today, in £: the decisions a board is asked to take."""
+    if not files.has_plan:
+        return _no_plan(files)
+    contracts = contract_decisions(files)
+    providers = provider_decisions(files)
+    services = service_decisions(files)
+    at_risk = risks(files)
+    if "change" not in files.table("changes"):
+        return _p("No comparison with today's contracts was written with this plan "
+                  "(changes.csv is absent; 'planner solve' writes it).")
+    started = contracts.loc[contracts["change"] == "started"]
+    ended = contracts.loc[contracts["change"] == "ended"]
+    moved = contracts.loc[contracts["change"] == "moved"]
+    year = f" in {files.first_year}" if files.multi_year else ""
+    sentences = [f"Against today's contracts{year}: {len(started)} start, worth "
+                 f"{money(started['value_plan'].sum())} a year; {len(ended)} end, worth "
+                 f"{money(ended['value_today'].sum())} a year today; {len(moved)} move to another "
+                 "level."]
+    leaving = providers.loc[providers["change"].isin(["leaves", "loses income"])]
+    if len(leaving):
+        sentences.append(f"{len(leaving)} provider{'s' if len(leaving) != 1 else ''} leave or "
+                         f"lose income, {money(-leaving['income_change'].sum())} a year in all.")
+    newly = services.loc[services["change"] == "newly funded"]
+    dropped = services.loc[services["change"] == "no longer funded"]
+    if len(newly) or len(dropped):
+        sentences.append(f"{len(newly)} service{'s are' if len(newly) != 1 else ' is'} newly "
+                         f"funded and {len(dropped)} no longer funded.")
+    parts = [_p(*sentences)]
+    if len(at_risk):
+        names = ", ".join(f"{r.provider} ({money(r.min_income - r.income)} short)"
+                          for r in at_risk.itertuples(index=False))
+        parts.append(f'<p class="warn"><strong>Risk:</strong> {escape(names)} would be paid below '
+                     "the income it needs to break even.</p>")
+    parts.append("<h3>Contracts started, ended and moved</h3>" + html_table(contracts, [
+        Col("change", "change"), Col("service", "service"), Col("provider", "provider"),
+        Col("level", "level", lambda v: text(v) or "—"),
+        Col("episodes_today", "episodes today", number, True),
+        Col("episodes_plan", "episodes in plan", number, True),
+        Col("value_today", "£ a year today", pounds, True),
+        Col("value_plan", "£ a year in plan", pounds, True),
+        Col("value_change", "change", pounds, True)], more="changes.csv"))
+    parts.append("<h3>Providers whose income changes</h3>" + html_table(providers, [
+        Col("provider", "provider"), Col("kind", "kind"), Col("change", "change"),
+        Col("income_today", "income today", pounds, True),
+        Col("income_plan", "income in plan", pounds, True),
+        Col("income_change", "change", pounds, True)], more="providers.csv",
+        row_class=lambda r: "bad" if r.change == "leaves" else ""))
+    parts.append("<h3>Services funded, no longer funded, and not funded</h3>" + html_table(
+        services, [Col("service", "service"), Col("change", "change"),
+                   Col("spend_plan", "spend in plan", pounds, True),
+                   Col("reason", "why", wide=True)], more="unfunded.csv"))
+    return "".join(parts)
 
 
 def _diagnosis(files: PlanFiles) -> str:
@@ -279,11 +338,10 @@ def _continuum(files: PlanFiles) -> str:
                 "commissioning. Two effects pull services along it:"),
              "<ul><li><strong>Risk pooling.</strong> "
              + escape("A small commissioning unit sees few cases of a rare or costly service, "
-                      "so its spend swings from year to year. The swing is measured by the "
-                      "coefficient of variation (CV) of one unit's annual spend, √((1 + k²)/(r·n)) "
-                      "for a service used at rate r per person with cost spread k by a unit of n "
-                      "people. A level may commission a service only if this CV is within its risk "
-                      "tolerance, so rare, costly services move up the continuum.")
+                      "so its spend swings from year to year. A level may commission a service "
+                      "only if that swing is within what the level can bear (its risk "
+                      "tolerance), so rare, costly services move up the continuum; how the "
+                      "swing is measured is under “How the plan was found”.")
              + "</li><li><strong>Demand effects.</strong> "
              + escape("Commissioning close to patients can change demand (clinically led demand "
                       "management of long-term conditions at practice level, for instance).")
@@ -454,9 +512,21 @@ def _solver(files: PlanFiles) -> str:
     rows.append(("Options", ", ".join(f"{k} {_option(v)}" for k, v in options.items())
                  or "defaults"))
     cells = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
-    return (_p("The plan is the solution of a mixed-integer programme solved by HiGHS. "
-               "“Optimal” means no plan meeting every rule has a lower objective (within the gap)."
-               ) + f'<table class="facts"><tbody>{cells}</tbody></table>')
+    method = [item for item in headline(files) if item.technical]
+    cards = "".join(f'<div class="card"><div class="label">{escape(item.label)}</div>'
+                    f'<div class="value">{escape(item.text())}</div>'
+                    f'<div class="detail">{escape(item.note)}</div></div>' for item in method)
+    return (_p("The plan is the solution of a mixed-integer programme solved by HiGHS. It "
+               "minimises the objective: spend, plus a risk charge (a price put on the spread of "
+               "spend, not money spent), less the health gained valued at the instance's £ per "
+               "QALY; net benefit is that value of health less spend. “Optimal” means no plan "
+               "meeting every rule has a lower objective (within the gap).")
+            + (f'<div class="cards">{cards}</div>' if cards else "")
+            + _p("Risk pooling: the spread of a commissioning unit's annual spend on a service is "
+                 "measured by its coefficient of variation (CV), √((1 + k²)/(r·n)) for a service "
+                 "used at rate r per person with cost spread k, by a unit of n people. A level "
+                 "may commission a service only if this CV is within its risk tolerance.")
+            + f'<table class="facts"><tbody>{cells}</tbody></table>')
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -504,8 +574,35 @@ table.facts th { width: 12em; }
 .alert { border-left: 5px solid var(--red); background: #fdecea; padding: 8px 12px; }
 .note, .none { color: var(--muted); font-size: 14px; }
 footer { padding: 16px 32px; color: var(--muted); font-size: 13px; }
-@media print { nav { display: none; } header { background: none; color: var(--ink); }
-               section { break-inside: avoid-page; } }
+.scroll.long { max-height: 36em; overflow-y: auto; }
+/* Print (A4): the header and headline on the first page, every row and column of every table
+   within the page width, table headers repeated on each page. */
+@page { size: A4; margin: 12mm 10mm; }
+@media print {
+  body { font-size: 10pt; }
+  nav, .note { display: none; }
+  header { background: none; color: var(--ink); padding: 0 0 6px; }
+  header h1 { font-size: 18pt; }
+  .badge { border: 1px solid var(--ink); }
+  main { padding: 0; max-width: none; }
+  section { padding: 4px 0 10px; }
+  h2 { break-after: avoid-page; margin-top: 10px; }
+  h3 { break-after: avoid-page; }
+  .cards { grid-template-columns: repeat(4, 1fr); gap: 6px; }
+  .card .value { font-size: 14pt; }
+  .scroll, .scroll.long { overflow: visible; max-height: none; }
+  table { width: 100%; table-layout: auto; font-size: 7.5pt; }
+  th, td { padding: 2px 4px; }
+  td:not(.num) { overflow-wrap: anywhere; }
+  td.wide { min-width: 0; }
+  td.num { white-space: nowrap; }
+  thead { display: table-header-group; }
+  tr { break-inside: avoid; }
+  figure { break-inside: avoid; }
+  figure svg { max-height: 120mm; }
+  .columns { display: block; }
+  footer { padding: 8px 0; }
+}
 """
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -514,11 +611,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 def render_html(files: PlanFiles) -> str:
     """The whole report as one HTML document (UTF-8, no external resources, no scripts)."""
     builders: dict[str, Callable[[PlanFiles], str]] = {
-        "headline": _headline, "diagnosis": _diagnosis, "years": _years, "money": _money,
+        "headline": _headline, "decisions": _decisions, "diagnosis": _diagnosis, "years": _years, "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
         "changes": _changes, "constraints": _constraints, "solver": _solver}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
+               and (key != "decisions" or (files.has_plan and not files.relaxed))
                and (key != "years" or files.multi_year)]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'

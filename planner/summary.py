@@ -223,6 +223,9 @@ class Headline:
     value: float | str | None
     unit: str  # "£", "QALYs", "count", "fraction" or "" (text)
     note: str = ""
+    #: a figure of the method (objective, risk charge, net benefit, gap): shown under "how the
+    #: plan was found", not in a board's headline
+    technical: bool = False
 
     def text(self) -> str:
         if self.unit == "£":
@@ -266,8 +269,9 @@ def headline(files: PlanFiles) -> list[Headline]:
     if len(services):
         commissioned = int(services["commissioned"].sum())
         rows.append(Headline("services", "Services commissioned", f"{commissioned} of "
-                             f"{len(services)}", "", "the rest are optional and not worth buying"
-                             if commissioned < len(services) else "every service"))
+                             f"{len(services)}", "", "the rest are optional and not bought "
+                             "(the report says why)" if commissioned < len(services)
+                             else "every service"))
     contracts, providers = files.first("contracts"), files.first("providers")
     if len(providers):
         rows.append(Headline("contracts", "Contracts", len(contracts), "count",
@@ -275,6 +279,10 @@ def headline(files: PlanFiles) -> list[Headline]:
                              + (f" in {files.first_year}" if files.multi_year else "")))
     rows += [Headline("qalys", "Health gained", totals.get("qalys"), "QALYs",
                       f"quality-adjusted life years{span}")]
+    qalys = totals.get("qalys") or 0.0
+    if qalys > 1e-9 and spend:
+        rows.append(Headline("value_for_money", "Value for money", spend / qalys, "£",
+                             "spent per QALY gained (all spend, over all health gained)"))
     if files.instance is not None:
         value = files.instance.config.policy.value_per_qaly
     else:  # without the instance, infer λ > 0 from net benefit ≠ −spend
@@ -282,15 +290,17 @@ def headline(files: PlanFiles) -> list[Headline]:
     if value:
         rows.append(Headline("net_benefit", "Net benefit", totals.get("net_benefit"), "£",
                              (f"QALYs valued at {money(value)} each" if value is not True
-                              else "value of QALYs") + ", less spend"))
+                              else "value of QALYs") + ", less spend", technical=True))
     if totals.get("risk_cost"):
         rows.append(Headline("risk_cost", "Risk charge", totals.get("risk_cost"), "£",
-                             "price put on the spread of spend (not money spent)"))
+                             "price put on the spread of spend (not money spent)",
+                             technical=True))
     rows.append(Headline("objective", "Objective", plan.get("objective"), "£",
-                         "what the optimiser minimised: spend + risk charge − value of QALYs"))
+                         "what the optimiser minimised: spend + risk charge − value of QALYs",
+                         technical=True))
     if plan.get("gap") is not None:
         rows.append(Headline("gap", "Optimality gap", plan.get("gap"), "fraction",
-                             "0 % = proven best plan"))
+                             "0 % = proven best plan", technical=True))
     return rows
 
 
@@ -637,7 +647,8 @@ def render_markdown(files: PlanFiles) -> str:
                 "(see the diagnosis below).", ""]
     out += ["## Headline", "",
             _md_table(["figure", "value", "note"],
-                      [[h.label, h.text(), h.note] for h in headline(files)], {1}), ""]
+                      [[h.label, h.text(), h.note] for h in headline(files)
+                       if not h.technical], {1}), ""]
     relax = relaxations(files)
     if len(relax):
         out += ["## What to relax", "", "No plan meets every rule. Each row marked *alone* would "
@@ -689,8 +700,9 @@ def render_markdown(files: PlanFiles) -> str:
     plan = files.plan
     versions = plan.get("versions") or {}
     # No timings here (report.html has them): summary.md is byte-identical for the same data.
-    out += ["## Solver", "",
-            f"Status {files.status}; gap {percent(plan.get('gap'), 4)}; HiGHS "
+    method = "; ".join(f"{h.label.lower()} {h.text()}" for h in headline(files) if h.technical)
+    out += ["## How the plan was found", "",
+            (f"{method.capitalize()}. " if method else "") + f"Status {files.status}; gap {percent(plan.get('gap'), 4)}; HiGHS "
             f"{text(versions.get('highs'))}, planner {text(versions.get('planner'))}; instance "
             f"sha256 `{text((plan.get('instance') or {}).get('sha256'))[:12]}`.", ""]
     return "\n".join(out)

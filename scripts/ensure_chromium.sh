@@ -4,7 +4,7 @@
 # console errors and to write a screenshot. Needs root (the CI and dev containers run as root).
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/pdftotext ]; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,4 +14,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends chromium
+apt-get install -y --no-install-recommends chromium poppler-utils

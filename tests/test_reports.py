@@ -29,7 +29,7 @@ from planner.report import SECTIONS
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
 CHROMIUM = Path("/usr/bin/chromium")
-CORE_SECTIONS = ("headline", "money", "continuum", "providers", "quality", "changes",
+CORE_SECTIONS = ("headline", "decisions", "money", "continuum", "providers", "quality", "changes",
                  "constraints", "solver")
 REPORTS = ("report.html", "summary.md", "plan.xlsx")
 
@@ -245,6 +245,46 @@ def test_pct_reports(tmp_path: Path) -> None:
                          f"--screenshot={screenshot}", "--window-size=1280,4000")
         assert done.returncode == 0 and _console_messages(done.stderr) == []
         assert screenshot.stat().st_size > 20_000
+
+
+PDFTOTEXT = Path("/usr/bin/pdftotext")
+
+
+@pytest.mark.solver
+@pytest.mark.skipif(not (CHROMIUM.exists() and PDFTOTEXT.exists()),
+                    reason="chromium or pdftotext not installed (scripts/ensure_chromium.sh)")
+def test_pct_report_prints(tmp_path: Path) -> None:
+    """Chromium prints the PCT report to A4: the headline is on the first page, and every
+    column header of every table is in the PDF's text (a table cut off at the page edge loses
+    its last columns' headers). All rows are present: no 'showing 60 of ...'."""
+    import html as html_module
+    import re
+
+    folder = _solve_to_dir(planner.load_instance(INSTANCES / "pct"), tmp_path / "pct")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Showing" not in page
+    pdf = tmp_path / "report.pdf"
+    done = _chromium(folder / "report.html", tmp_path / "profile", "--no-pdf-header-footer",
+                     f"--print-to-pdf={pdf}")
+    assert done.returncode == 0 and pdf.stat().st_size > 10_000, done.stderr[-2000:]
+    first = subprocess.run([str(PDFTOTEXT), "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Headline" in first and "Spend" in first and "Budget" in first
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert 5 <= pages <= 80, pages
+    text = subprocess.run([str(PDFTOTEXT), "-raw", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    squeezed = re.sub(r"\s+", "", text)
+    headers = {html_module.unescape(h) for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', page)}
+    assert len(headers) > 20
+    missing = [h for h in sorted(headers) if re.sub(r"\s+", "", h) not in squeezed]
+    assert missing == [], missing
+    boxes = tmp_path / "boxes.html"  # every word lies within the page's width
+    subprocess.run([str(PDFTOTEXT), "-bbox", str(pdf), str(boxes)], check=True)
+    layout = boxes.read_text(encoding="utf-8")
+    width = float(re.search(r'<page width="([\d.]+)"', layout).group(1))
+    assert max(float(x) for x in re.findall(r'xMax="([\d.]+)"', layout)) <= width
 
 
 # --- summary.md and plan.xlsx -----------------------------------------------------------------

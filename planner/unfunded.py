@@ -1,0 +1,142 @@
+"""Why a service is not commissioned: not worth it, unaffordable, or kept out by a rule.
+
+A board reading "optional, and not bought" needs to know which of three things holds, because
+each calls for a different decision:
+
+* **not worth it** at the instance's £ per QALY: bringing it in (at its best level, with every
+  other decision free to change) makes the plan worse in value for money, whatever the budget;
+* **unaffordable**: it would improve value for money, but the plan spends its budget and
+  including it would need more money than there is (how much more is said);
+* **kept out by a rule** other than the budget (a provider's capacity, a level's limit, ...):
+  no plan meets the other rules with it.
+
+Method (docs/outputs.md, ``unfunded.csv``): each optional service the plan does not buy is
+forced in (its level choice fixed to "some level") and the model re-solved; where that is
+infeasible, it is re-solved once more with the break-even rows switched off. Both re-solves use
+the persistent model, so they cost a fraction of the first solve, and they share one time budget
+(``time_budget`` seconds); a service not reached in that time is reported as "not analysed".
+A quick test comes first (one year): a service whose health, at the best quality on offer, is
+worth less than its cheapest possible activity cost is "not worth it" with no re-solve.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from planner.formats import money
+from planner.plan import Plan
+from planner.session import PlanningModel
+from planner.solver import SolveResult
+
+COLUMNS = ["service", "reason", "value_of_health", "least_cost", "extra_spend", "objective_change",
+           "budget_short", "message"]
+TIME_BUDGET = 20.0  # s for all the re-solves together
+
+
+def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
+                      time_budget: float = TIME_BUDGET) -> pd.DataFrame:
+    """One row per optional service the plan does not commission, saying why (see module)."""
+    derived = session.derived
+    services = derived.services
+    bought = set(plan.services.loc[plan.services["commissioned"], "service"])
+    out = [s for s in services.loc[~services["mandatory"], "service"] if s not in bought]
+    if not out or not base.has_solution:
+        return pd.DataFrame(columns=COLUMNS)
+    value = float(session.instance.config.policy.value_per_qaly)
+    contracts = derived.contracts
+    horizon = derived.horizon
+    rows = []
+    deadline = time.perf_counter() + time_budget
+    for service in out:
+        mine = contracts.loc[contracts["service"] == service]
+        health = value * float((mine["qaly_per_episode"] * mine["level_demand"]).max()) * horizon \
+            if len(mine) else 0.0
+        least = float((mine["unit_price"] * mine["level_demand"]).min()) * horizon \
+            if len(mine) else np.inf
+        row = {"service": service, "value_of_health": health, "least_cost": least,
+               "extra_spend": np.nan, "objective_change": np.nan, "budget_short": np.nan}
+        if not len(mine):
+            rows.append({**row, "reason": "no eligible contract",
+                         "message": f"{service} has no eligible contract (levels, quality or "
+                                    "conflicts rule out every offer)."})
+        elif horizon == 1 and health <= least:  # over several years growth blurs the bound
+            rows.append({**row, "reason": "not worth it",
+                         "message": f"Not worth its cost at {money(value)} per QALY: its health "
+                                    f"is worth at most {money(health)}, and it costs at least "
+                                    f"{money(least)}."})
+        elif time.perf_counter() >= deadline:
+            rows.append({**row, "reason": "not analysed",
+                         "message": "Not analysed: the time for these re-solves ran out."})
+        else:
+            rows.append(_forced(session, service, base, plan, row, deadline))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan, row: dict,
+            deadline: float) -> dict:
+    """Re-solve with ``service`` commissioned; without the break-even rows if need be."""
+    m, data = session.model, session.built.data
+    ys = data.y_by_service[service]
+    m.include_service = pyo.Constraint(expr=pyo.quicksum(m.y[int(j)] for j in ys) == 1)
+    options = session.adapter.options
+    session.adapter.options = replace(options, time_limit=max(1.0, deadline - time.perf_counter()))
+    value = float(session.instance.config.policy.value_per_qaly)
+    try:
+        result = session.run()
+        if result.has_solution:
+            with_it = session.plan(result, check=False)
+            change = result.objective - base.objective
+            spend = (with_it.totals.get("spend") or 0.0) - (plan.totals.get("spend") or 0.0)
+            row.update(extra_spend=spend, objective_change=change)
+            if change > 1e-6 * max(1.0, abs(base.objective)):
+                return {**row, "reason": "not worth it",
+                        "message": f"Not worth its cost at {money(value)} per QALY: including it "
+                                   f"changes spend by {money(spend, sign=True)} and makes value "
+                                   f"for money {money(change)} worse."}
+            return {**row, "reason": "as good",
+                    "message": "Including it is as good (within the solver's gap): the plan "
+                               "could buy it at no loss."}
+        if result.status != "infeasible":
+            return {**row, "reason": "not analysed",
+                    "message": "Not analysed: the time for these re-solves ran out."}
+        return _without_budget(session, row, base, plan, value)
+    finally:
+        m.del_component(m.include_service)
+        session.adapter.options = options
+
+
+def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: Plan,
+                    value: float) -> dict:
+    """Infeasible with the service in: is it the budget, and by how much, or another rule?"""
+    m = session.model
+    caps = [c for c in (getattr(m, "budget_limit", None), getattr(m, "budget_year_cap", None)) if c]
+    for con in caps:
+        con.deactivate()
+    try:
+        result = session.run() if caps else None
+    finally:
+        for con in caps:
+            con.activate()
+    if result is None or not result.has_solution:
+        return {**row, "reason": "kept out by a rule",
+                "message": "Kept out by a rule other than the budget: no plan meets the other "
+                           "rules with it (a provider's capacity or income, or a level's limit)."}
+    with_it = session.plan(result, check=False)
+    budget = with_it.budget
+    short = float((budget["spend"] - budget["budget"]).max())
+    change = result.objective - base.objective
+    spend = (with_it.totals.get("spend") or 0.0) - (plan.totals.get("spend") or 0.0)
+    row.update(extra_spend=spend, objective_change=change, budget_short=short)
+    if change > 1e-6 * max(1.0, abs(base.objective)):
+        return {**row, "reason": "not worth it",
+                "message": f"Not worth its cost at {money(value)} per QALY, and unaffordable "
+                           f"too: it would need {money(short)} more than the budget."}
+    return {**row, "reason": "unaffordable",
+            "message": f"Worth buying at {money(value)} per QALY (value for money "
+                       f"{money(-change)} better), but the budget keeps it out: including it "
+                       f"needs {money(short)} more than the budget."}
