@@ -1,16 +1,19 @@
 """Why there is no plan: elastic re-solves that say what to relax, and by how much.
 
 Each constraint family is made elastic in turn (a non-negative slack on each of its rows, in the
-family's own unit), with every other rule kept hard, and the total slack minimised. A family whose
-elastic model is feasible could restore feasibility by itself, and the optimum is the smallest
-such relaxation (``alone: true``), exact for the model as stated: for the budget it is the least
-possible spend minus the budget. Then all families are made elastic together with slacks priced
-in £ (episodes at the service's mean price, counts of providers or services at a stated £1m each)
-and the cheapest combined relaxation is reported (``alone: false``). Unmet demand is priced at
-10 × the service's mean price, and dropping a mandatory service at 10 × the most it could cost
-plus £1m (:func:`drop_price`), so the planner asks for money, capacity or a rule change before it
-proposes leaving patients untreated. Capacity is left out of the linking big-M here, so that
-capacity itself can be relaxed.
+family's own unit), with every other rule kept hard, and the total slack minimised. Its optimum
+is the smallest relaxation of that family, exact for the model as stated (for the budget, the
+least possible spend minus the budget). A row is reported ``alone`` only if relaxing that row by
+itself restores feasibility: when the optimum breaks one row, or when a row broken with others
+is re-solved with the family's other rows kept hard; rows that help only together are
+``together`` (an analyst acting on one of them alone would still have no plan). Then all
+families are made elastic together with slacks priced in £ (episodes at the service's mean
+price, counts of providers or services at a stated £1m each) and the cheapest combined
+relaxation is reported (``combined``). Unmet demand is priced at 10 × the service's mean price,
+and dropping a mandatory service at 10 × the most it could cost plus £1m (:func:`drop_price`),
+so the planner asks for money, capacity or a rule change before it proposes leaving patients
+untreated. Capacity is left out of the linking big-M here, so that capacity itself can be
+relaxed. The pre-solve bound on spend is a precheck (:func:`planner.prechecks.budget_lower_bound`).
 """
 
 from __future__ import annotations
@@ -223,7 +226,7 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
     if family.name == "mandatory":
         return f"Mandatory service {subject} cannot be commissioned within the other rules."
     if family.name == "min_providers":
-        return f"{subject} can have only {amount:,.0f} fewer provider(s) than min_providers requires."
+        return f"{subject} needs {amount:,.0f} fewer provider(s) than its min_providers requires."
     if family.name == "max_providers":
         return f"{subject} needs {amount:,.0f} more provider(s) than max_providers allows."
     if family.unit == "£":
