@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pyomo.environ as pyo
 import pytest
 from pytest import approx
 
@@ -198,3 +199,24 @@ def test_one_more_and_one_fewer_unit_show_the_kink() -> None:
         row = values.loc[(name, "lp_dual")]
         assert (row["value_plus_one"], row["value_minus_one"]) == approx(expected[name])
         assert row["degenerate"] and "Degenerate" in row["message"]
+
+
+def test_any_named_binary_is_fixed_for_the_lp() -> None:
+    """A binary of any name, added to the model with a row that binds it, must not stop the
+    LP duals: quality_mix at £1,500 with ``notice_drop`` ≥ (B's episodes − 40) / 100, i.e. 1
+    whenever B delivers more than 40 episodes (it delivers 50), and free otherwise. The plan
+    is unchanged (−£6,000) and the budget's dual is still £4 per £ (test above)."""
+    from planner.marginal import marginal_values
+    from planner.session import PlanningModel
+
+    session = PlanningModel(quality_mix(1500))
+    m = session.model
+    m.notice_drop = pyo.Var(domain=pyo.Binary)
+    b = list(session.derived.contracts["provider"]).index("B")  # x is indexed by position
+    m.notice_drop_rule = pyo.Constraint(expr=100 * m.notice_drop >= m.x[b, 0] - 40)
+    base = session.run()
+    assert base.objective == approx(-6000)
+    values = marginal_values(session, base)
+    dual = values[(values.constraint == "budget") & (values.method == "lp_dual")]
+    assert list(dual["marginal_value"]) == approx([4])
+    assert m.notice_drop.domain is pyo.Binary and not m.notice_drop.fixed  # restored
