@@ -1,31 +1,38 @@
 """Why there is no plan: elastic re-solves that say what to relax, and by how much.
 
 Each constraint family is made elastic in turn (a non-negative slack on each of its rows, in the
-family's own unit), with every other rule kept hard, and the total slack minimised. A family whose
-elastic model is feasible could restore feasibility by itself, and the optimum is the smallest
-such relaxation (``alone: true``), exact for the model as stated: for the budget it is the least
-possible spend minus the budget. Then all families are made elastic together with slacks priced
-in £ (episodes at the service's mean price, counts of providers or services at a stated £1m each)
-and the cheapest combined relaxation is reported (``alone: false``). Unmet demand is priced at
-10 × the service's mean price, so the planner asks for money, capacity or a rule change before it
-proposes leaving patients untreated. Capacity is left out of the linking big-M here, so that
-capacity itself can be relaxed.
+family's own unit), with every other rule kept hard, and the total slack minimised. Its optimum
+is the smallest relaxation of that family, exact for the model as stated (for the budget, the
+least possible spend minus the budget). A row is reported ``alone`` only if relaxing that row by
+itself restores feasibility: when the optimum breaks one row, or when a row broken with others
+is re-solved with the family's other rows kept hard; rows that help only together are
+``together`` (an analyst acting on one of them alone would still have no plan). Then all
+families are made elastic together with slacks priced in £ (episodes at the service's mean
+price, counts of providers or services at a stated £1m each) and the cheapest combined
+relaxation is reported (``combined``). Unmet demand is priced at 10 × the service's mean price,
+and dropping a mandatory service at 10 × the most it could cost plus £1m (:func:`drop_price`),
+so the planner asks for money, capacity or a rule change before it proposes leaving patients
+untreated. Capacity is left out of the linking big-M here, so that capacity itself can be
+relaxed. The pre-solve bound on spend is a precheck (:func:`planner.prechecks.budget_lower_bound`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
 from planner.derive import Derived
 from planner.formats import money
 from planner.instance import Instance
+from planner.prechecks import budget_lower_bound
 from planner.solver import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
 ELASTIC_TIME_LIMIT = 60.0  # s per elastic solve; a cut-short answer is marked exact: false
+MAX_ALONE_CHECKS = 10  # rows of one family tried by themselves when it needs several
 SLACK_TOL = 1e-3  # relaxations smaller than this (£, episodes, ...) are solver noise
 UNMET_DEMAND_FACTOR = 10.0  # an untreated episode is priced at 10 × its mean price (assumption)
 
@@ -63,7 +70,7 @@ def subject_of(built: BuiltModel, family: Family, index: object) -> str:
     """Name what a constraint row is about, in the instance's ids (with the year if several)."""
     derived = built.derived
     year = None
-    if family.subject == "budget":
+    if family.subject in ("budget", "policy"):  # rows indexed by year alone
         year, index = index, None
     elif isinstance(index, tuple):
         index, year = index
@@ -95,6 +102,8 @@ def _weight(built: BuiltModel, family: Family, index: object) -> float:
     """£ per unit of slack, for the combined relaxation: episodes at their mean price."""
     if family.unit == "£":
         return 1.0
+    if family.name == "mandatory":
+        return drop_price(built, str(index))
     if family.unit in ("providers", "services"):
         return COUNT_PRICE
     key = index[0] if isinstance(index, tuple) else index
@@ -108,6 +117,23 @@ def _weight(built: BuiltModel, family: Family, index: object) -> float:
     prices = built.derived.services.set_index("service")["mean_price"]
     factor = UNMET_DEMAND_FACTOR if family.name == "demand" else 1.0
     return factor * (float(prices.get(service, 1.0)) or 1.0)
+
+
+def drop_price(built: BuiltModel, service: str) -> float:
+    """£ for dropping mandatory ``service`` in the combined relaxation: UNMET_DEMAND_FACTOR ×
+    the most it could cost (every year, its whole demand at its dearest contract, plus every
+    set-up cost), plus COUNT_PRICE. Dropping it can save at most what it costs, so money,
+    capacity or any other rule is always the cheaper relaxation when one of them would do."""
+    derived = built.derived
+    contracts = derived.contracts.loc[derived.contracts["service"] == service]
+    if contracts.empty:
+        return COUNT_PRICE
+    years = np.arange(derived.horizon)
+    demand = contracts["level_demand"].to_numpy(float)[:, None] \
+        * (1.0 + contracts["growth"].to_numpy(float))[:, None] ** years
+    prices = contracts["unit_price"].to_numpy(float)[:, None] * (1.0 + derived.price_change) ** years
+    most = float((demand * prices).max(axis=0).sum() + contracts["setup"].sum())
+    return UNMET_DEMAND_FACTOR * most + COUNT_PRICE
 
 
 def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
@@ -140,18 +166,24 @@ def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
     return slacks
 
 
-def _relaxations(built: BuiltModel, slacks: dict, result, alone: bool,
+def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
                  instance: Instance) -> list[dict]:
+    """diagnosis.json rows for the positive slacks of ``result``; ``scope`` is ``alone``,
+    ``together`` (one family's rows, needed together) or ``combined``."""
     rows = []
     for (family, index), slack in slacks.items():
         value = float(result.values[slack.name][0])
         if value <= SLACK_TOL:
             continue
         subject = subject_of(built, family, index)
+        message = _message(family, subject, value, instance, built.derived)
+        if scope == "together":
+            message += f" (Only together with the other {family.name} rows marked together.)"
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
-                     "unit": family.unit, "alone": alone, "exact": result.status == "optimal",
+                     "unit": family.unit, "alone": scope == "alone", "scope": scope,
+                     "exact": result.status == "optimal",
                      "cost": round(value * _weight(built, family, index), 2),
-                     "message": _message(family, subject, value, instance, built.derived)})
+                     "message": message})
     return rows
 
 
@@ -184,7 +216,7 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
     if family.name == "mandatory":
         return f"Mandatory service {subject} cannot be commissioned within the other rules."
     if family.name == "min_providers":
-        return f"{subject} can have only {amount:,.0f} fewer provider(s) than min_providers requires."
+        return f"{subject} needs {amount:,.0f} fewer provider(s) than its min_providers requires."
     if family.name == "max_providers":
         return f"{subject} needs {amount:,.0f} more provider(s) than max_providers allows."
     if family.unit == "£":
@@ -196,22 +228,19 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
              elastic_plan: bool = False) -> tuple[dict, dict | None]:
     """The diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``), and with
     ``elastic_plan`` the tables of the cheapest relaxed plan (else None)."""
-    relaxations: list[dict] = _presolve(instance, derived)
     elastic = replace(derived, capacity_in_big_m=False)
     model = build(elastic).model
     present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
+    relaxations: list[dict] = []
     for name in dict.fromkeys(f.name for f in present):
-        built = build(elastic)
-        slacks = _elastic(built, [f for f in present if f.name == name], weighted=False)
-        result = _solve_elastic(built, slacks, options)
-        if result is not None:
-            relaxations += _relaxations(built, slacks, result, alone=True, instance=instance)
+        relaxations += _family_rows(elastic, [f for f in present if f.name == name], options,
+                                    instance)
     built = build(elastic)
     slacks = _elastic(built, present, weighted=True)
     result = _solve_elastic(built, slacks, options, best_plan=elastic_plan)
     tables = None
     if result is not None:
-        relaxations += _relaxations(built, slacks, result, alone=False, instance=instance)
+        relaxations += _relaxations(built, slacks, result, "combined", instance)
         if elastic_plan:
             from planner.extract import compute_totals, extract
 
@@ -219,29 +248,58 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
             totals, by_year, budget = compute_totals(instance, tables)
             tables.update(budget=budget, totals=totals, totals_by_year=by_year,
                           objective=result.objective)
-    return {"status": "infeasible", "relaxations": relaxations}, tables
+    return {"status": "infeasible", "prechecks": budget_lower_bound(instance, derived),
+            "relaxations": relaxations}, tables
 
 
-def _presolve(instance: Instance, derived: Derived) -> list[dict]:
-    """What shows without a model: the cheapest conceivable first year, every mandatory service
-    bought from its cheapest eligible contract (capacity, choice and one-off costs ignored), is
-    a lower bound on spend; above the budget, no plan can exist."""
-    budget = instance.budget_for_year(0)
-    if budget is None or not derived.on("budget") or not derived.on("mandatory"):
+def _family_rows(elastic: Derived, families: list[Family], options: SolveOptions,
+                 instance: Instance) -> list[dict]:
+    """The rows of one family made elastic by itself (every other rule hard).
+
+    If the least relaxation needs one row, that row alone restores feasibility (``alone``). If
+    it needs several, they restore it only together (``together``), and each is then tried by
+    itself, the family's other rows kept hard: a row that restores feasibility that way is
+    reported ``alone`` with its own (larger) amount, at most one per subject."""
+    built = build(elastic)
+    slacks = _elastic(built, families, weighted=False)
+    adapter = HighsAdapter(_limited(options))
+    result = _elastic_solve(adapter, built, slacks)
+    if result is None:
         return []
-    contracts = derived.contracts
-    mandatory = set(derived.services.loc[derived.services["mandatory"], "service"])
-    mine = contracts.loc[contracts["service"].isin(mandatory)]
-    cheapest = (mine["unit_price"] * mine["level_demand"]).groupby(mine["service"]).min()
-    least = float(cheapest.sum())
-    if least <= budget * (1 + 1e-9):
-        return []
-    return [{"constraint": "budget", "subject": "budget", "amount": round(least - budget, 6),
-             "unit": "£", "alone": True, "exact": False, "presolve": True, "cost": None,
-             "message": (f"Even the cheapest conceivable plan (every mandatory service from its "
-                         f"cheapest eligible provider, before capacities and other rules) costs "
-                         f"{money(least)}, {money(least - budget)} more than the budget of "
-                         f"{money(budget)}.")}]
+    needed = [key for key, slack in slacks.items()
+              if float(result.values[slack.name][0]) > SLACK_TOL]
+    if len(needed) == 1:
+        return _relaxations(built, slacks, result, "alone", instance)
+    rows = _relaxations(built, slacks, result, "together", instance)
+    alone: dict[str, dict] = {}
+    for key in needed[:MAX_ALONE_CHECKS]:
+        others = [slack for other, slack in slacks.items() if other != key]
+        for slack in others:
+            slack.fix(0.0)
+        try:
+            single = _elastic_solve(adapter, built, slacks)
+        finally:
+            for slack in others:
+                slack.unfix()
+        if single is None:
+            continue
+        for row in _relaxations(built, {key: slacks[key]}, single, "alone", instance):
+            if row["subject"] not in alone or row["amount"] < alone[row["subject"]]["amount"]:
+                alone[row["subject"]] = row
+    return list(alone.values()) + rows
+
+
+def _limited(options: SolveOptions) -> SolveOptions:
+    limit = ELASTIC_TIME_LIMIT if options.time_limit is None else min(options.time_limit,
+                                                                       ELASTIC_TIME_LIMIT)
+    return replace(options, time_limit=limit)
+
+
+def _elastic_solve(adapter: HighsAdapter, built: BuiltModel, slacks: dict):
+    """The elastic model's least slack (None if even that has no solution)."""
+    names = ("x", "y", "z", "w", *(v.name for v in slacks.values()))
+    result = adapter.solve(built.model, var_names=names)
+    return result if result.has_solution else None
 
 
 def _solve_elastic(built: BuiltModel, slacks: dict, options: SolveOptions,
@@ -249,9 +307,7 @@ def _solve_elastic(built: BuiltModel, slacks: dict, options: SolveOptions,
     """Minimise the slack; with ``best_plan``, then the plan's own objective at that slack."""
     m = built.model
     names = ("x", "y", "z", "w", *(v.name for v in slacks.values()))
-    limit = ELASTIC_TIME_LIMIT if options.time_limit is None else min(options.time_limit,
-                                                                       ELASTIC_TIME_LIMIT)
-    options = replace(options, time_limit=limit)
+    options = _limited(options)
     result = HighsAdapter(options).solve(m, var_names=names)
     if not result.has_solution or not best_plan:
         return result if result.has_solution else None

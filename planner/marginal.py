@@ -2,10 +2,14 @@
 
 A MILP has no duals. Two honest routes are used and labelled as such in ``method``:
 
-* ``lp_dual``: fix every binary at its value in the plan, solve the remaining LP, and read the
-  shadow prices. They are marginal values *of the fixed plan* (which services, levels, contracts
+* ``lp_dual``: fix every integer variable of the model at its value in the plan (auxiliary
+  binaries included: see :mod:`planner.fixed_lp`), solve the remaining LP, and read the shadow
+  prices. They are marginal values *of the fixed plan* (which services, levels, contracts
   and providers stay as they are) for budget, capacities, break-even incomes, average quality,
-  delegated budgets, the management cost cap and demand.
+  delegated budgets, the management cost cap and demand. As a dual at a degenerate vertex is
+  only one side of a kink, each row also gives the value of one more and one fewer unit,
+  measured by re-solving the fixed LP with the row moved (``value_plus_one``,
+  ``value_minus_one``, ``degenerate``).
 * ``milp_resolve``: re-solve the whole MILP with the budget at −5 %, −1 %, +1 % and +5 %, and with
   each binding choice rule (min/max providers, headroom) relaxed by one provider, because duals
   of a MILP can mislead: the true value of money may come in steps.
@@ -23,14 +27,16 @@ import pyomo.environ as pyo
 
 from planner.diagnosis import FAMILIES, subject_of
 from planner.diagnosis import money as _money
+from planner.fixed_lp import OneUnit, fixed_plan, is_kink
 from planner.session import PlanningModel
-from planner.solver import START_ATTRIBUTE, HighsAdapter, SolveResult
+from planner.solver import HighsAdapter, SolveResult
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
 RESOLVE_GAP = 1e-4  # relative MIP gap of the re-solves
 RESOLVE_TIME_FACTOR = 3.0  # each re-solve may take this many times the plan's own solve
 MAX_CHOICE_RESOLVES = 25
 DUAL_TOL = 1e-7
+MAX_KINK_RESOLVES = 200  # rows whose ±1-unit values are measured (2 LP re-solves each)
 DUAL_COMPONENTS = {  # component -> (unit of one more, what it is)
     "budget_limit": ("£", "budget"),
     "budget_year_cap": ("£", "the 2 % yearly overspend limit"),
@@ -63,7 +69,8 @@ def marginal_values(session: PlanningModel, base: SolveResult) -> pd.DataFrame:
         session.adapter.options = exact
     rows += _lp_duals(session, base)
     columns = ["constraint", "subject", "method", "change", "unit", "marginal_value",
-               "qalys_per_unit", "status", "message"]
+               "qalys_per_unit", "status", "message", "value_plus_one", "value_minus_one",
+               "degenerate"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -171,40 +178,48 @@ def _binding(con, z: dict, y: dict) -> bool:
 
 
 def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
-    """Shadow prices of the LP with every binary fixed at its value in the plan."""
+    """Shadow prices of the LP with every integer variable fixed at its value in the plan, and
+    for each reported row the value of one more and one fewer unit (see planner.fixed_lp)."""
     model = session.model
-    start = model.__dict__.pop(START_ATTRIBUTE, None)  # the MIP start means nothing to this LP
-    fixed = []
-    for name in ("y", "z", "w"):
-        var = getattr(model, name)
-        for data, value in zip(var.values(), base.values.get(name, [])):
-            data.domain = pyo.UnitInterval  # continuous, and fixed: the LP of the fixed plan
-            data.fix(round(value))
-            fixed.append(data)
-    try:
-        result = HighsAdapter(session.options).solve(model, var_names=(), duals=True)
-    finally:
-        for data in fixed:
-            data.unfix()
-            data.domain = pyo.Binary
-        if start is not None:
-            setattr(model, START_ATTRIBUTE, start)
-    if not result.has_solution:
-        return []
-    family_of = {f.component: f for f in FAMILIES}
-    rows = []
-    for component, (unit, what) in DUAL_COMPONENTS.items():
-        for index, dual in result.duals.get(component, {}).items():
-            if abs(dual) <= DUAL_TOL:
-                continue
-            family = family_of.get(component)
-            subject = subject_of(session.built, family, index) if family else str(index)
-            value = abs(dual) if component != "demand" else -dual
-            message = _dual_message(component, what, subject, value, unit)
-            rows.append({"constraint": family.name if family else component, "subject": subject,
-                         "method": "lp_dual", "change": 1, "unit": unit, "marginal_value": value,
-                         "qalys_per_unit": None, "status": "optimal", "message": message})
+    with fixed_plan(session, base) as complete:
+        if not complete:
+            return []
+        adapter = HighsAdapter(session.options)
+        result = adapter.solve(model, var_names=(), duals=True)
+        if not result.has_solution:
+            return []
+        family_of = {f.component: f for f in FAMILIES}
+        rows: list[dict] = []
+        one_unit = OneUnit(adapter)
+        for component, (unit, what) in DUAL_COMPONENTS.items():
+            for index, dual in result.duals.get(component, {}).items():
+                if abs(dual) <= DUAL_TOL:
+                    continue
+                family = family_of.get(component)
+                subject = subject_of(session.built, family, index) if family else str(index)
+                value = abs(dual) if component != "demand" else -dual
+                message = _dual_message(component, what, subject, value, unit)
+                plus = minus = degenerate = None
+                if len(rows) < MAX_KINK_RESOLVES:
+                    con = getattr(model, component)[index]
+                    plus, minus = one_unit.values(con, result.objective)
+                    degenerate = is_kink(value, plus, minus)
+                    if degenerate:
+                        message += _kink_message(plus, minus)
+                rows.append({"constraint": family.name if family else component,
+                             "subject": subject, "method": "lp_dual", "change": 1, "unit": unit,
+                             "marginal_value": value, "qalys_per_unit": None,
+                             "status": "optimal", "message": message,
+                             "value_plus_one": plus, "value_minus_one": minus,
+                             "degenerate": degenerate})
     return rows
+
+
+def _kink_message(plus: float | None, minus: float | None) -> str:
+    more = "is not possible in the fixed plan" if plus is None else f"is worth £{plus:,.4f}"
+    fewer = "is not possible in the fixed plan" if minus is None else f"costs £{minus:,.4f}"
+    return (f" Degenerate: the dual is one side of a kink; one more unit {more}, one fewer "
+            f"{fewer}.")
 
 
 def _dual_message(component: str, what: str, subject: str, value: float, unit: str) -> str:

@@ -2,7 +2,9 @@
 
 These are data errors (exit 2) in the contract: a mandatory service with no level able to bear its
 risk, no provider meeting its quality threshold, or more demand than every eligible provider
-together can deliver. Each message says what is on offer and what would fix it.
+together can deliver. Each message says what is on offer and what would fix it. Also the
+pre-solve lower bound on spend that an infeasible instance's diagnosis reports first
+(:func:`budget_lower_bound`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pandas as pd
 
 from planner.derive import Derived
 from planner.errors import Problem
+from planner.instance import Instance
 
 
 def precheck(derived: Derived) -> list[Problem]:
@@ -120,3 +123,29 @@ def _capacity(row, by_level: pd.DataFrame, derived: Derived) -> list[Problem]:
             "Lower min_providers or add eligible offers.", row=row.service,
             column="min_providers"))
     return problems
+
+
+def budget_lower_bound(instance: Instance, derived: Derived) -> list[dict]:
+    """diagnosis.json's ``prechecks``: what shows without a model. The cheapest conceivable first
+    year, every mandatory service bought from its cheapest eligible contract (capacity, choice
+    and one-off costs ignored), is a lower bound on spend; above the budget no plan can exist,
+    and the budget must rise by at least the difference. It is a bound, not a relaxation: the
+    exact amount is the ``budget`` row of ``relaxations``."""
+    from planner.diagnosis import money  # here: diagnosis imports this module
+
+    budget = instance.budget_for_year(0)
+    if budget is None or not derived.on("budget") or not derived.on("mandatory"):
+        return []
+    contracts = derived.contracts
+    mandatory = set(derived.services.loc[derived.services["mandatory"], "service"])
+    mine = contracts.loc[contracts["service"].isin(mandatory)]
+    cheapest = (mine["unit_price"] * mine["level_demand"]).groupby(mine["service"]).min()
+    least = float(cheapest.sum())
+    if least <= budget * (1 + 1e-9):
+        return []
+    return [{"check": "budget_lower_bound", "constraint": "budget", "subject": "budget",
+             "amount": round(least - budget, 6), "unit": "£", "at_least": True,
+             "message": (f"Even the cheapest conceivable plan (every mandatory service from its "
+                         f"cheapest eligible provider, before capacities and other rules) costs "
+                         f"{money(least)}, {money(least - budget)} more than the budget of "
+                         f"{money(budget)}: the budget must rise by at least that.")}]

@@ -129,10 +129,10 @@ def test_presolve_lower_bound_on_spend(toy_copy: Path) -> None:
     text = (toy_copy / "instance.yaml").read_text().replace("1400000", "1000000")
     (toy_copy / "instance.yaml").write_text(text)
     plan = planner.solve(toy_copy)
-    rows = plan.diagnosis["relaxations"]
-    presolve = [r for r in rows if r.get("presolve")]
+    presolve = plan.diagnosis["prechecks"]
     assert presolve and presolve[0]["amount"] == approx(361_000)
-    exact = [r for r in rows if r["constraint"] == "budget" and r["alone"] and not r.get("presolve")]
+    rows = plan.diagnosis["relaxations"]
+    exact = [r for r in rows if r["constraint"] == "budget" and r["alone"]]
     assert exact[0]["amount"] == approx(383_000) and exact[0]["exact"] is True
 
 
