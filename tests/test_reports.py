@@ -157,7 +157,7 @@ def test_report_of_a_folder_that_is_not_a_plan(tmp_path: Path) -> None:
 @pytest.mark.solver
 def test_infeasible_report_shows_the_relaxations(infeasible_plan: Path) -> None:
     html = (infeasible_plan / "report.html").read_text(encoding="utf-8")
-    assert _section_ids(html) == ["headline", "diagnosis", *CORE_SECTIONS[1:]]
+    assert _section_ids(html) == ["headline", "diagnosis", *CORE_SECTIONS[2:]]  # no decisions without a plan
     assert "The budget of £1.30m is £83,000 short of the cheapest plan" in html
     assert "There is no plan" in html
     summary = (infeasible_plan / "summary.md").read_text(encoding="utf-8")
@@ -171,7 +171,7 @@ def test_multi_year_report_has_budget_by_year(multi_year_plan: Path) -> None:
     budget = pd.read_csv(multi_year_plan / "budget.csv")
     assert list(budget["year"]) == [2010, 2011, 2012]
     html = (multi_year_plan / "report.html").read_text(encoding="utf-8")
-    assert _section_ids(html) == ["headline", "years", *CORE_SECTIONS[1:]]
+    assert _section_ids(html) == ["headline", "decisions", "years", *CORE_SECTIONS[2:]]
     assert "Spend and budget by year" in html and "over 3 years" in html
     assert "This section shows 2010, the first of 3 years" in html
     summary = (multi_year_plan / "summary.md").read_text(encoding="utf-8")
