@@ -204,12 +204,13 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
                 "plan that meets every other rule.")
     if family.name == "offer_capacity":
         provider, service = subject.split(" in ")[0].split("/")
-        return f"{service} needs {episodes(amount)} more capacity at {provider}."
+        when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
+        return f"Or: {episodes(amount)} more {service} capacity at {provider}{when}."
     if family.name == "demand":
         service, level = subject.split(" in ")[0].split("@")
         when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
-        return (f"{episodes(amount)} of {service} (at {level} level){when} cannot be delivered "
-                "within the other rules.")
+        return (f"Or: {episodes(amount)} more {service} capacity at {level} level{when} "
+                "(from any provider that can serve it there).")
     if family.name == "min_income":
         return (f"{subject} would receive {money(amount)} less than its break-even income; "
                 "lower its min_income or accept the provider's exit.")
@@ -249,7 +250,48 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
             tables.update(budget=budget, totals=totals, totals_by_year=by_year,
                           objective=result.objective)
     return {"status": "infeasible", "prechecks": budget_lower_bound(instance, derived),
-            "relaxations": relaxations}, tables
+            "relaxations": in_reading_order(relaxations)}, tables
+
+
+#: rows marked ``lead`` in diagnosis.json: the relaxations a reader should see first
+LEADING = 2
+
+
+def in_reading_order(rows: list[dict]) -> list[dict]:
+    """The relaxations in the order a reader needs them, the first LEADING marked ``lead``.
+
+    Rows that restore a plan alone come first, the budget shortfall first of them (money is
+    the lever a board holds), then the others by their price; then rows that work only
+    together; then the cheapest combination."""
+    scope_order = {"alone": 0, "together": 1, "combined": 2}
+
+    def key(row: dict) -> tuple:
+        return (scope_order.get(row.get("scope", "alone" if row.get("alone") else "combined"), 3),
+                row.get("constraint") != "budget", float(row.get("cost") or 0.0))
+
+    ordered = sorted(rows, key=key)
+    for number, row in enumerate(ordered):
+        row["lead"] = number < LEADING and bool(row.get("alone"))
+        if number == 0 and row["message"].startswith("Or: "):  # an option, but the first one
+            row["message"] = row["message"][4].upper() + row["message"][5:]
+    return ordered
+
+
+def console_lines(diagnosis: dict) -> list[str]:
+    """What the CLI prints of a diagnosis: the leading relaxations in plain words, then the rest
+    grouped ("Other single changes", "Together", "Cheapest combination")."""
+    rows = diagnosis.get("relaxations", [])
+    lines = [f"  {row['message']}" for row in rows if row.get("lead")]
+    groups = (("Other single changes that would each make a plan possible:",
+               lambda r: r.get("alone") and not r.get("lead")),
+              ("Changes that work only together:", lambda r: r.get("scope") == "together"),
+              ("The cheapest combination of changes:", lambda r: r.get("scope") == "combined"))
+    for title, wanted in groups:
+        chosen = [row for row in rows if wanted(row)]
+        if chosen:
+            lines.append(f"  {title}")
+            lines += [f"    - {row['message']}" for row in chosen]
+    return lines
 
 
 def _family_rows(elastic: Derived, families: list[Family], options: SolveOptions,
