@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from planner import api
+from planner.cli_support import check_log_file, check_out_dir, prepare_out_dir, slug
 from planner.cli_support import guarded as _guarded
 from planner.derive import FAMILIES, derive
 from planner.errors import (
@@ -53,7 +54,11 @@ def validate(instance: str) -> None:
 @main.command()
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), default=None,
-              help="Plan folder to write (replaced whole). Default: out/<instance name>.")
+              help="Plan folder to write (replaced whole, if empty or a plan folder). "
+                   "Default: out/<instance name, made safe>.")
+@click.option("--force", is_flag=True,
+              help="Replace --out even if it is a folder that is not a plan (never the "
+                   "instance's folder or one above it).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, help="Seconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
@@ -73,21 +78,27 @@ def validate(instance: str) -> None:
 @click.option("--elastic", is_flag=True,
               help="When infeasible, return the cheapest relaxed plan with each relaxation priced.")
 @_guarded
-def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
+def solve(instance: str, out: str | None, force: bool, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
           marginal: bool, n_alternatives: int, within: float, elastic: bool,
           highs_options: tuple[str, ...]) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
-    plan = api.solve(instance, time_limit=time_limit, gap=gap, threads=threads,
+    loaded = load_instance(instance)
+    # Every output is checked before solving: a wrong --out or --log costs no solve and no file.
+    target = check_out_dir(out if out else Path("out") / slug(loaded.name),
+                           instance=loaded.source or instance, force=force,
+                           label="--out" if out else "default output folder")
+    if log_file:
+        check_log_file(log_file)
+    plan = api.solve(loaded, time_limit=time_limit, gap=gap, threads=threads,
                      without=without, log_file=log_file, marginal=marginal, elastic=elastic,
                      highs_options=_parse_highs_options(highs_options))
-    target = Path(out) if out else Path("out") / plan.instance.name
     if plan.has_solution:
         extra = _status_quo_tables(plan)
         if n_alternatives:
             extra.update(_alternatives(plan, n_alternatives, within, without))
-        plan.to_dir(target, extra=extra)
+        plan.to_dir(target, extra=extra, force=force)
         click.echo(plan.summary())
         if n_alternatives:
             found = extra.get("alternatives.csv")
@@ -95,7 +106,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
             click.echo(f"  {count} alternative plan(s) within {within:.1%} in alternatives.csv")
         click.echo(f"plan written to {target}/")
         sys.exit(EXIT_OK)
-    plan.to_dir(target)
+    plan.to_dir(target, force=force)
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
         for row in (plan.diagnosis or {}).get("relaxations", []):
@@ -185,8 +196,10 @@ def explain(instance: str, service: str, provider: str | None, level: str | None
 @click.option("--status-quo", "status_quo", type=click.Path(), default=None,
               help="Compare PLAN_A with the status quo of this instance instead.")
 @click.option("--out", type=click.Path(), default=None, help="Folder for the comparison tables.")
+@click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @_guarded
-def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | None) -> None:
+def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | None,
+            force: bool) -> None:
     """Compare two plan folders, or a plan with the status quo (--status-quo INSTANCE)."""
     from planner.compare import PlanView, summary
     from planner.compare import compare as compare_views
@@ -194,13 +207,14 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
 
     if (plan_b is None) == (status_quo is None):
         raise InputError("give PLAN_B, or --status-quo INSTANCE (one of them).")
+    if out:
+        check_out_dir(out, instance=status_quo, force=force)
     a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
     b = PlanView.from_dir(plan_a if status_quo else plan_b)
     tables = compare_views(a, b)
     click.echo(summary(a, b, tables))
     if out:
-        target = Path(out)
-        target.mkdir(parents=True, exist_ok=True)
+        target = prepare_out_dir(out, instance=status_quo, force=force)
         names = {"contract_changes": "changes.csv", "spend_by": "spend_changes.csv",
                  "below_break_even": "below_break_even.csv"}
         for name, frame in tables.items():
@@ -212,14 +226,15 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), required=True, help="Folder for the tables.")
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES))
+@click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @_guarded
-def derive_command(instance: str, out: str, without: tuple[str, ...]) -> None:
+def derive_command(instance: str, out: str, without: tuple[str, ...], force: bool) -> None:
     """Write the derived tables (eligibility, demand by level, risk costs, contracts) as CSV."""
     from planner.csvsafe import write_csv
 
+    check_out_dir(out, instance=instance, force=force)
     derived = derive(load_instance(instance), frozenset(without))
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    target = prepare_out_dir(out, instance=instance, force=force)
     for name, frame in derived.tables().items():
         write_csv(frame.assign(**{c: frame[c].map(";".join) for c in frame.columns
                                   if frame[c].map(lambda v: isinstance(v, tuple)).any()}),
@@ -234,9 +249,7 @@ def derive_command(instance: str, out: str, without: tuple[str, ...]) -> None:
 @_guarded
 def new(directory: str, as_workbook: bool) -> None:
     """Write a commented template instance that validates and solves."""
-    target = Path(directory)
-    if target.exists() and any(target.iterdir()):
-        raise InputError(f"'{directory}' exists and is not empty; choose a new folder.")
+    target = check_out_dir(directory, empty_only=True, label="DIRECTORY")
     if as_workbook:
         from planner.excel import write_template_workbook
 
