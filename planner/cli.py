@@ -15,7 +15,13 @@ from pathlib import Path
 import click
 
 from planner import api
-from planner.cli_support import check_log_file, check_out_dir, prepare_out_dir, slug
+from planner.cli_support import (
+    check_log_file,
+    check_name,
+    check_out_dir,
+    prepare_out_dir,
+    slug,
+)
 from planner.cli_support import guarded as _guarded
 from planner.derive import FAMILIES, derive
 from planner.errors import (
@@ -24,6 +30,7 @@ from planner.errors import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     InputError,
+    Problem,
 )
 from planner.instance import load_instance
 from planner.prechecks import precheck
@@ -42,6 +49,7 @@ def main(debug: bool) -> None:
 def validate(instance: str) -> None:
     """Check an instance folder and report every problem at once (exit 2 if any)."""
     loaded = load_instance(instance)
+    check_name(loaded.name)
     problems = precheck(derive(loaded))
     if problems:
         raise InputError(problems)
@@ -85,6 +93,7 @@ def solve(instance: str, out: str | None, force: bool, time_limit: float | None,
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
     loaded = load_instance(instance)
+    check_name(loaded.name)
     # Every output is checked before solving: a wrong --out or --log costs no solve and no file.
     target = check_out_dir(out if out else Path("out") / slug(loaded.name),
                            instance=loaded.source or instance, force=force,
@@ -211,7 +220,15 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
         check_out_dir(out, instance=status_quo, force=force)
     a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
     b = PlanView.from_dir(plan_a if status_quo else plan_b)
-    tables = compare_views(a, b)
+    try:
+        tables = compare_views(a, b)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # Both views come from files (a plan folder, an instance that validated): a column
+        # missing from a hand-edited or truncated plan CSV is the files' fault, not the planner's.
+        raise InputError(Problem("plan", f"'{plan_a}' or '{plan_b or status_quo}' cannot be "
+                                 f"compared: a plan table is incomplete or corrupt "
+                                 f"({type(exc).__name__}: {exc}).",
+                                 "Write the plan folder again with 'planner solve'.")) from exc
     click.echo(summary(a, b, tables))
     if out:
         target = prepare_out_dir(out, instance=status_quo, force=force)

@@ -12,6 +12,7 @@ import click
 from planner.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, PlannerError
 from planner.outdir import (  # noqa: F401 - the output rules, for every command
     check_log_file,
+    check_name,
     check_out_dir,
     prepare_out_dir,
     slug,

@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from planner.errors import OutputError
+from planner.errors import InputError, OutputError, Problem
 
 PLAN_MARKER = ".planner-plan"
 MARKER_TEXT = "A plan folder written by planner; 'planner solve --out' may replace it whole.\n"
@@ -53,6 +53,18 @@ def slug(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
     cleaned = cleaned[:SLUG_LIMIT].rstrip(".-")
     return cleaned or "plan"
+
+
+def check_name(name: str) -> None:
+    """Refuse an instance name with control characters (NUL, escape, line breaks) before
+    solving: it titles every report, and a workbook cannot hold them (exit 2, not a lost solve).
+    A long name is fine: the default folder is cut to 80 characters by :func:`slug`."""
+    bad = sorted({f"U+{ord(c):04X}" for c in name if ord(c) < 0x20 or ord(c) == 0x7F})
+    if bad:
+        raise InputError(Problem("instance.yaml", f"contains control character(s) {', '.join(bad)}"
+                                 ", which reports and workbooks cannot show.",
+                                 "Give a name of letters, digits, spaces and punctuation.",
+                                 column="name"))
 
 
 def instance_folder(instance: str | Path | None) -> Path | None:
