@@ -105,7 +105,10 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
         raise OutputError(label, path, "is a file, not a folder; it is left untouched.",
                           "Give a folder name that is not a file.")
     if target.is_dir():
-        names = [entry.name for entry in os.scandir(target)]
+        try:
+            names = [entry.name for entry in os.scandir(target)]
+        except FileNotFoundError:  # another writer is swapping it this instant: a plan folder
+            names = []
         if names and empty_only:
             raise OutputError(label, path, "exists and is not empty.", "Choose a new folder.")
         owned = any(name in names for name in owned_by)
@@ -137,6 +140,8 @@ def probe_writable(folder: Path, label: str, path: object) -> None:
         handle, name = tempfile.mkstemp(prefix=".planner-probe-", dir=folder)
         os.close(handle)
         os.unlink(name)
+    except FileNotFoundError:
+        pass  # the folder was swapped meanwhile (another writer replacing it): nothing to test
     except OSError as exc:
         raise OutputError(label, path, f"cannot write in '{folder}' ({exc.strerror}).",
                           "Choose a folder you can write to.") from None
