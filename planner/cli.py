@@ -30,6 +30,7 @@ from planner.errors import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     InputError,
+    OutputError,
     Problem,
 )
 from planner.instance import load_instance
@@ -64,9 +65,6 @@ def validate(instance: str) -> None:
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Plan folder to write (replaced whole, if empty or a plan folder). "
                    "Default: out/<instance name, made safe>.")
-@click.option("--force", is_flag=True,
-              help="Replace --out even if it is a folder that is not a plan (never the "
-                   "instance's folder or one above it).")
 @click.option("--time-limit", type=click.FloatRange(min=0), default=None, help="Seconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
@@ -85,11 +83,14 @@ def validate(instance: str) -> None:
               help="Relative margin of the objective for --alternatives.")
 @click.option("--elastic", is_flag=True,
               help="When infeasible, return the cheapest relaxed plan with each relaxation priced.")
+@click.option("--force", is_flag=True,
+              help="Replace --out even if it is a folder that is not a plan (never the "
+                   "instance's folder or one above it).")
 @_guarded
-def solve(instance: str, out: str | None, force: bool, time_limit: float | None, gap: float,
+def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
           marginal: bool, n_alternatives: int, within: float, elastic: bool,
-          highs_options: tuple[str, ...]) -> None:
+          highs_options: tuple[str, ...], force: bool = False) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
     loaded = load_instance(instance)
@@ -218,6 +219,10 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
         raise InputError("give PLAN_B, or --status-quo INSTANCE (one of them).")
     if out:
         check_out_dir(out, instance=status_quo, force=force)
+        compared = {Path(p).resolve() for p in (plan_a, plan_b) if p}
+        if Path(out).resolve() in compared:
+            raise OutputError("--out", out, "is a plan being compared; its changes.csv would be "
+                              "overwritten.", "Give a new folder for the comparison.")
     a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
     b = PlanView.from_dir(plan_a if status_quo else plan_b)
     try:

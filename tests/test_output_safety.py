@@ -103,6 +103,11 @@ def test_out_refuses_a_file(area: Path, tmp_path: Path) -> None:
         assert done.returncode == 2, (command, done.stderr)
         assert "is a file" in done.stderr
     assert run_cli("new", str(readme)).returncode == 2
+    plan = tmp_path / "plan"
+    assert run_cli("solve", str(area), "--out", str(plan), "--no-marginal").returncode == 0
+    for command in (["compare", str(plan), "--status-quo", str(area)], ["report", str(plan)]):
+        done = run_cli(*command, "--out", str(readme))
+        assert done.returncode == 2 and "is a file" in done.stderr, (command, done.stderr)
     assert readme.read_text() == "keep me"
 
 
@@ -130,6 +135,10 @@ def test_derive_compare_report_refuse_a_users_folder(area: Path, tmp_path: Path)
         assert done.returncode == 2, (command, done.stderr)
         assert "not a plan this planner wrote" in done.stderr
     assert (docs / "summary.md").read_text() == "my own summary"
+    changes = (plan / "changes.csv").read_bytes()
+    into_plan = run_cli("compare", str(plan), "--status-quo", str(area), "--out", str(plan))
+    assert into_plan.returncode == 2 and "plan being compared" in into_plan.stderr
+    assert (plan / "changes.csv").read_bytes() == changes
     derived = run_cli("derive", str(area), "--out", str(tmp_path / "derived"))
     assert derived.returncode == 0 and (tmp_path / "derived" / MARKER).is_file()
     assert run_cli("derive", str(area), "--out", str(tmp_path / "derived")).returncode == 0
