@@ -117,7 +117,7 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
                               "planner wrote, and would be replaced.",
                               "Choose a new or empty folder, or add --force if you mean to "
                               "replace it (e.g. a plan folder from an older planner).")
-        probe_writable(target, label, path)
+        probe_writable(target, label, path, may_vanish=True)
     probe_writable(_existing_parent(target, label, path), label, path)
     return target
 
@@ -133,15 +133,18 @@ def _existing_parent(target: Path, label: str, path: object) -> Path:
     return parent
 
 
-def probe_writable(folder: Path, label: str, path: object) -> None:
+def probe_writable(folder: Path, label: str, path: object, may_vanish: bool = False) -> None:
     """Create and remove a hidden file in ``folder``: the one test of writability that also
-    holds for root (who ignores permission bits but not read-only file systems)."""
+    holds for root (who ignores permission bits but not read-only file systems, or /proc).
+    ``may_vanish``: the folder is a plan another writer may be swapping this instant."""
     try:
         handle, name = tempfile.mkstemp(prefix=".planner-probe-", dir=folder)
         os.close(handle)
         os.unlink(name)
-    except FileNotFoundError:
-        pass  # the folder was swapped meanwhile (another writer replacing it): nothing to test
+    except FileNotFoundError as exc:
+        if not may_vanish:
+            raise OutputError(label, path, f"cannot write in '{folder}' ({exc.strerror}).",
+                              "Choose a folder you can write to.") from None
     except OSError as exc:
         raise OutputError(label, path, f"cannot write in '{folder}' ({exc.strerror}).",
                           "Choose a folder you can write to.") from None
