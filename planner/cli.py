@@ -16,6 +16,13 @@ from pathlib import Path
 import click
 
 from planner import api
+from planner.cli_support import (
+    check_log_file,
+    check_name,
+    check_out_dir,
+    prepare_out_dir,
+    slug,
+)
 from planner.cli_support import guarded as _guarded
 from planner.derive import FAMILIES, derive
 from planner.errors import (
@@ -24,6 +31,8 @@ from planner.errors import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     InputError,
+    OutputError,
+    Problem,
 )
 from planner.instance import load_instance
 from planner.prechecks import precheck
@@ -55,6 +64,7 @@ def main(debug: bool) -> None:
 def validate(instance: str) -> None:
     """Check an instance folder and report every problem at once (exit 2 if any)."""
     loaded = load_instance(instance)
+    check_name(loaded.name)
     problems = precheck(derive(loaded))
     if problems:
         raise InputError(problems)
@@ -67,7 +77,8 @@ def validate(instance: str) -> None:
 @main.command()
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), default=None,
-              help="Plan folder to write (replaced whole). Default: out/<instance name>.")
+              help="Plan folder to write (replaced whole, if empty or a plan folder). "
+                   "Default: out/<instance name, made safe>.")
 @click.option("--time-limit", type=FiniteFloat(min=0), default=None, help="Seconds.")
 @click.option("--gap", type=FiniteFloat(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
@@ -86,22 +97,32 @@ def validate(instance: str) -> None:
               help="Relative margin of the objective for --alternatives.")
 @click.option("--elastic", is_flag=True,
               help="When infeasible, return the cheapest relaxed plan with each relaxation priced.")
+@click.option("--force", is_flag=True,
+              help="Replace --out even if it is a folder that is not a plan (never the "
+                   "instance's folder or one above it).")
 @_guarded
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
           marginal: bool, n_alternatives: int, within: float, elastic: bool,
-          highs_options: tuple[str, ...]) -> None:
+          highs_options: tuple[str, ...], force: bool = False) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
-    plan = api.solve(instance, time_limit=time_limit, gap=gap, threads=threads,
+    loaded = load_instance(instance)
+    check_name(loaded.name)
+    # Every output is checked before solving: a wrong --out or --log costs no solve and no file.
+    target = check_out_dir(out if out else Path("out") / slug(loaded.name),
+                           instance=loaded.source or instance, force=force,
+                           label="--out" if out else "default output folder")
+    if log_file:
+        check_log_file(log_file)
+    plan = api.solve(loaded, time_limit=time_limit, gap=gap, threads=threads,
                      without=without, log_file=log_file, marginal=marginal, elastic=elastic,
                      highs_options=_parse_highs_options(highs_options))
-    target = Path(out) if out else Path("out") / plan.instance.name
     if plan.has_solution:
         extra = _status_quo_tables(plan)
         if n_alternatives:
             extra.update(_alternatives(plan, n_alternatives, within, without))
-        plan.to_dir(target, extra=extra)
+        plan.to_dir(target, extra=extra, force=force)
         click.echo(plan.summary())
         if n_alternatives:
             found = extra.get("alternatives.csv")
@@ -109,7 +130,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
             click.echo(f"  {count} alternative plan(s) within {within:.1%} in alternatives.csv")
         click.echo(f"plan written to {target}/")
         sys.exit(EXIT_OK)
-    plan.to_dir(target)
+    plan.to_dir(target, force=force)
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
         for row in (plan.diagnosis or {}).get("relaxations", []):
@@ -199,8 +220,10 @@ def explain(instance: str, service: str, provider: str | None, level: str | None
 @click.option("--status-quo", "status_quo", type=click.Path(), default=None,
               help="Compare PLAN_A with the status quo of this instance instead.")
 @click.option("--out", type=click.Path(), default=None, help="Folder for the comparison tables.")
+@click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @_guarded
-def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | None) -> None:
+def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | None,
+            force: bool) -> None:
     """Compare two plan folders, or a plan with the status quo (--status-quo INSTANCE)."""
     from planner.compare import PlanView, summary
     from planner.compare import compare as compare_views
@@ -208,13 +231,26 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
 
     if (plan_b is None) == (status_quo is None):
         raise InputError("give PLAN_B, or --status-quo INSTANCE (one of them).")
+    if out:
+        check_out_dir(out, instance=status_quo, force=force)
+        compared = {Path(p).resolve() for p in (plan_a, plan_b) if p}
+        if Path(out).resolve() in compared:
+            raise OutputError("--out", out, "is a plan being compared; its changes.csv would be "
+                              "overwritten.", "Give a new folder for the comparison.")
     a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
     b = PlanView.from_dir(plan_a if status_quo else plan_b)
-    tables = compare_views(a, b)
+    try:
+        tables = compare_views(a, b)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # Both views come from files (a plan folder, an instance that validated): a column
+        # missing from a hand-edited or truncated plan CSV is the files' fault, not the planner's.
+        raise InputError(Problem("plan", f"'{plan_a}' or '{plan_b or status_quo}' cannot be "
+                                 f"compared: a plan table is incomplete or corrupt "
+                                 f"({type(exc).__name__}: {exc}).",
+                                 "Write the plan folder again with 'planner solve'.")) from exc
     click.echo(summary(a, b, tables))
     if out:
-        target = Path(out)
-        target.mkdir(parents=True, exist_ok=True)
+        target = prepare_out_dir(out, instance=status_quo, force=force)
         names = {"contract_changes": "changes.csv", "spend_by": "spend_changes.csv",
                  "below_break_even": "below_break_even.csv"}
         for name, frame in tables.items():
@@ -226,14 +262,15 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), required=True, help="Folder for the tables.")
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES))
+@click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @_guarded
-def derive_command(instance: str, out: str, without: tuple[str, ...]) -> None:
+def derive_command(instance: str, out: str, without: tuple[str, ...], force: bool) -> None:
     """Write the derived tables (eligibility, demand by level, risk costs, contracts) as CSV."""
     from planner.csvsafe import write_csv
 
+    check_out_dir(out, instance=instance, force=force)
     derived = derive(load_instance(instance), frozenset(without))
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    target = prepare_out_dir(out, instance=instance, force=force)
     for name, frame in derived.tables().items():
         write_csv(frame.assign(**{c: frame[c].map(";".join) for c in frame.columns
                                   if frame[c].map(lambda v: isinstance(v, tuple)).any()}),
@@ -248,9 +285,7 @@ def derive_command(instance: str, out: str, without: tuple[str, ...]) -> None:
 @_guarded
 def new(directory: str, as_workbook: bool) -> None:
     """Write a commented template instance that validates and solves."""
-    target = Path(directory)
-    if target.exists() and any(target.iterdir()):
-        raise InputError(f"'{directory}' exists and is not empty; choose a new folder.")
+    target = check_out_dir(directory, empty_only=True, label="DIRECTORY")
     if as_workbook:
         from planner.excel import write_template_workbook
 

@@ -8,7 +8,6 @@ Money in £ per year, activity in episodes per year.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,20 +40,25 @@ class PlanView:
 
     @classmethod
     def from_dir(cls, folder: str | Path) -> PlanView:
+        """A plan folder read with :func:`planner.plan.read_plan_tables`, the writer's own types:
+        ids such as ``007``, ``NA`` or ``=x`` compare as the ids they are."""
+        from planner.plan import read_plan_json, read_plan_tables
+
         folder = Path(folder)
-        if not (folder / "plan.json").is_file() or not (folder / "contracts.csv").is_file():
-            raise InputError(Problem("plan", f"'{folder}' is not a plan folder with a solution.",
+        if not (folder / "plan.json").is_file():
+            raise InputError(Problem("plan", f"'{folder}' is not a plan folder (no plan.json).",
                                      "Give a folder written by 'planner solve'."))
-        report = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
-        contracts = pd.read_csv(folder / "contracts.csv")
-        providers = pd.read_csv(folder / "providers.csv")
-        services = pd.read_csv(folder / "services.csv")
+        report = read_plan_json(folder / "plan.json")
+        tables = read_plan_tables(folder, ("contracts", "providers", "services"),
+                                  required=("contracts", "providers", "services"))
+        contracts, providers, services = (tables[name] for name in
+                                          ("contracts", "providers", "services"))
         if "year" in contracts and len(contracts):
             contracts = contracts.loc[contracts["year"] == contracts["year"].min()]
         if "year" in providers:
             providers = providers.loc[providers["year"] == providers["year"].min()]
         categories = services.drop_duplicates("service").set_index("service")["category"]
-        return cls(folder.name, contracts, providers, categories, report.get("totals", {}))
+        return cls(folder.name, contracts, providers, categories, report.get("totals") or {})
 
     @classmethod
     def status_quo(cls, instance: Instance) -> PlanView:

@@ -21,6 +21,16 @@ def escape_cell(value: object) -> object:
     return value
 
 
+def unescape_cell(value: object) -> object:
+    """Undo :func:`escape_cell` for a cell read back from a plan CSV, so an id is the id the
+    analyst wrote (``'=x`` back to ``=x``). A value the analyst wrote with a leading ``'`` before
+    a formula character cannot be told from an escaped one and loses that ``'``."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in "".join(
+            FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:

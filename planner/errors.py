@@ -131,3 +131,21 @@ class VerificationError(PlannerError):
             "the plan failed independent verification:\n"
             + "\n".join(f"  - {v}" for v in violations)
         )
+
+
+class OutputError(PlannerError):
+    """An output path is unsafe or cannot be written (exit code 2).
+
+    Raised before any solving where possible, so a user never waits for a plan that would then
+    be lost, and never has a folder of theirs replaced by one. The message names the path, says
+    what is wrong and how to fix it.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, label: str, path: object, message: str, fix: str = ""):
+        self.path = path
+        text = f"{label} '{path}': {message}"
+        if fix:
+            text += f" Fix: {fix}"
+        super().__init__(text)

@@ -7,9 +7,8 @@ the plan *says* is exactly what its tables add up to (and what :func:`planner.ve
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.csvsafe import write_csv
+from planner.csvsafe import unescape_cell, write_csv
+from planner.errors import InputError, Problem
 from planner.instance import Instance
+from planner.outdir import (
+    MARKER_TEXT,
+    PLAN_MARKER,
+    check_out_dir,
+    clean_stale,
+    locked,
+    make_staging,
+    replace_dir,
+)
 from planner.rules import DECIMALS
+
+#: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
+TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
+                "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
+                "status", "message")
+BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
 
 
 @dataclass
@@ -88,20 +103,27 @@ class Plan:
                 "options": self.options}
 
     def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
-               reports: bool = True) -> Path:
+               reports: bool = True, force: bool = False) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
 
-        Files are written to a temporary folder beside ``path`` and renamed into place, so an
+        Files are written to a staging folder beside ``path`` and renamed into place, so an
         interrupted or failed write never leaves a half-written plan. An existing folder at
-        ``path`` is replaced whole. ``extra`` maps further file names to tables to write.
-        ``reports`` adds report.html, plan.xlsx and summary.md, made from the files just written
-        (see :mod:`planner.report`), inside the same staging so they too are all or nothing.
+        ``path`` is replaced whole only when it is empty or a plan folder (it holds
+        :data:`~planner.outdir.PLAN_MARKER`, written here), or with ``force``; never the
+        instance's folder, the current or home folder, or one above them (see
+        :func:`planner.outdir.check_out_dir`). Writers of one folder take turns under a lock and
+        the last one wins whole; staging left by a killed writer is removed by the next.
+        ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
+        plan.xlsx and summary.md, made from the files just written (see :mod:`planner.report`),
+        inside the same staging so they too are all or nothing.
         """
         target = Path(path)
+        check_out_dir(target, instance=self.instance.source, force=force)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        staging = make_staging(target)
         try:
             _write_json(self.to_json(), staging / "plan.json")
+            (staging / PLAN_MARKER).write_text(MARKER_TEXT, encoding="utf-8")
             if self.has_solution or self.relaxed:
                 for name in ("contracts", "services", "providers", "levels", "budget"):
                     write_csv(getattr(self, name), staging / f"{name}.csv")
@@ -117,27 +139,76 @@ class Plan:
 
                 write_reports(staging, instance=self.instance)
             # --- end reports ---
-            _replace(staging, target)
+            with locked(target):
+                # checked again under the lock: another writer may have changed the folder
+                check_out_dir(target, instance=self.instance.source, force=force)
+                clean_stale(target)
+                replace_dir(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return target
 
 
+# --- reading a plan folder back: the one reader, with the writer's types -----------------------
+def read_plan_table(path: str | Path) -> pd.DataFrame:
+    """A plan CSV as the writer meant it: ids as text (``007``, ``100`` and ``NA`` stay
+    themselves), csvsafe's formula escaping undone (``'=x`` back to ``=x``), true/false as bool,
+    numbers as numbers and blanks as NaN. A file that does not parse is an InputError naming it
+    (exit 2), not an internal error."""
+    path = Path(path)
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+        dtypes = {c: str for c in header if c in TEXT_COLUMNS}
+        frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as exc:
+        raise InputError(Problem(path.name, f"in '{path.parent}' cannot be read as a plan table "
+                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
+                                 "Write the plan folder again with 'planner solve'.")) from exc
+    for column in frame.columns:
+        if column in TEXT_COLUMNS:
+            frame[column] = frame[column].map(unescape_cell)
+        elif column in BOOL_COLUMNS and frame[column].dtype != bool:
+            frame[column] = frame[column].map(
+                lambda v: str(v).strip().lower() == "true" if not pd.isna(v) else False)
+        elif frame[column].isna().all():
+            # a numeric column with no value in any row (say avg_quality when no service is
+            # commissioned) would otherwise be read as text and break arithmetic on it
+            frame[column] = frame[column].astype(float)
+    return frame
+
+
+def read_plan_tables(folder: str | Path, names: Iterable[str],
+                     required: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
+    """The tables ``names`` of a plan folder that exist, by file stem (``required`` ones must)."""
+    folder = Path(folder)
+    missing = [name for name in required if not (folder / f"{name}.csv").is_file()]
+    if missing:
+        raise InputError(Problem("plan", f"'{folder}' has no {', '.join(f'{m}.csv' for m in missing)}"
+                                 " (not a plan folder with a solution, or an incomplete copy).",
+                                 "Give a folder written by 'planner solve'."))
+    return {name: read_plan_table(folder / f"{name}.csv") for name in names
+            if (folder / f"{name}.csv").is_file()}
+
+
+def read_plan_json(path: str | Path) -> dict[str, Any]:
+    """plan.json (or diagnosis.json) of a plan folder; garbled or not an object is exit 2."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(path.name, f"in '{path.parent}' is not valid JSON ({exc}).",
+                                 "Write the plan folder again with 'planner solve'.")) from None
+    if not isinstance(data, dict):
+        raise InputError(Problem(path.name, f"in '{path.parent}' is not a JSON object.",
+                                 "Write the plan folder again with 'planner solve'."))
+    return data
+
+
 def _write_json(data: dict[str, Any], path: Path) -> None:
     text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
-
-
-def _replace(staging: Path, target: Path) -> None:
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.rmdir(old)
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)
 
 
 def _jsonable(value: Any) -> Any:

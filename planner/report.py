@@ -611,7 +611,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 def render_html(files: PlanFiles) -> str:
     """The whole report as one HTML document (UTF-8, no external resources, no scripts)."""
     builders: dict[str, Callable[[PlanFiles], str]] = {
-        "headline": _headline, "decisions": _decisions, "diagnosis": _diagnosis, "years": _years, "money": _money,
+        "headline": _headline, "decisions": _decisions, "diagnosis": _diagnosis, "years": _years,
+        "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
         "changes": _changes, "constraints": _constraints, "solver": _solver}
     present = [(key, title) for key, title in SECTIONS

@@ -12,7 +12,6 @@ trackers. Money is in £ (per year), activity in episodes per year, quality as a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,18 +19,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.csvsafe import FORMULA_STARTS
+from planner.csvsafe import FORMULA_STARTS, unescape_cell
 from planner.errors import InputError, PlannerError, Problem
 from planner.instance import Instance, load_instance
+from planner.plan import (  # noqa: F401 - TEXT_COLUMNS and BOOL_COLUMNS, for older importers
+    BOOL_COLUMNS,
+    TEXT_COLUMNS,
+    read_plan_json,
+    read_plan_table,
+    read_plan_tables,
+)
 
 #: The plan folder's tables, by file stem, in the order reports list them.
 TABLE_FILES = ("budget", "contracts", "services", "providers", "levels", "changes",
                "spend_changes", "marginal_values", "alternatives")
-#: Columns that hold ids or words: read as text so an id such as "007" or "NA" stays itself.
-TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
-                "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
-                "status", "message")
-BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
 CHANGE_KINDS = ("started", "ended", "moved", "volume changed", "same")
 
 
@@ -73,32 +74,9 @@ def text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
-def unescape(value: Any) -> Any:
-    """Undo csvsafe's formula escaping, so ids read back from CSV are shown as the analyst wrote
-    them (the HTML and Markdown need no escaping of that kind; plan.xlsx escapes again)."""
-    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in "".join(
-            FORMULA_STARTS):
-        return value[1:]
-    return value
-
-
-# --- the plan folder --------------------------------------------------------------------------
-def read_table(path: Path) -> pd.DataFrame:
-    """A plan CSV with ids as text, true/false as bool, numbers as numbers and blanks as NaN."""
-    header = pd.read_csv(path, nrows=0).columns
-    dtypes = {c: str for c in header if c in TEXT_COLUMNS}
-    frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
-    for column in frame.columns:
-        if column in TEXT_COLUMNS:
-            frame[column] = frame[column].map(unescape)
-        elif column in BOOL_COLUMNS and frame[column].dtype != bool:
-            frame[column] = frame[column].map(
-                lambda v: str(v).strip().lower() == "true" if not is_missing(v) else False)
-        elif frame[column].isna().all():
-            # a numeric column with no value in any row (say avg_quality when no service is
-            # commissioned) would otherwise be read as text and break arithmetic on it
-            frame[column] = frame[column].astype(float)
-    return frame
+# --- the plan folder: read with planner.plan's one reader (same types as the writer) ---------
+unescape = unescape_cell
+read_table = read_plan_table
 
 
 @dataclass
@@ -122,16 +100,10 @@ class PlanFiles:
         if not plan_json.is_file():
             raise InputError(Problem("plan", f"'{folder}' is not a plan folder (no plan.json).",
                                      "Give a folder written by 'planner solve'."))
-        try:
-            plan = json.loads(plan_json.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(Problem("plan.json", f"in '{folder}' is not valid JSON ({exc}).",
-                                     "Write the plan folder again with 'planner solve'.")) from None
-        tables = {name: read_table(folder / f"{name}.csv") for name in TABLE_FILES
-                  if (folder / f"{name}.csv").is_file()}
+        plan = read_plan_json(plan_json)
+        tables = read_plan_tables(folder, TABLE_FILES)
         diagnosis_path = folder / "diagnosis.json"
-        diagnosis = (json.loads(diagnosis_path.read_text(encoding="utf-8"))
-                     if diagnosis_path.is_file() else None)
+        diagnosis = read_plan_json(diagnosis_path) if diagnosis_path.is_file() else None
         name = (plan.get("instance") or {}).get("name") or folder.name
         files = cls(name=name, plan=plan, tables=tables, diagnosis=diagnosis)
         files._attach(instance, find_instance)
@@ -624,8 +596,21 @@ def relaxations(files: PlanFiles) -> pd.DataFrame:
 
 
 # --- summary.md -------------------------------------------------------------------------------
+#: Bidirectional controls (U+202A–202E, U+2066–2069): they make an id read backwards.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def md_text(value: Any) -> str:
+    """Analyst-written text made inert for Markdown renderers: bidi controls removed, ``<>&``
+    HTML-escaped (no ``<script>``), a leading ``= + - @`` neutralised as csvsafe does (renderers
+    that hand tables to spreadsheets would run it), and no line breaks."""
+    shown = text(value).translate(BIDI_CONTROLS).replace("\n", " ").replace("\r", " ")
+    shown = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "'" + shown if shown.startswith(FORMULA_STARTS) else shown
+
+
 def _md_cell(value: Any) -> str:
-    return text(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return md_text(value).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _md_table(headers: list[str], rows: list[list[Any]], right: set[int] | None = None) -> str:
@@ -641,7 +626,7 @@ MD_LIMIT = 20  # rows of a long list shown in summary.md; the CSVs hold the rest
 
 def render_markdown(files: PlanFiles) -> str:
     """summary.md: headline table, spend by level, contracts changed and binding constraints."""
-    out = [f"# Commissioning plan: {files.name}", "", headline_sentence(files), ""]
+    out = [f"# Commissioning plan: {_md_cell(files.name)}", "", headline_sentence(files), ""]
     if files.relaxed:
         out += ["> **No plan meets every rule.** The tables describe the cheapest *relaxed* plan "
                 "(see the diagnosis below).", ""]
@@ -702,7 +687,8 @@ def render_markdown(files: PlanFiles) -> str:
     # No timings here (report.html has them): summary.md is byte-identical for the same data.
     method = "; ".join(f"{h.label.lower()} {h.text()}" for h in headline(files) if h.technical)
     out += ["## How the plan was found", "",
-            (f"{method.capitalize()}. " if method else "") + f"Status {files.status}; gap {percent(plan.get('gap'), 4)}; HiGHS "
+            (f"{method.capitalize()}. " if method else "")
+            + f"Status {files.status}; gap {percent(plan.get('gap'), 4)}; HiGHS "
             f"{text(versions.get('highs'))}, planner {text(versions.get('planner'))}; instance "
             f"sha256 `{text((plan.get('instance') or {}).get('sha256'))[:12]}`.", ""]
     return "\n".join(out)

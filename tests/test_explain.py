@@ -198,7 +198,7 @@ def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Insta
     dearer (test_why_not_pct_level), so it is among the alternatives within 5 %."""
     plans, table = alternatives(toy, 3, within=0.05)
     assert len(plans) == 3
-    for number, rows in table.groupby("alternative"):
+    for _, rows in table.groupby("alternative"):
         assert set(rows["change"]) & {"started", "ended", "moved"}, rows
         started = rows.loc[rows["change"] == "started"]
         assert (started["volume_b"] >= 0.05 * 450 - 1e-6).all(), started

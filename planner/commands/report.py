@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from planner.cli_support import guarded
+from planner.cli_support import check_out_dir, guarded, prepare_out_dir
+from planner.errors import InputError, Problem
 
 
 @click.command(name="report")
@@ -21,17 +22,29 @@ from planner.cli_support import guarded
               help="The instance the plan was solved from (folder or .xlsx), if plan.json's "
                    "instance.source is not where it was.")
 @click.option("--out", type=click.Path(), default=None,
-              help="Folder to write the reports to. Default: PLAN_DIR itself.")
+              help="Folder to write the reports to (missing, empty or the planner's). "
+                   "Default: PLAN_DIR itself.")
+@click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @guarded
-def report(plan_dir: str, instance_path: str | None, out: str | None) -> None:
+def report(plan_dir: str, instance_path: str | None, out: str | None, force: bool) -> None:
     """Write report.html, summary.md and plan.xlsx for the plan folder PLAN_DIR."""
     from planner.instance import load_instance
     from planner.report import write_files
     from planner.summary import PlanFiles
 
+    if out:
+        check_out_dir(out, instance=instance_path, force=force)
     instance = load_instance(instance_path) if instance_path else None
     files = PlanFiles.read(plan_dir, instance=instance)
-    written = write_files(files, Path(out) if out else Path(plan_dir))
+    target = prepare_out_dir(out, instance=instance_path, force=force) if out else Path(plan_dir)
+    try:
+        written = write_files(files, target)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        # The reports read nothing but the folder's files: when they break, the files are at
+        # fault (a hand-edited or truncated CSV, a column missing), not the planner.
+        raise InputError(Problem("plan", f"'{plan_dir}' cannot be reported: its files are "
+                                 f"incomplete or corrupt ({type(exc).__name__}: {exc}).",
+                                 "Write the plan folder again with 'planner solve'.")) from exc
     if files.instance_note:
         click.echo(f"note: {files.instance_note}", err=True)
     click.echo("written: " + ", ".join(str(path) for path in written))

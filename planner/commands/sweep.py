@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from planner.cli_support import guarded
 from planner.csvsafe import write_csv
 from planner.instance import load_instance
+from planner.outdir import PLAN_MARKER, SWEEP_MARKER, check_out_dir, prepare_out_dir
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command ended by SIGTERM
 
@@ -33,6 +33,7 @@ def sweep(instance: str, sweep_file: str, out: str, workers: int, scheduler: str
     from planner.sweeps import Terminated
     from planner.sweeps import sweep as run_sweep
 
+    check_out_dir(out, instance=instance, owned_by=(PLAN_MARKER, SWEEP_MARKER))
     try:
         table = run_sweep(load_instance(instance), sweep_file, workers=workers,
                           scheduler=scheduler, out=out, plans=plans,
@@ -57,9 +58,9 @@ def pareto(instance: str, out: str, points: int) -> None:
     """Trace spend against QALYs (ε-constraint) and mark the plan chosen at the £/QALY."""
     from planner.pareto import pareto_chart, pareto_front
 
+    check_out_dir(out, instance=instance)
     front = pareto_front(load_instance(instance), points=points)
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    target = prepare_out_dir(out, instance=instance)
     write_csv(front, target / "pareto.csv")
     pareto_chart(front, target / "pareto.svg")
     click.echo(f"{int((~front['chosen']).sum())} non-dominated plans written to "
