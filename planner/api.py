@@ -20,6 +20,7 @@ from planner.marginal import marginal_values
 from planner.plan import Plan
 from planner.session import PlanningModel
 from planner.solver import SolveOptions, highs_version
+from planner.unfunded import unfunded_services
 
 
 def versions() -> dict[str, str]:
@@ -50,7 +51,8 @@ def solve(
     ``without`` switches constraint families off (see ``planner.derive.FAMILIES``);
     ``check`` runs :func:`planner.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
-    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`); ``elastic`` makes
+    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`) and why each optional
+    service it does not buy is left out (``plan.unfunded``, :mod:`planner.unfunded`); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
     """
@@ -78,6 +80,7 @@ def solve(
                               - policy.value_per_qaly * totals["qalys"])
     if marginal and result.has_solution:
         plan.marginal_values = marginal_values(session, result)
+        plan.unfunded = unfunded_services(session, result, plan)
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,

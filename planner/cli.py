@@ -34,6 +34,8 @@ from planner.errors import (
     OutputError,
     Problem,
 )
+from planner.diagnosis import console_lines
+from planner.formats import money
 from planner.instance import load_instance
 from planner.prechecks import precheck
 
@@ -133,12 +135,10 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     plan.to_dir(target, force=force)
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
-        for row in (plan.diagnosis or {}).get("relaxations", []):
-            prefix = ("before solving" if row.get("presolve") else "alone") if row["alone"] \
-                else f"combined, priced £{row['cost']:,.0f}"
-            click.echo(f"  [{prefix}] {row['message']}", err=True)
+        for line in console_lines(plan.diagnosis or {}):
+            click.echo(line, err=True)
         if plan.relaxed:
-            click.echo(f"the cheapest relaxed plan (objective £{plan.objective:,.0f}) is in "
+            click.echo(f"the cheapest relaxed plan (objective {money(plan.objective)}) is in "
                        f"{target}/ with status infeasible.", err=True)
         click.echo(f"diagnosis written to {target}/diagnosis.json", err=True)
         sys.exit(EXIT_INFEASIBLE)
@@ -318,7 +318,7 @@ def doctor() -> None:
     with tempfile.TemporaryDirectory() as folder:
         _copy_template(Path(folder))
         plan = api.solve(folder)
-    click.echo(f"toy solve: {plan.status}, objective £{plan.objective:,.2f}, "
+    click.echo(f"toy solve: {plan.status}, objective {money(plan.objective)}, "
                f"{plan.timings['total']:.2f} s")
 
 

@@ -187,6 +187,16 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
     return rows
 
 
+def _plain(message: str) -> str:
+    """A message without its leading 'Or: ' (in a list of options the list says 'or')."""
+    return message[4].upper() + message[5:] if message.startswith("Or: ") else message
+
+
+def _more(value: float) -> str:
+    """'19 more episodes', '0.76 more episodes', '1 more episode'."""
+    return episodes(value).replace(" episode", " more episode", 1)
+
+
 def episodes(value: float) -> str:
     return f"{value:,.0f} episodes" if value >= 10 else f"{value:,.2g} episode" + (
         "" if value == 1 else "s")
@@ -205,17 +215,18 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
     if family.name == "offer_capacity":
         provider, service = subject.split(" in ")[0].split("/")
         when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
-        return f"Or: {episodes(amount)} more {service} capacity at {provider}{when}."
+        return f"Or: {_more(amount)} of {service} capacity at {provider}{when}."
     if family.name == "demand":
         service, level = subject.split(" in ")[0].split("@")
         when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
-        return (f"Or: {episodes(amount)} more {service} capacity at {level} level{when} "
+        return (f"Or: {_more(amount)} of {service} capacity at {level} level{when} "
                 "(from any provider that can serve it there).")
     if family.name == "min_income":
         return (f"{subject} would receive {money(amount)} less than its break-even income; "
                 "lower its min_income or accept the provider's exit.")
     if family.name == "mandatory":
-        return f"Mandatory service {subject} cannot be commissioned within the other rules."
+        return (f"Or: do not commission {subject}, a mandatory service, which cannot be "
+                "commissioned within the other rules.")
     if family.name == "min_providers":
         return f"{subject} needs {amount:,.0f} fewer provider(s) than its min_providers requires."
     if family.name == "max_providers":
@@ -290,7 +301,7 @@ def console_lines(diagnosis: dict) -> list[str]:
         chosen = [row for row in rows if wanted(row)]
         if chosen:
             lines.append(f"  {title}")
-            lines += [f"    - {row['message']}" for row in chosen]
+            lines += [f"    - {_plain(row['message'])}" for row in chosen]
     return lines
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from planner.csvsafe import unescape_cell, write_csv
 from planner.errors import InputError, Problem
+from planner.formats import money, number
 from planner.instance import Instance
 from planner.outdir import (
     MARKER_TEXT,
@@ -28,7 +29,7 @@ from planner.outdir import (
     make_staging,
     replace_dir,
 )
-from planner.rules import DECIMALS
+from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
 
 #: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
 TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
@@ -58,6 +59,8 @@ class Plan:
     levels: pd.DataFrame = field(default_factory=pd.DataFrame)
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)
     marginal_values: pd.DataFrame | None = None
+    #: why each optional service the plan does not buy is left out (planner.unfunded)
+    unfunded: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
 
@@ -69,14 +72,16 @@ class Plan:
         """A few lines for the terminal."""
         if not self.has_solution:
             return f"{self.instance.name}: {self.status}"
-        t = {k: (0.0 if isinstance(v, float) and abs(v) < 0.5 else v) for k, v in self.totals.items()}
+        t = self.totals
         lines = [f"{self.instance.name}: {self.status}"
                  + (f" (gap {self.gap:.2%})" if self.gap and self.gap > 1e-9 else ""),
-                 f"  spend £{t['spend']:,.0f}" + (f" of budget £{t['budget']:,.0f}"
-                                                 f" (headroom £{t['headroom']:,.0f})"
-                                                 if t.get("budget") is not None else ""),
-                 f"  QALYs {t['qalys']:,.1f}; net benefit £{t['net_benefit']:,.0f}; "
-                 f"objective £{self.objective:,.0f}"]
+                 f"  spend {money(t['spend'])}" + (f" of budget {money(t['budget'])}"
+                                                   f" (headroom {money(t['headroom'])})"
+                                                   if t.get("budget") is not None else "")]
+        health = f"  health gained {number(t['qalys'], 1)} QALYs"
+        if t["qalys"] > 1e-9:
+            health += f"; value for money {money(t['spend'] / t['qalys'])} per QALY"
+        lines.append(health)
         first = self.services["year"].min()
         services = self.services.loc[self.services["year"] == first]
         used = services.loc[services["commissioned"]]
@@ -91,6 +96,8 @@ class Plan:
         if len(self.budget) > 1:
             lines.append(f"  over {len(self.budget)} years ({self.instance.config.policy.break_even}"
                          " break-even)")
+        lines.append(f"  (found by minimising spend + risk − value of health: objective "
+                     f"{money(self.objective)}, net benefit {money(t['net_benefit'])})")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
@@ -126,7 +133,9 @@ class Plan:
             (staging / PLAN_MARKER).write_text(MARKER_TEXT, encoding="utf-8")
             if self.has_solution or self.relaxed:
                 for name in ("contracts", "services", "providers", "levels", "budget"):
-                    write_csv(getattr(self, name), staging / f"{name}.csv")
+                    write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
+                if self.unfunded is not None:
+                    write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
             for name, frame in (extra or {}).items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:
@@ -211,9 +220,19 @@ def _write_json(data: dict[str, Any], path: Path) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def _jsonable(value: Any) -> Any:
+def to_the_penny(frame: pd.DataFrame) -> pd.DataFrame:
+    """£ columns rounded to the penny (MONEY_FIELDS), so solver noise is not written."""
+    money = [c for c in frame.columns if c in MONEY_FIELDS and pd.api.types.is_float_dtype(frame[c])]
+    if not money:
+        return frame
+    frame = frame.copy()
+    frame[money] = frame[money].round(MONEY_DECIMALS) + 0.0  # + 0.0 turns −0.0 into 0.0
+    return frame
+
+
+def _jsonable(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.generic):
@@ -221,5 +240,5 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float):
         if not np.isfinite(value):
             return None
-        return round(value, DECIMALS)
+        return round(value, MONEY_DECIMALS if key in MONEY_FIELDS else DECIMALS) + 0.0
     return value

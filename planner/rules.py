@@ -23,3 +23,13 @@ REL_TOL = 1e-8
 #: A let contract carries at least min(MIN_CONTRACT_VOLUME, its bound) episodes a year: a
 #: contract with nothing on it is choice on paper only.
 MIN_CONTRACT_VOLUME = 1.0
+#: Decimals of £ amounts written to a plan folder (to the penny): solver noise such as
+#: £341,000,000.000006 or a headroom of −£0.000006 is not written.
+MONEY_DECIMALS = 2
+#: Columns and totals in £ (written to the penny); every other float keeps DECIMALS.
+MONEY_FIELDS = frozenset({
+    "price", "spend", "transaction_cost", "setup_cost", "income", "min_income",
+    "break_even_margin", "entry_cost_paid", "exit_cost_paid", "notice_cost_paid", "budget",
+    "surplus", "balance_carried", "activity_spend", "transaction_costs", "setup_costs",
+    "entry_costs", "exit_costs", "notice_costs", "risk_cost", "net_benefit", "headroom",
+    "objective", "bound", "entry_cost", "exit_cost"})

@@ -34,7 +34,7 @@ from planner.session import PlanningModel
 from planner.solver import SolveResult
 
 COLUMNS = ["service", "reason", "value_of_health", "least_cost", "extra_spend", "objective_change",
-           "budget_short", "message"]
+           "cost_unlimited", "message"]
 TIME_BUDGET = 20.0  # s for all the re-solves together
 
 
@@ -59,7 +59,7 @@ def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
         least = float((mine["unit_price"] * mine["level_demand"]).min()) * horizon \
             if len(mine) else np.inf
         row = {"service": service, "value_of_health": health, "least_cost": least,
-               "extra_spend": np.nan, "objective_change": np.nan, "budget_short": np.nan}
+               "extra_spend": np.nan, "objective_change": np.nan, "cost_unlimited": np.nan}
         if not len(mine):
             rows.append({**row, "reason": "no eligible contract",
                          "message": f"{service} has no eligible contract (levels, quality or "
@@ -94,6 +94,14 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
             spend = (with_it.totals.get("spend") or 0.0) - (plan.totals.get("spend") or 0.0)
             row.update(extra_spend=spend, objective_change=change)
             if change > 1e-6 * max(1.0, abs(base.objective)):
+                free = _without_budget(session, dict(row), base, plan, value)
+                if free["reason"] == "unaffordable":  # worth it, but not within this budget
+                    return {**free, "objective_change": change, "extra_spend": spend,
+                            "message": f"Worth buying at {money(value)} per QALY, but the budget "
+                                       "keeps it out: within this budget it would displace care "
+                                       f"worth more (value for money {money(change)} worse). With "
+                                       "no budget limit it would be bought, at about "
+                                       f"{money(free['cost_unlimited'])} a year."}
                 return {**row, "reason": "not worth it",
                         "message": f"Not worth its cost at {money(value)} per QALY: including it "
                                    f"changes spend by {money(spend, sign=True)} and makes value "
@@ -122,21 +130,48 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
     finally:
         for con in caps:
             con.activate()
-    if result is None or not result.has_solution:
+    if result is None:  # no budget rule: nothing more to learn
+        return {**row, "reason": "not worth it", "message": ""}
+    if not result.has_solution:
         return {**row, "reason": "kept out by a rule",
                 "message": "Kept out by a rule other than the budget: no plan meets the other "
                            "rules with it (a provider's capacity or income, or a level's limit)."}
     with_it = session.plan(result, check=False)
-    budget = with_it.budget
-    short = float((budget["spend"] - budget["budget"]).max())
-    change = result.objective - base.objective
-    spend = (with_it.totals.get("spend") or 0.0) - (plan.totals.get("spend") or 0.0)
-    row.update(extra_spend=spend, objective_change=change, budget_short=short)
+    service = row["service"]
+    mine = with_it.services.loc[with_it.services["service"] == service, "spend"]
+    cost = float(mine.mean()) if len(mine) else 0.0  # £ a year of its own contracts
+    change = result.objective - unlimited_objective(session)
+    row.update(cost_unlimited=cost)
     if change > 1e-6 * max(1.0, abs(base.objective)):
         return {**row, "reason": "not worth it",
-                "message": f"Not worth its cost at {money(value)} per QALY, and unaffordable "
-                           f"too: it would need {money(short)} more than the budget."}
+                "message": f"Not worth its cost at {money(value)} per QALY, and it does not fit "
+                           "in the budget either."}
     return {**row, "reason": "unaffordable",
-            "message": f"Worth buying at {money(value)} per QALY (value for money "
-                       f"{money(-change)} better), but the budget keeps it out: including it "
-                       f"needs {money(short)} more than the budget."}
+            "message": f"Worth buying at {money(value)} per QALY, but the budget keeps it out: "
+                       "no plan within the budget can include it. With no budget limit it would "
+                       f"be bought, at about {money(cost)} a year."}
+
+
+def _unlimited(session: PlanningModel) -> Plan:
+    """The best plan with the break-even rows off and nothing forced (solved once, kept)."""
+    cached = getattr(session, "_unlimited_plan", None)
+    if cached is not None:
+        return cached
+    m = session.model
+    forced = getattr(m, "include_service", None)
+    caps = [c for c in (getattr(m, "budget_limit", None), getattr(m, "budget_year_cap", None)) if c]
+    for con in [*caps, *([forced] if forced is not None else [])]:
+        con.deactivate()
+    try:
+        result = session.run()
+    finally:
+        for con in [*caps, *([forced] if forced is not None else [])]:
+            con.activate()
+    session._unlimited_plan = session.plan(result, check=False)
+    session._unlimited_objective = result.objective
+    return session._unlimited_plan
+
+
+def unlimited_objective(session: PlanningModel) -> float:
+    _unlimited(session)
+    return session._unlimited_objective

@@ -18,8 +18,8 @@ def test_not_worth_it_unaffordable_and_kept_out_by_a_rule() -> None:
     * poor: 10 episodes at £100 (£1,000) for 0.1 QALY each: 1 QALY worth £1,000 ≤ £1,000 of
       cost: not worth it (the quick test, no re-solve).
     * good: 10 episodes at £100 (£1,000) for 0.5 QALY each: 5 QALYs worth £5,000, £4,000 better
-      value for money, but £1,000 + £1,000 is £500 over the £1,500 budget: unaffordable, short
-      by £500.
+      value for money, but £1,000 + £1,000 is £500 over the £1,500 budget: unaffordable; with
+      no budget limit it is bought, its contracts costing £1,000 a year.
     * capped: 10 episodes wanted, its one provider can do 5: no plan can include it, even with
       unlimited money: kept out by a rule.
     """
@@ -40,9 +40,35 @@ def test_not_worth_it_unaffordable_and_kept_out_by_a_rule() -> None:
     table = unfunded_services(session, base, plan).set_index("service")
     assert table.loc["poor", "reason"] == "not worth it"
     assert table.loc["good", "reason"] == "unaffordable"
-    assert table.loc["good", "budget_short"] == approx(500)
-    assert table.loc["good", "objective_change"] == approx(-4_000)
-    assert "needs £500 more than the budget" in table.loc["good", "message"]
+    assert table.loc["good", "cost_unlimited"] == approx(1_000)
+    assert "no plan within the budget can include it" in table.loc["good", "message"]
+    assert "at about £1,000 a year" in table.loc["good", "message"]
     assert table.loc["capped", "reason"] == "kept out by a rule"
     again = session.run()  # the forced rows are gone: the model is the plan's own again
     assert again.objective == approx(1_000)
+
+
+def test_worth_it_but_displaced_by_a_full_budget() -> None:
+    """£1,000 per QALY, budget £2,000. core (mandatory) 100 at £10 = £1,000; keep (optional):
+    10 at £90 = £900 for 10 × 0.2 = 2 QALYs (£2,000 of health, net +£1,100); extra (optional):
+    10 at £80 = £800 for 10 × 0.1 = 1 QALY (£1,000 of health, net +£200). The plan buys core
+    and keep (£1,900). Forcing extra in within £2,000 means dropping keep: value for money
+    £900 worse. Without the budget it would be bought, its contracts costing £800 a year."""
+    instance = build(
+        [{"service": "core", "demand": 100},
+         {"service": "keep", "demand": 10, "mandatory": False, "qaly_gain": 0.2},
+         {"service": "extra", "demand": 10, "mandatory": False, "qaly_gain": 0.1}],
+        [{"provider": "A", "service": "core", "price": 10},
+         {"provider": "A", "service": "keep", "price": 90},
+         {"provider": "A", "service": "extra", "price": 80}],
+        budget=2000, value_per_qaly=1000)
+    session = PlanningModel(instance)
+    base = session.run()
+    plan = session.plan(base)
+    assert plan.objective == approx(1_900 - 2_000)
+    row = unfunded_services(session, base, plan).set_index("service").loc["extra"]
+    assert row["reason"] == "unaffordable"
+    assert row["cost_unlimited"] == approx(800)
+    assert row["objective_change"] == approx(900)
+    assert "would displace care worth more (value for money £900 worse)" in row["message"]
+    assert "at about £800 a year" in row["message"]
