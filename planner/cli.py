@@ -25,6 +25,7 @@ from planner.cli_support import (
 )
 from planner.cli_support import guarded as _guarded
 from planner.derive import FAMILIES, derive
+from planner.diagnosis import console_lines
 from planner.errors import (
     EXIT_INFEASIBLE,
     EXIT_INTERNAL,
@@ -34,7 +35,6 @@ from planner.errors import (
     OutputError,
     Problem,
 )
-from planner.diagnosis import console_lines
 from planner.formats import money
 from planner.instance import load_instance
 from planner.prechecks import precheck
