@@ -72,3 +72,32 @@ def test_worth_it_but_displaced_by_a_full_budget() -> None:
     assert row["objective_change"] == approx(900)
     assert "would displace care worth more (value for money £900 worse)" in row["message"]
     assert "at about £800 a year" in row["message"]
+
+
+def test_the_report_says_why(tmp_path) -> None:
+    """Through the CLI: unfunded.csv is written and report.html gives each reason in words."""
+    import subprocess
+    import sys
+
+    from tests.test_correctness_round2 import _write
+
+    instance = build(
+        [{"service": "core", "demand": 100},
+         {"service": "keep", "demand": 10, "mandatory": False, "qaly_gain": 0.2},
+         {"service": "extra", "demand": 10, "mandatory": False, "qaly_gain": 0.1},
+         {"service": "poor", "demand": 10, "mandatory": False, "qaly_gain": 0.01}],
+        [{"provider": "A", "service": "core", "price": 10},
+         {"provider": "A", "service": "keep", "price": 90},
+         {"provider": "A", "service": "extra", "price": 80},
+         {"provider": "A", "service": "poor", "price": 80}],
+        budget=2000, value_per_qaly=1000)
+    _write(instance, tmp_path / "inst")
+    out = tmp_path / "plan"
+    done = subprocess.run([sys.executable, "-m", "planner", "solve", str(tmp_path / "inst"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = (out / "unfunded.csv").read_text(encoding="utf-8")
+    assert "extra,unaffordable" in table and "poor,not worth it" in table
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Worth buying at £1,000 per QALY, but the budget keeps it out" in page
+    assert "Not worth its cost at £1,000 per QALY" in page
