@@ -111,6 +111,8 @@ class Names:
         if frame is None or not len(frame) or not (self.services or self.providers or self.levels):
             return frame
         out = frame.copy()
+        if "reason" in out and "service" in out:  # "gp has no eligible contract": named
+            out["reason"] = [self.message(r, s) for r, s in zip(out["reason"], out["service"])]
         for column, kind in ID_COLUMNS.items():
             if column in out and self.has(kind):
                 out[column] = [v if is_missing(v) else self.show(kind, v) for v in out[column]]

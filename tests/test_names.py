@@ -153,6 +153,8 @@ def test_names_map_subjects_and_messages_whole_ids_only() -> None:
     assert names.subject("budget +1%") == "budget +1%"
     assert names.message("One more episode of gp@pct (a pctx)", "gp@pct") == \
         "One more episode of GP consultations at Primary care trust (a pctx)"
+    reasons = names.label(pd.DataFrame({"service": ["gp"], "reason": ["gp has no contract"]}))
+    assert reasons.iloc[0].tolist() == ["GP consultations", "GP consultations has no contract"]
     frame = pd.DataFrame({"by": ["level", "kind"], "key": ["pct", "pct"]})
     assert list(names.label(frame)["key"]) == ["Primary care trust", "pct"]
     assert Names().label(frame) is frame  # no names: nothing to do
