@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, Problem
+from planner.formats import money
 from planner.instance import Instance
 
 STATUS_QUO = "status quo"
@@ -144,13 +145,14 @@ def summary(a: PlanView, b: PlanView, tables: dict[str, pd.DataFrame]) -> str:
     lines = [f"{b.name} against {a.name}:",
              "  contracts: " + ", ".join(f"{changes.get(k, 0)} {k}" for k in
                                          ("started", "ended", "moved", "volume changed", "same")),
-             f"  activity spend £{spend_a:,.0f} → £{spend_b:,.0f} ({spend_b - spend_a:+,.0f})"]
+             f"  activity spend {money(spend_a)} → {money(spend_b)} "
+             f"({money(spend_b - spend_a, sign=True)})"]
     one_off = {k: b.totals.get(k) or 0.0 for k in ("notice_costs", "exit_costs", "entry_costs",
                                                     "setup_costs")}
     lines.append("  one-off costs in " + b.name + " (whole horizon): " + ", ".join(
-        f"{k.replace('_costs', '')} £{v:,.0f}" for k, v in one_off.items()))
+        f"{k.replace('_costs', '')} {money(v)}" for k, v in one_off.items()))
     below = tables["below_break_even"]
     if len(below):
         lines.append("  below break-even in " + b.name + ": " + ", ".join(
-            f"{r.provider} (short £{r.shortfall:,.0f})" for r in below.itertuples()))
+            f"{r.provider} (short {money(r.shortfall)})" for r in below.itertuples()))
     return "\n".join(lines)

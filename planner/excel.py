@@ -185,14 +185,37 @@ def plan_workbook_bytes(files: Any) -> bytes:
     for letter, width in zip("ABCD", (24, 18, 8, 60)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A5"
+    names = files.names
     relax = relaxations(files)
     if len(relax):
         headers, formats = _headers("diagnosis", relax)
         _write_sheet(book, "diagnosis", relax, headers, formats)
     for name, frame in files.tables.items():
+        frame = _clean_numbers(name, names.with_names(frame))
         headers, formats = _headers(name, frame)
         _write_sheet(book, name, frame, headers, formats)
     return _save(book)
+
+
+def _clean_numbers(sheet: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers without float noise, still numbers: £ to the penny (so 341000000.000006 is
+    341000000 and a headroom of −6e−06 is 0), other amounts to 10 significant figures (which
+    keeps a marginal QALYs per £ of 2e−07), and never −0."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind != "f":
+            continue
+        unit = (SHEET_UNITS.get((sheet, column)) or UNITS.get(column, ("", None)))[0]
+        values = out[column].to_numpy(dtype=float)
+        if unit == "£":
+            values = np.round(values, 2)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                scale = 10.0 ** (9 - np.floor(np.log10(np.abs(values))))
+                values = np.where(np.isfinite(scale) & (values != 0),
+                                  np.round(values * scale) / scale, values)
+        out[column] = values + 0.0
+    return out
 
 
 # --- an instance as a workbook ----------------------------------------------------------------

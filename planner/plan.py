@@ -168,7 +168,9 @@ def read_plan_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     try:
         header = pd.read_csv(path, nrows=0).columns
-        dtypes = {c: str for c in header if c in TEXT_COLUMNS}
+        # marginal_values.csv's 'change' is the step tried (a number), not a kind of change
+        words = [c for c in TEXT_COLUMNS if not (c == "change" and path.stem == "marginal_values")]
+        dtypes = {c: str for c in header if c in words}
         frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as exc:
@@ -176,7 +178,7 @@ def read_plan_table(path: str | Path) -> pd.DataFrame:
                                  f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
                                  "Write the plan folder again with 'planner solve'.")) from exc
     for column in frame.columns:
-        if column in TEXT_COLUMNS:
+        if column in words:
             frame[column] = frame[column].map(unescape_cell)
         elif column in BOOL_COLUMNS and frame[column].dtype != bool:
             frame[column] = frame[column].map(

@@ -232,12 +232,13 @@ def _decisions(files: PlanFiles) -> str:
         sentences.append(f"{len(newly)} service{'s are' if len(newly) != 1 else ' is'} newly "
                          f"funded and {len(dropped)} no longer funded.")
     parts = [_p(*sentences)]
+    named = files.names
     if len(at_risk):
-        names = ", ".join(f"{r.provider} ({money(r.min_income - r.income)} short)"
+        names = ", ".join(f"{named.provider(r.provider)} ({money(r.min_income - r.income)} short)"
                           for r in at_risk.itertuples(index=False))
         parts.append(f'<p class="warn"><strong>Risk:</strong> {escape(names)} would be paid below '
                      "the income it needs to break even.</p>")
-    parts.append("<h3>Contracts started, ended and moved</h3>" + html_table(contracts, [
+    parts.append("<h3>Contracts started, ended and moved</h3>" + html_table(named.label(contracts), [
         Col("change", "change"), Col("service", "service"), Col("provider", "provider"),
         Col("level", "level", lambda v: text(v) or "—"),
         Col("episodes_today", "episodes today", number, True),
@@ -245,14 +246,14 @@ def _decisions(files: PlanFiles) -> str:
         Col("value_today", "£ a year today", pounds, True),
         Col("value_plan", "£ a year in plan", pounds, True),
         Col("value_change", "change", pounds, True)], more="changes.csv"))
-    parts.append("<h3>Providers whose income changes</h3>" + html_table(providers, [
+    parts.append("<h3>Providers whose income changes</h3>" + html_table(named.label(providers), [
         Col("provider", "provider"), Col("kind", "kind"), Col("change", "change"),
         Col("income_today", "income today", pounds, True),
         Col("income_plan", "income in plan", pounds, True),
         Col("income_change", "change", pounds, True)], more="providers.csv",
         row_class=lambda r: "bad" if r.change == "leaves" else ""))
     parts.append("<h3>Services funded, no longer funded, and not funded</h3>" + html_table(
-        services, [Col("service", "service"), Col("change", "change"),
+        named.label(services), [Col("service", "service"), Col("change", "change"),
                    Col("spend_plan", "spend in plan", pounds, True),
                    Col("reason", "why", wide=True)], more="unfunded.csv"))
     return "".join(parts)
@@ -272,7 +273,7 @@ def _diagnosis(files: PlanFiles) -> str:
                Col("relax_by", "relax by", numeric=True),
                Col("message", "in words", wide=True)]
     relax = relax.assign(relax_by=[amount(a, u) for a, u in zip(relax["amount"], relax["unit"])])
-    return intro + html_table(relax, columns, more="diagnosis.json")
+    return intro + html_table(files.names.label(relax), columns, more="diagnosis.json")
 
 
 def _years(files: PlanFiles) -> str:
@@ -311,7 +312,7 @@ def _years(files: PlanFiles) -> str:
 def _money(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
-    breakdown = spend_breakdown(files)
+    breakdown = files.names.label(spend_breakdown(files))
     chart = charts.spend_breakdown(breakdown, "Where the money goes")
     parts = [_p("Spend on each service's contracts (payments to providers, contracting and set-up "
                 "costs), split three ways. One-off costs of bringing in or leaving providers are "
@@ -331,7 +332,8 @@ def _money(files: PlanFiles) -> str:
 def _continuum(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
-    levels = level_table(files)
+    named = files.names
+    levels = named.label(level_table(files))
     chart = charts.continuum(levels, "Spend commissioned at each level")
     parts = [_p("Each service is commissioned at one level of the continuum, from individual "
                 "budgets through practices, localities and the PCT to regional and national "
@@ -374,7 +376,7 @@ def _continuum(files: PlanFiles) -> str:
                Col("cv", "CV at this level", lambda v: number(v, 3), True),
                Col("reason", "why here", wide=True)]
     parts.append("<h3>Which services, at which level, and why</h3>"
-                 + html_table(services, columns, limit=200, more="services.csv",
+                 + html_table(named.label(services), columns, limit=200, more="services.csv",
                               row_class=lambda r: "" if r.commissioned else "muted"))
     return "".join(parts)
 
@@ -382,7 +384,7 @@ def _continuum(files: PlanFiles) -> str:
 def _providers(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
-    table = break_even(files)
+    table = files.names.label(break_even(files))
     ruled = table.loc[table["min_income"] > 0]
     intro = _p("Some providers need a minimum income from this commissioner to stay viable "
                "(their break-even income). The plan must pay at least that to any such provider "
@@ -409,7 +411,7 @@ def _providers(files: PlanFiles) -> str:
 def _quality(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
-    table = quality(files)
+    table = files.names.label(quality(files))
     with_rule = table.loc[(table["min_avg_quality"].fillna(0) > 0) | (table["min_quality"].fillna(0)
                                                                       > 0)]
     shown = with_rule if len(with_rule) else table
@@ -457,7 +459,7 @@ def _changes(files: PlanFiles) -> str:
                                     f"change-{by}")
         pieces.append(_figure(chart, f"Grey: today; blue: the plan (activity spend by {label})."))
     pieces.append("<h3>Contracts that change</h3>" + html_table(
-        changed_contracts(files),
+        files.names.label(changed_contracts(files)),
         [Col("change", "change"), Col("service", "service"), Col("provider", "provider"),
          Col("level_b", "level in plan", lambda v: text(v) or "—"),
          Col("volume_a", "episodes today", number, True),
@@ -475,7 +477,7 @@ def _changes(files: PlanFiles) -> str:
 def _constraints(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
-    table = binding(files)
+    table = files.names.label(binding(files))
     intro = _p("The rules that hold the plan back, and what relaxing each would be worth. "
                "“Marginal value” is the improvement of the objective (£) per unit of relaxation. "
                "Re-solves (method milp_resolve) are exact for the step tried; LP duals (lp_dual) "

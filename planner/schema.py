@@ -124,6 +124,10 @@ PROVIDER_KINDS = (
     "community_provider",
 )
 SETTINGS = ("hospital", "community", "home")
+#: The optional ``name`` column of levels, services and providers: what reports show instead of
+#: the id (ids stay the keys that tables refer to, so they must stay short and stable; a board
+#: reads "High Street Surgery", not high_street_surgery). Plain text; duplicates are allowed.
+NAME_MEANING = "plain name shown in reports; blank = the id"
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,7 @@ TABLES: dict[str, TableSpec] = {
         "levels",
         (
             Column("level", "id", required=True, blank_ok=False),
+            Column("name", "text", meaning=NAME_MEANING),
             Column("order", "integer", required=True, blank_ok=False),
             Column("population", "number", required=True, blank_ok=False, strictly_positive=True,
                    meaning="people per commissioning unit"),
@@ -160,6 +165,7 @@ TABLES: dict[str, TableSpec] = {
         "services",
         (
             Column("service", "id", required=True, blank_ok=False),
+            Column("name", "text", meaning=NAME_MEANING),
             Column("category", "text", required=True, blank_ok=False),
             Column("setting", "choice", default="hospital", choices=SETTINGS),
             Column("demand", "number", minimum=0, meaning="episodes per year"),
@@ -183,6 +189,7 @@ TABLES: dict[str, TableSpec] = {
         "providers",
         (
             Column("provider", "id", required=True, blank_ok=False),
+            Column("name", "text", meaning=NAME_MEANING),
             Column("kind", "choice", required=True, blank_ok=False, choices=PROVIDER_KINDS),
             Column("min_income", "number", default=0.0, minimum=0, meaning="£ per year"),
             Column("entry_cost", "number", default=0.0, minimum=0, meaning="£ one-off"),

@@ -22,6 +22,7 @@ import pandas as pd
 from planner.csvsafe import FORMULA_STARTS, unescape_cell
 from planner.errors import InputError, PlannerError, Problem
 from planner.instance import Instance, load_instance
+from planner.names import Names
 from planner.plan import (  # noqa: F401 - TEXT_COLUMNS and BOOL_COLUMNS, for older importers
     BOOL_COLUMNS,
     TEXT_COLUMNS,
@@ -89,6 +90,8 @@ class PlanFiles:
     diagnosis: dict[str, Any] | None = None
     instance: Instance | None = None
     instance_note: str = ""
+    #: (the instance they came from, its names): made once per instance, not per cell
+    _names: tuple[Any, Names] | None = field(default=None, repr=False)
 
     @classmethod
     def read(cls, folder: str | Path, instance: Instance | None = None,
@@ -133,6 +136,13 @@ class PlanFiles:
         self.instance = instance
 
     # --- convenience ----------------------------------------------------------------------
+    @property
+    def names(self) -> Names:
+        """Plain names of services, providers and levels from the instance (ids without it)."""
+        if self._names is None or self._names[0] is not self.instance:
+            self._names = (self.instance, Names.of(self.instance))
+        return self._names[1]
+
     def table(self, name: str) -> pd.DataFrame:
         return self.tables.get(name, pd.DataFrame())
 
@@ -412,13 +422,14 @@ def continuum(files: PlanFiles) -> pd.DataFrame:
     reasons = []
     for row in frame.itertuples(index=False):
         own = pairs.loc[pairs["service"] == row.service]
-        reasons.append(_reason(row, own, value))
+        reasons.append(_reason(row, own, value, files.names))
     frame["reason"] = reasons
     return frame[columns]
 
 
-def _reason(row: Any, own: pd.DataFrame, value_per_qaly: float) -> str:
-    """Why a service is commissioned where it is, in a sentence for a board paper."""
+def _reason(row: Any, own: pd.DataFrame, value_per_qaly: float, names: Names) -> str:
+    """Why a service is commissioned where it is, in a sentence for a board paper (levels by
+    their plain names)."""
     if not row.commissioned:
         if own.empty:
             return "Not commissioned: no demand."
@@ -435,12 +446,12 @@ def _reason(row: Any, own: pd.DataFrame, value_per_qaly: float) -> str:
     risky = lower.loc[lower["reason"] == "spread of spend above risk_tolerance"]
     if len(lower) and not lower["eligible"].any() and len(risky):
         below = risky.iloc[-1]
-        parts.append(f"Risk pooling: one {below['level']} unit's spend would swing too much "
+        parts.append(f"Risk pooling: one {names.level(below['level'])} unit's spend would swing too much "
                      f"(CV {below['cv']:.2f} > tolerance {below['risk_tolerance']:.2f})")
     elif len(lower) and not lower["eligible"].any():
-        parts.append(f"Only allowed from {row.level} level up")
+        parts.append(f"Only allowed from {names.level(row.level)} level up")
     elif len(lower):
-        others = ", ".join(lower.loc[lower["eligible"], "level"])
+        others = ", ".join(names.level(v) for v in lower.loc[lower["eligible"], "level"])
         parts.append(f"Cheapest overall of the levels allowed (lower: {others})")
     else:
         parts.append("The lowest level on the continuum")
@@ -565,8 +576,8 @@ def binding(files: PlanFiles) -> pd.DataFrame:
         if row.position == "at break-even (binds)":
             rows.append({"constraint": "min_income", "subject": row.provider, "method": "plan",
                          "marginal_value": np.nan, "unit": "£",
-                         "message": f"{row.provider} is paid exactly its break-even income of "
-                                    f"{money(row.min_income)}."})
+                         "message": f"{files.names.provider(row.provider)} is paid exactly "
+                                    f"its break-even income of {money(row.min_income)}."})
     values = files.table("marginal_values")
     if len(values):
         budget_rows = values["constraint"].eq("budget") & values["method"].eq("milp_resolve")
@@ -634,7 +645,8 @@ def render_markdown(files: PlanFiles) -> str:
             _md_table(["figure", "value", "note"],
                       [[h.label, h.text(), h.note] for h in headline(files)
                        if not h.technical], {1}), ""]
-    relax = relaxations(files)
+    names = files.names
+    relax = names.label(relaxations(files))
     if len(relax):
         out += ["## What to relax", "", "No plan meets every rule. Each row marked *alone* would "
                 "by itself make a plan possible; the others are the cheapest combination.", "",
@@ -657,11 +669,12 @@ def render_markdown(files: PlanFiles) -> str:
         count = services.loc[services["commissioned"]].groupby("level").size()
         out += [f"## Spend by level{year}", "",
                 _md_table(["level", "services", "spend", "share"],
-                          [[r.key, int(count.get(r.key, 0)), pounds(r.spend), percent(r.share)]
-                           for r in levels.itertuples(index=False)], {1, 2, 3}), ""]
+                          [[names.level(r.key), int(count.get(r.key, 0)), pounds(r.spend),
+                            percent(r.share)] for r in levels.itertuples(index=False)],
+                          {1, 2, 3}), ""]
     counts = change_counts(files)
     if counts:
-        changed = changed_contracts(files)
+        changed = names.label(changed_contracts(files))
         out += ["## Contracts changed against the status quo", "",
                 ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".", ""]
         if len(changed):
@@ -673,7 +686,7 @@ def render_markdown(files: PlanFiles) -> str:
             if len(changed) > MD_LIMIT:
                 out += ["", f"… and {len(changed) - MD_LIMIT} more in changes.csv."]
             out.append("")
-    bind = binding(files)
+    bind = names.label(binding(files))
     if len(bind):
         out += ["## Binding constraints", "",
                 _md_table(["rule", "subject", "value per unit", "message"],

@@ -42,6 +42,7 @@ from make_pct_instance import (  # noqa: E402
     CQC_SCORE,
     DEFAULT_NHS_DATA,
     DEFLATOR,
+    LEVEL_NAMES,
     REPO,
     RISK_AVERSION,
     VALUE_PER_QALY,
@@ -767,7 +768,7 @@ def transaction_estimate(services: list[ServiceSpec], offers: dict[str, list[Off
 
 
 def level_rows(scale: Scale) -> list[dict[str, str]]:
-    return [{"level": lv, "order": str(order), "population": fmt(LEVEL_POP[lv], 0),
+    return [{"level": lv, "name": LEVEL_NAMES[lv], "order": str(order), "population": fmt(LEVEL_POP[lv], 0),
              "transaction_cost": fmt(tc), "risk_tolerance": fmt(tau), "max_services": fmt(cap),
              "delegated_budget": ""}
             for lv, order, _u, tc, tau, cap in LEVELS if lv in scale.levels]
@@ -784,6 +785,19 @@ def service_row(s: ServiceSpec) -> dict[str, str]:
             "allowed_levels": ";".join(s.allowed)}
 
 
+NAME_WORDS = {"Nhs": "NHS", "Icb": "ICB", "And": "and", "Of": "of", "The": "the", "For": "for",
+              "Upon": "upon", "Gp": "GP"}
+"""Words that the source files' title case gets wrong in a provider's name."""
+
+
+def plain_name(name: str) -> str:
+    """providers.csv's ``name``: 'Countess Of Chester Hospital Nhs Foundation Trust' reads
+    'Countess of Chester Hospital NHS Foundation Trust'; the first letter is a capital."""
+    words = [NAME_WORDS.get(w, w) if i else w for i, w in enumerate(name.split(" "))]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def provider_row(p: Provider, income: float, bed_use: float) -> dict[str, str]:
     """Break-even and exit figures are shares of status-quo income (as instances/pct): acute
     and community trusts need 70 %, GP providers 90 %; exit costs 10–25 %. Bed-days: the real
@@ -794,7 +808,7 @@ def provider_row(p: Provider, income: float, bed_use: float) -> dict[str, str]:
         min_share = 0.7  # large acute trusts depend on their commissioners (assumption)
     exit_share = p.exit_share or (0.25 if p.role in ("acute", "gp", "community") else 0.1)
     capacity = max(p.beds, 1.05 * bed_use) if p.beds and bed_use else None
-    return {"provider": p.provider, "kind": p.kind,
+    return {"provider": p.provider, "name": plain_name(p.name), "kind": p.kind,
             "min_income": fmt(round(min_share * income, -3) or None, 0) if incumbent else "",
             "entry_cost": fmt(p.entry_cost or None, 0) if not incumbent else "",
             "exit_cost": fmt(round(exit_share * income, -3) or None, 0) if incumbent else "",

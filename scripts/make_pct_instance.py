@@ -192,6 +192,13 @@ year) and risk tolerances are assumptions, chosen so that per person a contract 
 small levels (practice £0.09, locality £0.05, PCT £0.047, national £0.002 per head) and so that
 the compound-Poisson CV rule keeps rare, costly services at large levels."""
 
+LEVEL_NAMES = {
+    "personal": "Personal health budget", "practice": "GP practice", "locality": "Locality",
+    "pct": "Primary care trust", "joint_la": "PCT with the local authority",
+    "regional": "Regional", "supra_regional": "Supra-regional", "national": "National",
+}
+"""Plain names of the levels for reports (levels.csv's ``name`` column; ids stay the keys)."""
+
 LEVEL_EFFECTS = [
     ("personal", "long_term_conditions", 0.93),
     ("practice", "long_term_conditions", 0.95),
@@ -931,6 +938,26 @@ def share_volume(demand: float, share: float | None, up: bool) -> float | None:
     return float(math.ceil(raw)) if up else float(round(raw))
 
 
+ACRONYMS = {"gp": "GP", "nhs": "NHS", "aaa": "AAA", "gum": "GUM", "gi": "GI", "mri": "MRI",
+            "ivf": "IVF", "ae": "A&E", "copd": "COPD", "bmt": "BMT", "cabg": "CABG",
+            "fnc": "FNC", "mh": "mental health", "childrens": "children's"}
+SERVICE_NAMES = {"mh_community_care": "Community mental health care",
+                 "mh_provider_spells": "Mental health inpatient spells",
+                 "nursing_home_fnc": "Nursing home care (FNC)",
+                 "allogeneic_bmt": "Allogeneic bone marrow transplant",
+                 "cardiac_surgery_cabg": "Cardiac surgery (CABG)",
+                 "ae_attendance": "A&E attendance"}
+"""Names that reading the id word by word would get wrong; the rest come from the id."""
+
+
+def service_name(service: str) -> str:
+    """A plain name for a service id: gp_core_services -> 'GP core services'."""
+    if service in SERVICE_NAMES:
+        return SERVICE_NAMES[service]
+    words = [ACRONYMS.get(w, w) for w in service.split("_")]
+    return words[0][:1].upper() + words[0][1:] + "".join(" " + w for w in words[1:])
+
+
 def build(data: Path) -> dict[str, object]:
     """Make every table as rows of strings, plus the facts the README reports."""
     ncc = read_ncc(data)
@@ -1022,7 +1049,8 @@ def build(data: Path) -> dict[str, object]:
         if prov.entry_cost and incumbent:
             raise SystemExit(f"{prov.provider} is an incumbent with an entry cost")
         provider_rows.append({
-            "provider": prov.provider, "kind": prov.kind,
+            "provider": prov.provider, "name": prov.name[:1].upper() + prov.name[1:],
+            "kind": prov.kind,
             "min_income": fmt(round(prov.min_income_share * status_quo, -3) or None, 0),
             "entry_cost": fmt(prov.entry_cost or None, 0),
             "exit_cost": fmt(round(prov.exit_share * status_quo, -3) or None, 0),
@@ -1034,7 +1062,8 @@ def build(data: Path) -> dict[str, object]:
     for svc in SERVICES:
         fig = figures[svc.service]
         service_rows.append({
-            "service": svc.service, "category": svc.category, "setting": svc.setting,
+            "service": svc.service, "name": service_name(svc.service),
+            "category": svc.category, "setting": svc.setting,
             "demand": fmt(fig.demand), "cost_cv": fmt(svc.cost_cv),
             "tariff": fmt(fig.price) if svc.tariff else "",
             "mandatory": "true" if svc.mandatory else "false",
@@ -1044,7 +1073,7 @@ def build(data: Path) -> dict[str, object]:
             "choice_headroom": fmt(svc.choice_headroom), "min_share": fmt(svc.min_share),
             "allowed_levels": ";".join(svc.allowed)})
 
-    level_rows = [{"level": lv, "order": str(order), "population": fmt(pop),
+    level_rows = [{"level": lv, "name": LEVEL_NAMES[lv], "order": str(order), "population": fmt(pop),
                    "transaction_cost": fmt(tc), "risk_tolerance": fmt(tau),
                    "max_services": fmt(cap)} for lv, order, pop, tc, tau, cap in LEVELS]
     effect_rows = [{"level": lv, "category": cat, "demand_factor": fmt(f)}
@@ -1080,12 +1109,12 @@ def eligible_levels(service: dict[str, str]) -> list[str]:
 # --- writing --------------------------------------------------------------------------------
 
 COLUMNS = {
-    "levels": ["level", "order", "population", "transaction_cost", "risk_tolerance",
+    "levels": ["level", "name", "order", "population", "transaction_cost", "risk_tolerance",
                "max_services", "delegated_budget"],
-    "services": ["service", "category", "setting", "demand", "cost_cv", "tariff", "mandatory",
+    "services": ["service", "name", "category", "setting", "demand", "cost_cv", "tariff", "mandatory",
                  "qaly_gain", "min_quality", "min_avg_quality", "min_providers",
                  "max_providers", "choice_headroom", "min_share", "allowed_levels"],
-    "providers": ["provider", "kind", "min_income", "entry_cost", "exit_cost", "incumbent",
+    "providers": ["provider", "name", "kind", "min_income", "entry_cost", "exit_cost", "incumbent",
                   "total_capacity", "conflicted_levels"],
     "offers": ["provider", "service", "capacity", "price", "quality", "capacity_use",
                "setup_cost", "incumbent_volume"],
@@ -1093,14 +1122,24 @@ COLUMNS = {
 }
 
 
+def _quoted(cell: str) -> str:
+    """A CSV cell, quoted only if it must be (a name with a comma or a quote), as pandas and
+    the csv module do, so instances/pct_5y (written by pandas) quotes the same cells."""
+    if "\n" in cell or "\r" in cell:
+        raise SystemExit(f"a cell holds a line break: {cell!r}")
+    if "," in cell or '"' in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
 def write_csv(path: Path, columns: list[str], rows: Iterable[dict[str, str]]) -> None:
-    """Plain CSV with LF line ends; cells never contain commas or quotes, so no quoting."""
+    """Plain CSV with LF line ends; only names may need quoting (numbers and ids never do)."""
     lines = [",".join(columns)]
     for row in rows:
         cells = [row.get(c, "") for c in columns]
-        if any("," in c or '"' in c for c in cells):
+        if any("," in c or '"' in c for k, c in zip(columns, cells) if k != "name"):
             raise SystemExit(f"cell needs quoting in {path.name}: {cells}")
-        lines.append(",".join(cells))
+        lines.append(",".join(_quoted(c) for c in cells))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

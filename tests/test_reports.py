@@ -96,8 +96,9 @@ def test_report_has_every_section_and_is_self_contained(toy_plan: Path) -> None:
     assert "£1.38m" in html and "£17,000" in html  # headline against the £1.4m budget
     assert "Risk pooling" in html and "CV 0.45 &gt; tolerance 0.10" in html  # hip replacement
     assert "demand effect: −10% demand here (factor 0.9)" in html  # diabetes at practice level
-    assert "county_hospital" in html and "above break-even" in html
-    assert "riverside_federation/gp_consultations" in html  # a binding capacity, valued at £1
+    # the toy's plain names, not its ids (tests/test_names.py checks ids without names)
+    assert "County Hospital NHS Trust" in html and "above break-even" in html
+    assert "Riverside GP Federation / GP consultations" in html  # a binding capacity, £1
 
 
 @pytest.mark.solver
@@ -295,9 +296,10 @@ def test_summary_md(toy_plan: Path) -> None:
                     "## Contracts changed against the status quo", "## Binding constraints"):
         assert heading + "\n" in text
     assert "| Spend | £1.38m |" in text
-    assert "| practice | 1 | £82,000 | 6.0 % |" in text
+    assert "| GP practice | 1 | £82,000 | 6.0 % |" in text
     assert "2 started, 1 ended, 0 moved, 1 volume changed, 1 same." in text
-    assert "| offer_capacity | riverside_federation/gp_consultations | £1.00 per episode |" in text
+    assert ("| offer_capacity | Riverside GP Federation / GP consultations | £1.00 per episode |"
+            in text)
 
 
 @pytest.mark.solver
@@ -307,15 +309,17 @@ def test_plan_workbook_is_formatted(toy_plan: Path) -> None:
                                "levels", "changes", "spend_changes", "marginal_values"]
     contracts = book["contracts"]
     headers = [c.value for c in contracts[1]]
-    assert headers[:8] == ["service", "level", "provider", "year", "volume (episodes)",
-                           "price (£/episode)", "spend (£)", "quality (0–1)"]
+    assert headers[:11] == ["service", "service_name", "level", "level_name", "provider",
+                            "provider_name", "year", "volume (episodes)", "price (£/episode)",
+                            "spend (£)", "quality (0–1)"]  # each id with its name beside it
     assert contracts.freeze_panes == "A2"
     assert contracts["A1"].font.b
     assert contracts.column_dimensions["A"].width >= len("gp_consultations")
-    assert contracts["G2"].value == 81000 and contracts["G2"].number_format == "#,##0"
-    assert contracts["H2"].number_format == "0.000"
+    assert contracts["B2"].value == "Diabetes care"
+    assert contracts["J2"].value == 81000 and contracts["J2"].number_format == "#,##0"
+    assert contracts["K2"].number_format == "0.000"
     changes = book["changes"]
-    negative = [row[7].value for row in changes.iter_rows(min_row=2) if row[2].value == "ended"]
+    negative = [row[11].value for row in changes.iter_rows(min_row=2) if row[4].value == "ended"]
     assert negative == [-500]  # numbers stay numbers, negative ones included
     summary = {row[0].value: row[1].value for row in book["summary"].iter_rows(min_row=5)}
     assert summary["Spend"] == 1_383_000 and summary["Headroom"] == 17_000
@@ -401,6 +405,7 @@ HOSTILE = {"riverside_federation": '=HYPERLINK("http://evil.example","click")',
 def _hostile_instance() -> planner.Instance:
     toy = planner.load_instance(INSTANCES / "toy")
     tables = {name: frame.replace({"provider": HOSTILE}) for name, frame in toy.tables().items()}
+    tables["providers"]["name"] = tables["providers"]["provider"]  # hostile names, too
     return planner.Instance.from_frames(toy.config, **tables)
 
 

@@ -76,8 +76,8 @@ def _problems(folder: Path) -> str:
 
 def test_mandatory_service_without_provider_meeting_quality(toy_copy: Path) -> None:
     text = (toy_copy / "services.csv").read_text().replace(
-        "service,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain,allowed_levels",
-        "service,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain,allowed_levels,min_quality")
+        "service,name,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain,allowed_levels",
+        "service,name,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain,allowed_levels,min_quality")
     text = text.replace("true,0.01,\n", "true,0.01,,0.95\n").replace("true,0,practice;pct\n",
                                                                      "true,0,practice;pct,\n")
     text = text.replace("6000,true,0,\n", "6000,true,0,,\n")

@@ -297,7 +297,8 @@ def test_nan_and_inf_options_are_refused(tmp_path: Path, option: tuple[str, str]
 def test_dollar_ids_are_plain_text_in_charts(tmp_path: Path) -> None:
     folder = tmp_path / "dollars"
     shutil.copytree(TOY, folder)
-    renames = {"primary": "a$x^2$b", "pct": "l$x^2$b", "high_street_surgery": "p$x^$b"}
+    renames = {"primary": "a$x^2$b", "pct": "l$x^2$b", "high_street_surgery": "p$x^$b",
+               "Primary care trust": "l$x^2$b"}  # the level's name: what the charts show
     for name in ("levels.csv", "services.csv", "providers.csv", "offers.csv", "level_effects.csv"):
         path = folder / name
         text = path.read_text(encoding="utf-8")
