@@ -37,6 +37,7 @@ from planner.errors import (
 )
 from planner.formats import money
 from planner.instance import load_instance
+from planner.names import Names
 from planner.prechecks import precheck
 
 
@@ -135,7 +136,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     plan.to_dir(target, force=force)
     if plan.status == "infeasible":
         click.echo(f"{plan.instance.name}: infeasible — no plan meets every rule.", err=True)
-        for line in console_lines(plan.diagnosis or {}):
+        for line in console_lines(plan.diagnosis or {}, Names.of(plan.instance)):
             click.echo(line, err=True)
         if plan.relaxed:
             click.echo(f"the cheapest relaxed plan (objective {money(plan.objective)}) is in "

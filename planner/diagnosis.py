@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 from formulations import BuiltModel, build
 from planner.derive import Derived
 from planner.formats import money
+from planner.names import Names
 from planner.instance import Instance
 from planner.prechecks import budget_lower_bound
 from planner.solver import HighsAdapter, SolveOptions
@@ -288,10 +289,13 @@ def in_reading_order(rows: list[dict]) -> list[dict]:
     return ordered
 
 
-def console_lines(diagnosis: dict) -> list[str]:
-    """What the CLI prints of a diagnosis: the leading relaxations in plain words, then the rest
-    grouped ("Other single changes", "Together", "Cheapest combination")."""
-    rows = diagnosis.get("relaxations", [])
+def console_lines(diagnosis: dict, names: Names | None = None) -> list[str]:
+    """What the CLI prints of a diagnosis: the leading relaxations in plain words (services,
+    providers and levels by ``names``), then the rest grouped ("Other single changes",
+    "Together", "Cheapest combination")."""
+    names = names or Names()
+    rows = [{**row, "message": names.message(row["message"], row.get("subject"))}
+            for row in diagnosis.get("relaxations", [])]
     lines = [f"  {row['message']}" for row in rows if row.get("lead")]
     groups = (("Other single changes that would each make a plan possible:",
                lambda r: r.get("alone") and not r.get("lead")),

@@ -20,6 +20,7 @@ from planner.diagnosis import FAMILIES, money, subject_of
 from planner.errors import InputError, Problem
 from planner.formats import number, pounds
 from planner.instance import Instance
+from planner.names import Names
 from planner.plan import Plan
 from planner.session import PlanningModel
 from planner.solver import SolveOptions, SolveResult
@@ -70,8 +71,10 @@ class Explanation:
                 lines.append(f"  {row.item.replace('_', ' ')}: {pounds(row.plan)} → "
                              f"{pounds(row.alternative)} ({money(row.change, sign=True)})")
         lines += self._budget_lines()
+        names = Names.of(self.base.instance)
         for row in self.incomes.itertuples():
-            lines.append(f"  income of {row.provider}: £{row.plan:,.0f} → £{row.alternative:,.0f}")
+            lines.append(f"  income of {names.provider(row.provider)}: {pounds(row.plan)} → "
+                         f"{pounds(row.alternative)}")
         for row in self.constraints.itertuples():
             lines.append(f"  binding only in the {row.binding_in}: {row.constraint} ({row.subject})")
         return "\n".join(lines)
@@ -90,8 +93,9 @@ class Explanation:
         a = self.base.services.groupby("service")["spend"].sum()
         b = self.alternative.services.groupby("service")["spend"].sum()
         moved = (b - a).fillna(0.0)
+        names = Names.of(self.base.instance)
         for service, change in moved.loc[moved.abs() > 0.5].sort_values().items():
-            lines.append(f"    {service}: {money(change, sign=True)}")
+            lines.append(f"    {names.service(service)}: {money(change, sign=True)}")
         return lines
 
 
@@ -120,7 +124,9 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     names = tuple(v.name for v in session.model.component_objects(pyo.Var))
     base_result = session.adapter.solve(session.model, var_names=names)
     base = session.plan(base_result)
-    question = _question(service, provider, level, drop)
+    named = Names.of(instance)
+    question = _question(named.service(service), named.provider(provider) if provider else None,
+                         named.level(level) if level else None, drop)
     if not base.has_solution:
         return Explanation(question, base, None, reason=f"the instance itself is {base.status}.")
     if drop and not bool(base.services.loc[base.services["service"] == service,

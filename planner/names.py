@@ -103,7 +103,14 @@ class Names:
         if named == str(subject):
             return text
         # whole ids only: a subject 'pct' must not rewrite the 'pct' inside another word
-        return re.sub(rf"(?<![\w]){re.escape(str(subject))}(?![\w])", lambda _: named, text)
+        whole = rf"(?<![\w]){re.escape(str(subject))}(?![\w])"
+        if re.search(whole, text):
+            return re.sub(whole, lambda _: named, text)
+        for token in _SEPARATORS.split(str(subject).split(" in ")[0])[::2]:  # each id by itself
+            name = self._any(token)
+            if name != token:
+                text = re.sub(rf"(?<![\w]){re.escape(token)}(?![\w])", lambda _, n=name: n, text)
+        return text
 
     def label(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` for display: ids replaced by names in every id column (and in the

@@ -19,6 +19,7 @@ import pandas as pd
 from planner.csvsafe import unescape_cell, write_csv
 from planner.errors import InputError, Problem
 from planner.formats import money, number
+from planner.names import Names
 from planner.instance import Instance
 from planner.outdir import (
     MARKER_TEXT,
@@ -82,13 +83,14 @@ class Plan:
         if t["qalys"] > 1e-9:
             health += f"; value for money {money(t['spend'] / t['qalys'])} per QALY"
         lines.append(health)
+        names = Names.of(self.instance)
         first = self.services["year"].min()
         services = self.services.loc[self.services["year"] == first]
         used = services.loc[services["commissioned"]]
         by_level = used.groupby("level").size().sort_values(ascending=False)
         lines.append(f"  {len(used)} of {len(services)} services commissioned across "
                      f"{len(by_level)} level{'s' if len(by_level) != 1 else ''}: "
-                     + ", ".join(f"{lv} {n}" for lv, n in by_level.items()))
+                     + ", ".join(f"{names.level(lv)} {n}" for lv, n in by_level.items()))
         contracts = self.contracts.loc[self.contracts["year"] == first]
         providers = self.providers.loc[self.providers["year"] == first]
         lines.append(f"  {len(contracts)} contracts with {int(providers['used'].sum())} providers"
