@@ -26,8 +26,8 @@ import pyomo.environ as pyo
 from formulations import BuiltModel, build
 from planner.derive import Derived
 from planner.formats import money
-from planner.names import Names
 from planner.instance import Instance
+from planner.names import Names
 from planner.prechecks import budget_lower_bound
 from planner.solver import HighsAdapter, SolveOptions
 

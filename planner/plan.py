@@ -19,8 +19,8 @@ import pandas as pd
 from planner.csvsafe import unescape_cell, write_csv
 from planner.errors import InputError, Problem
 from planner.formats import money, number
-from planner.names import Names
 from planner.instance import Instance
+from planner.names import Names
 from planner.outdir import (
     MARKER_TEXT,
     PLAN_MARKER,
