@@ -121,3 +121,33 @@ def test_default_cli_solve_of_pct_5y_writes_marginal_values(tmp_path) -> None:
     assert (table.method == "lp_dual").any()
     skipped = table[table.method == "skipped"]
     assert skipped.message.str.startswith("Skipped (").all()
+
+
+def twins(max_providers: int) -> planner.Instance:
+    """Two mandatory services of 100 episodes, each offered by A and B at the same £10 and
+    quality: with ``max_providers`` 1 each service uses one of them, the rule binds, and a
+    second provider is worth nothing (objective £2,000 either way)."""
+    return planner.Instance.from_frames(
+        {"name": "twins", "population": 1000, "policy": {"budget": 5000}},
+        levels=pd.DataFrame([{"level": "pct", "order": 1, "population": 1000}]),
+        services=pd.DataFrame([{"service": s, "category": "elective", "demand": 100,
+                                "mandatory": True, "max_providers": max_providers}
+                               for s in ("s1", "s2")]),
+        providers=pd.DataFrame([{"provider": p, "kind": "nhs_trust"} for p in ("A", "B")]),
+        offers=pd.DataFrame([{"provider": p, "service": s, "price": 10, "quality": 1.0}
+                             for p in ("A", "B") for s in ("s1", "s2")]))
+
+
+@pytest.mark.solver
+def test_choice_rules_that_cannot_matter_are_answered_by_one_resolve() -> None:
+    """Both services' max_providers rows bind (one provider each), and relaxing both together
+    finds nothing better than £2,000: one re-solve answers both rows, each saying so with the
+    £ bound, instead of one re-solve per rule."""
+    plan = planner.solve(twins(1), marginal=True)
+    assert plan.objective == approx(2000)
+    rows = plan.marginal_values[plan.marginal_values.constraint == "max_providers"]
+    assert sorted(rows.subject) == ["s1", "s2"]
+    assert (rows.method == "skipped").all()
+    for message in rows.message:
+        assert message.startswith("Skipped (answered together): one re-solve with all 2 binding")
+        assert "at most £0" in message
