@@ -12,7 +12,10 @@ A MILP has no duals. Two honest routes are used and labelled as such in ``method
   ``value_minus_one``, ``degenerate``).
 * ``milp_resolve``: re-solve the whole MILP with the budget at −5 %, −1 %, +1 % and +5 %, and with
   each binding choice rule (min/max providers, headroom) relaxed by one provider, because duals
-  of a MILP can mislead: the true value of money may come in steps.
+  of a MILP can mislead: the true value of money may come in steps. The re-solves share one
+  time budget (:func:`default_budget`) so a default solve stays within about a minute; one
+  re-solve with every binding choice rule relaxed answers them all when together they are
+  worth nothing, and rows not re-solved have method ``skipped`` with the reason.
 
 ``marginal_value`` is the £ improvement of the objective (spend + risk − λ·QALYs) per unit of
 relaxation, in ``unit``; ``qalys_per_unit`` is the change in QALYs where it is measured.
