@@ -16,7 +16,7 @@ import pyomo
 
 from planner.diagnosis import diagnose
 from planner.instance import Instance, load_instance
-from planner.marginal import marginal_values
+from planner.marginal import TimeBudget, default_budget, marginal_values
 from planner.plan import Plan
 from planner.session import PlanningModel
 from planner.solver import SolveOptions, highs_version
@@ -43,6 +43,7 @@ def solve(
     check: bool = True,
     diagnose_infeasible: bool = True,
     marginal: bool = False,
+    marginal_time: float | None = None,
     elastic: bool = False,
     highs_options: dict[str, object] | None = None,
 ) -> Plan:
@@ -51,8 +52,11 @@ def solve(
     ``without`` switches constraint families off (see ``planner.derive.FAMILIES``);
     ``check`` runs :func:`planner.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
-    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`) and why each optional
-    service it does not buy is left out (``plan.unfunded``, :mod:`planner.unfunded`); ``elastic`` makes
+    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`), whose MILP re-solves
+    share ``marginal_time`` seconds (default: ``planner.marginal.default_budget``, within
+    ``time_limit``; rows the budget does not reach say so), and why each optional service the
+    plan does not buy is left out (``plan.unfunded``, :mod:`planner.unfunded`, in half that
+    time again); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
     """
@@ -79,8 +83,11 @@ def solve(
             plan.objective = (totals["spend"] + totals["risk_cost"]
                               - policy.value_per_qaly * totals["qalys"])
     if marginal and result.has_solution:
-        plan.marginal_values = marginal_values(session, result)
-        plan.unfunded = unfunded_services(session, result, plan)
+        budget = None if marginal_time is None else TimeBudget(marginal_time)
+        plan.marginal_values = marginal_values(session, result, time_limit, budget)
+        reasons_s = 0.5 * (marginal_time if marginal_time is not None
+                           else default_budget(result, time_limit))
+        plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,
