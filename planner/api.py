@@ -22,6 +22,11 @@ from planner.session import PlanningModel
 from planner.solver import SolveOptions, highs_version
 from planner.unfunded import unfunded_services
 
+#: The why-not-bought re-solves (planner.unfunded) get this share of the marginal values' time
+#: budget (at least REASONS_SHARE × REASONS_MIN_S seconds): a few services, two solves each.
+REASONS_SHARE = 0.5
+REASONS_MIN_S = 20.0
+
 
 def versions() -> dict[str, str]:
     try:
@@ -56,7 +61,7 @@ def solve(
     share ``marginal_time`` seconds (default: ``planner.marginal.default_budget``, within
     ``time_limit``; rows the budget does not reach say so), and why each optional service the
     plan does not buy is left out (``plan.unfunded``, :mod:`planner.unfunded`, in half that
-    time again); ``elastic`` makes
+    time again, at least 10 s); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
     """
@@ -85,8 +90,8 @@ def solve(
     if marginal and result.has_solution:
         budget = None if marginal_time is None else TimeBudget(marginal_time)
         plan.marginal_values = marginal_values(session, result, time_limit, budget)
-        reasons_s = 0.5 * (marginal_time if marginal_time is not None
-                           else default_budget(result, time_limit))
+        reasons_s = REASONS_SHARE * (marginal_time if marginal_time is not None
+                                     else max(REASONS_MIN_S, default_budget(result, time_limit)))
         plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,

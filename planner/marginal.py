@@ -32,8 +32,9 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planner.diagnosis import FAMILIES, subject_of
-from planner.diagnosis import money as _money
 from planner.fixed_lp import OneUnit, fixed_plan, is_kink
+from planner.formats import money as _money
+from planner.formats import number
 from planner.progress import progress
 from planner.session import PlanningModel
 from planner.solver import HighsAdapter, SolveResult
@@ -186,6 +187,12 @@ def _totals(session: PlanningModel, result: SolveResult) -> dict:
             "spend": plan.totals.get("spend", 0.0)}
 
 
+def _signed(value: float, decimals: int) -> str:
+    """+1.25, −0.40, 0.00: a change with its sign (a real minus sign; zero unsigned)."""
+    text = number(value, decimals)
+    return text if text.startswith("−") or not text.strip("0.,") else "+" + text
+
+
 def _cut_short(result: SolveResult) -> str:
     """A note for a re-solve that stopped at its time limit with a plan (status feasible)."""
     if result.status != "feasible":
@@ -217,8 +224,8 @@ def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
             qalys = (now["qalys"] - reference["qalys"]) / change
             row.update(marginal_value=gain, qalys_per_unit=qalys, message=(
                 f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
-                f"{_money(-gain * change)} and QALYs by {qalys * change:+,.2f} "
-                f"({qalys * 1e6:,.1f} QALYs per £1m).") + _cut_short(result))
+                f"{_money(-gain * change)} and QALYs by {_signed(qalys * change, 2)} "
+                f"({number(qalys * 1e6, 1)} QALYs per £1m).") + _cut_short(result))
         elif result.status == "infeasible":
             row["message"] = f"With the budget {step:+.0%} there is no feasible plan."
         else:
@@ -244,7 +251,7 @@ def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
         what = {"headroom": "dropping the headroom rule", "min_providers": "one provider fewer",
                 "max_providers": "one provider more"}[name]
         if gain is not None:
-            message = (f"For {subject}, {what} would improve the objective by £{gain:,.0f}."
+            message = (f"For {subject}, {what} would improve the objective by {_money(gain)}."
                        + _cut_short(result))
         elif result.status == "infeasible":
             message = f"For {subject}, relaxing it gives no feasible plan."
@@ -283,7 +290,7 @@ def _together(session: PlanningModel, base: SolveResult, jobs: list[Resolve]) ->
         return None
     return [job.skipped("answered together", (
         f"one re-solve with all {len(jobs)} binding choice rules relaxed at once improves the "
-        f"objective by at most £{most:,.0f} (under {TOGETHER_TOL:.2%} of it, which re-solves "
+        f"objective by at most {_money(most)} (under {TOGETHER_TOL:.2%} of it, which re-solves "
         f"at a {RESOLVE_GAP:.2%} gap cannot tell from nothing), so relaxing this "
         f"{job.constraint} rule alone is worth no more.")) for job in jobs]
 
