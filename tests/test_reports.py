@@ -306,7 +306,7 @@ def test_summary_md(toy_plan: Path) -> None:
 def test_plan_workbook_is_formatted(toy_plan: Path) -> None:
     book = openpyxl.load_workbook(toy_plan / "plan.xlsx")
     assert book.sheetnames == ["summary", "budget", "contracts", "services", "providers",
-                               "levels", "changes", "spend_changes", "marginal_values"]
+                               "levels", "changes", "spend_changes", "marginal_values", "unfunded"]
     contracts = book["contracts"]
     headers = [c.value for c in contracts[1]]
     assert headers[:11] == ["service", "service_name", "level", "level_name", "provider",

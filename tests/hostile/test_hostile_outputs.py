@@ -160,6 +160,8 @@ def test_summary_md_escapes_hostile_ids(tmp_path: Path) -> None:
     for name in ("offers", "providers"):
         frame = pd.read_csv(area / f"{name}.csv", dtype=str, keep_default_na=False)
         frame["provider"] = frame["provider"].replace(HOSTILE)
+        if "name" in frame:  # the reports show names: make them the hostile text too
+            frame["name"] = frame["provider"]
         frame.to_csv(area / f"{name}.csv", index=False)
     config = (area / "instance.yaml").read_text(encoding="utf-8")
     (area / "instance.yaml").write_text(config.replace("name: toy", f"name: {BIDI_NAME}"),
