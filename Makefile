@@ -11,12 +11,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# PYTHONWARNINGS=ignore hides setuptools' notes on editable installs (the build backend runs in
+# pip's subprocess and inherits it); errors still show.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
 run: $(VENV)/.installed
