@@ -15,8 +15,10 @@ forced in (its level choice fixed to "some level") and the model re-solved; wher
 infeasible, it is re-solved once more with the break-even rows switched off. Both re-solves use
 the persistent model, so they cost a fraction of the first solve, and they share one time budget
 (``time_budget`` seconds); a service not reached in that time is reported as "not analysed".
-A quick test comes first (one year): a service whose health, at the best quality on offer, is
-worth less than its cheapest possible activity cost is "not worth it" with no re-solve.
+A quick test comes first: a service whose episode, at the best quality on offer, is worth less
+than its cheapest episode in the cheapest year is "not worth it" with no re-solve. When the
+plan's own solve took longer than the whole time budget (a multi-year instance), the re-solves
+are not tried and the other services are reported "not analysed", with the command that asks.
 """
 
 from __future__ import annotations
@@ -52,26 +54,34 @@ def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
     horizon = derived.horizon
     rows = []
     deadline = time.perf_counter() + time_budget
+    cheapest_year = float(min((1.0 + derived.price_change) ** t for t in range(horizon)))
+    too_slow = base.solve_s > time_budget  # one re-solve would take about as long as the plan
     for service in out:
         mine = contracts.loc[contracts["service"] == service]
-        health = value * float((mine["qaly_per_episode"] * mine["level_demand"]).max()) * horizon \
-            if len(mine) else 0.0
-        least = float((mine["unit_price"] * mine["level_demand"]).min()) * horizon \
-            if len(mine) else np.inf
+        first_year = mine["level_demand"].to_numpy(float)
+        health = value * float((mine["qaly_per_episode"] * first_year).max()) if len(mine) else 0.0
+        least = float((mine["unit_price"] * first_year).min()) if len(mine) else np.inf
         row = {"service": service, "value_of_health": health, "least_cost": least,
                "extra_spend": np.nan, "objective_change": np.nan, "cost_unlimited": np.nan}
+        # per episode, in every year: its health is worth at most this, it costs at least that
+        worth = value * float(mine["qaly_per_episode"].max()) if len(mine) else 0.0
+        price = float(mine["unit_price"].min()) * cheapest_year if len(mine) else np.inf
         if not len(mine):
             rows.append({**row, "reason": "no eligible contract",
                          "message": f"{service} has no eligible contract (levels, quality or "
                                     "conflicts rule out every offer)."})
-        elif horizon == 1 and health <= least:  # over several years growth blurs the bound
+        elif worth <= price:
             rows.append({**row, "reason": "not worth it",
-                         "message": f"Not worth its cost at {money(value)} per QALY: its health "
-                                    f"is worth at most {money(health)}, and it costs at least "
-                                    f"{money(least)}."})
-        elif time.perf_counter() >= deadline:
+                         "message": f"Not worth its cost at {money(value)} per QALY: an episode's "
+                                    f"health is worth at most {money(worth)}, and an episode "
+                                    f"costs at least {money(price)}."})
+        elif too_slow or time.perf_counter() >= deadline:
+            why = (f"each re-solve would take about as long as the plan's own "
+                   f"{base.solve_s:,.0f} s solve" if too_slow else "the time for these re-solves "
+                   "ran out")
             rows.append({**row, "reason": "not analysed",
-                         "message": "Not analysed: the time for these re-solves ran out."})
+                         "message": f"Not analysed: {why}. Ask with 'planner explain INSTANCE "
+                                    f"--service {service} --level LEVEL'."})
         else:
             rows.append(_forced(session, service, base, plan, row, deadline))
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -84,10 +94,14 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
     ys = data.y_by_service[service]
     m.include_service = pyo.Constraint(expr=pyo.quicksum(m.y[int(j)] for j in ys) == 1)
     options = session.adapter.options
-    session.adapter.options = replace(options, time_limit=max(1.0, deadline - time.perf_counter()))
+    session.adapter.options = replace(options, time_limit=max(0.5, deadline - time.perf_counter()))
+    session._unfunded_deadline = deadline  # the later re-solves of this service share it
     value = float(session.instance.config.policy.value_per_qaly)
     try:
-        result = session.run()
+        result = _run(session)
+        if result.status not in ("optimal", "infeasible"):  # stopped by the time budget
+            return {**row, "reason": "not analysed",
+                    "message": "Not analysed: the time for these re-solves ran out."}
         if result.has_solution:
             with_it = session.plan(result, check=False)
             change = result.objective - base.objective
@@ -126,12 +140,16 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
     for con in caps:
         con.deactivate()
     try:
-        result = session.run() if caps else None
+        result = _run(session) if caps else None
     finally:
         for con in caps:
             con.activate()
     if result is None:  # no budget rule: nothing more to learn
         return {**row, "reason": "not worth it", "message": ""}
+    if result.status not in ("optimal", "infeasible") or (
+            result.has_solution and _unlimited(session) is None):
+        return {**row, "reason": "not analysed",
+                "message": "Not analysed: the time for these re-solves ran out."}
     if not result.has_solution:
         return {**row, "reason": "kept out by a rule",
                 "message": "Kept out by a rule other than the budget: no plan meets the other "
@@ -152,8 +170,16 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
                        f"be bought, at about {money(cost)} a year."}
 
 
-def _unlimited(session: PlanningModel) -> Plan:
-    """The best plan with the break-even rows off and nothing forced (solved once, kept)."""
+def _run(session: PlanningModel) -> SolveResult:
+    """One re-solve within what is left of the time budget (at least half a second)."""
+    left = getattr(session, "_unfunded_deadline", time.perf_counter() + 60.0) - time.perf_counter()
+    session.adapter.options = replace(session.adapter.options, time_limit=max(0.5, left))
+    return session.run()
+
+
+def _unlimited(session: PlanningModel) -> Plan | None:
+    """The best plan with the break-even rows off and nothing forced (solved once, kept); None
+    when the time budget stops it before it is proven best."""
     cached = getattr(session, "_unlimited_plan", None)
     if cached is not None:
         return cached
@@ -163,10 +189,12 @@ def _unlimited(session: PlanningModel) -> Plan:
     for con in [*caps, *([forced] if forced is not None else [])]:
         con.deactivate()
     try:
-        result = session.run()
+        result = _run(session)
     finally:
         for con in [*caps, *([forced] if forced is not None else [])]:
             con.activate()
+    if result.status != "optimal":  # stopped by the time budget: no reference to judge by
+        return None
     session._unlimited_plan = session.plan(result, check=False)
     session._unlimited_objective = result.objective
     return session._unlimited_plan
