@@ -4,7 +4,9 @@
 
 For each sweep kind, with ``--scenarios`` scenarios each,
 
-* ``budget``: the instance's budget −5 % … +5 % (on the PCT the lowest three are infeasible);
+* ``budget``: the instance's budget −5 % … +5 % (on the PCT the lowest three are infeasible,
+  and each infeasible scenario is diagnosed, in every arm);
+* ``budget_up``: the instance's budget … +5 % (all feasible on the PCT; not run by default);
 * ``price``: every offer's price × 0.97 … 1.03;
 * ``demand``: every service's demand × 0.97 … 1.03 (some scenarios change the structure);
 
@@ -42,6 +44,8 @@ def specs(instance: planner.Instance, n: int) -> dict[str, dict]:
     return {
         "budget": {"parameters": {"policy.budget": [float(b) for b in
                                                     np.linspace(base * 0.95, base * 1.05, n)]}},
+        "budget_up": {"parameters": {"policy.budget": [float(b) for b in
+                                                       np.linspace(base, base * 1.05, n)]}},
         "price": {"parameters": {"offers.price": {"scale": factors}}},
         "demand": {"parameters": {"services.demand": {"scale": factors}}},
     }
