@@ -98,12 +98,15 @@ class PlanningModel:
             raise InputError(problems)
         return derived
 
-    def update(self, instance: Instance, derived: Derived | None = None) -> bool:
+    def update(self, instance: Instance, derived: Derived | None = None,
+               greedy: bool = True) -> bool:
         """Re-set a mutable model to ``instance`` without rebuilding it, if its structure allows.
 
         True if the model now answers ``instance`` (prices, demand, thresholds, budget and £ per
         QALY re-set in place; the next ``run`` re-solves the persistent HiGHS model); False if
         the structure differs (eligibility, levels, providers, ...) and a rebuild is needed.
+        ``greedy`` False leaves the MIP start to the caller (a sweep starts from a neighbour's
+        plan, see :meth:`restart_from`), saving the greedy heuristic's time.
         """
         derived = derived or self.derive(instance)
         if not self.mutable or structure_signature(derived) != self.signature:
@@ -116,9 +119,18 @@ class PlanningModel:
         self.built = BuiltModel(self.model, derived, data)
         self.derived = derived
         self.set_policy(instance)
-        self.adapter.solver.restart_from(greedy_start(self.model, data))
+        if greedy:
+            self.restart_from()
         self.instance = instance
         return True
+
+    def restart_from(self, start: list[tuple] | None = None) -> None:
+        """The MIP start of the next ``run``: ``start`` ([(VarData, value)], e.g. the plan of a
+        neighbouring scenario) or, without one, a greedy start for the data the model now holds.
+        A start is only a hint: HiGHS discards one it cannot complete to a feasible plan."""
+        if start is None:
+            start = greedy_start(self.model, self.built.data)
+        self.adapter.solver.restart_from(start)
 
     @property
     def signature(self) -> str:

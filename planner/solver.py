@@ -70,6 +70,10 @@ class HighsAdapter:
         self.options = options or SolveOptions()
         self.solver = FastHighs()
         self._model: pyo.ConcreteModel | None = None
+        # [(VarData, value)] of every variable in the last solve's plan (None without one): a
+        # neighbouring scenario's MIP start (planner.neighbours); live references, kept here and
+        # never in a SolveResult.
+        self.incumbent: list[tuple] | None = None
 
     def solve(self, model: pyo.ConcreteModel, var_names: tuple[str, ...] = ("x", "y", "z", "w"),
               duals: bool = False) -> SolveResult:
@@ -92,6 +96,7 @@ class HighsAdapter:
                 solver_options=solver_options, timer=timer)
         wall = time.perf_counter() - start
         self._model = model
+        self.incumbent = None
         transfer = _timer_total(timer, "set_instance") + _timer_total(timer, "update")
         if _interrupted(self.solver):
             raise KeyboardInterrupt  # Ctrl-C reached HiGHS: stop, and write nothing
@@ -101,6 +106,7 @@ class HighsAdapter:
                              transfer_s=transfer, solve_s=max(wall - transfer, 0.0))
         if result.has_solution:
             primals = results.solution_loader.get_vars()
+            self.incumbent = list(primals.items())
             for name in var_names:
                 var = getattr(model, name, None)
                 if var is not None:

@@ -16,6 +16,9 @@
   the parent stops them before it exits, so no process outlives the command.
 * A scenario that fails (bad override, solver error) is recorded with its reason, an infeasible
   one with its diagnosis' first message; the sweep goes on.
+* Scenarios sharing a model are solved in order of their swept values, and each starts from the
+  last solved scenario's plan, or takes its proven answer where the change only tightens the
+  model (``warm``, see planner.neighbours); the results come back in the user's order.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tqdm import tqdm
 from formulations.coefficients import structure_signature
 from planner.errors import InputError, PlannerError, Problem
 from planner.instance import Instance, load_instance
+from planner.neighbours import Neighbours, neighbour_order
 from planner.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios
 from planner.session import PlanningModel
 from planner.solver import SolveOptions
@@ -53,14 +57,15 @@ class Terminated(KeyboardInterrupt):
 def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | dict[str, Any],
           *, workers: int = 1, scheduler: str | Any | None = None, out: str | Path | None = None,
           plans: bool = False, options: SolveOptions | None = None,
-          progress: bool | None = None, notify: Callable[[str], None] | None = None
-          ) -> pd.DataFrame:
+          progress: bool | None = None, notify: Callable[[str], None] | None = None,
+          warm: bool = True) -> pd.DataFrame:
     """Solve every scenario of ``sweep_file`` over ``instance`` and return the results table.
 
     One row per scenario with ``scenario``, one column per swept parameter, and the columns of
     RESULT_COLUMNS. ``scheduler`` is a Dask scheduler address or a ``distributed.Client``.
     ``notify`` receives one-line news such as how many scenarios a resume skipped (default:
-    printed to stderr).
+    printed to stderr). ``warm`` False solves every scenario from the greedy start, without
+    learning from its neighbours (the same results; for measuring what warm starts buy).
     """
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
@@ -85,7 +90,7 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
         # Dask workers may be on other machines: there the parent writes the rows it receives.
         rows_dir = Path(out) / "rows" if out and scheduler is None else None
         plans_dir = Path(out) / "plans" if (out and plans) else None
-        job = _Job(instance, options, base_contracts, names, rows_dir, plans_dir)
+        job = _Job(instance, options, base_contracts, names, rows_dir, plans_dir, warm)
         with _terminate_as_interrupt():
             for row in _run(job, _batches(todo, max(1, workers)), workers, scheduler):
                 if row["scenario"] in rows:
@@ -123,8 +128,9 @@ class _Job:
 
     def __init__(self, instance: Instance, options: SolveOptions,
                  base_contracts: dict[tuple[str, str, str], float], names: dict[str, str],
-                 rows_dir: Path | None, plans_dir: Path | None):
+                 rows_dir: Path | None, plans_dir: Path | None, warm: bool = True):
         self.instance = instance
+        self.warm = warm
         self.options = options
         self.base_contracts = base_contracts
         self.names = names
@@ -132,7 +138,7 @@ class _Job:
         self.plans_dir = plans_dir
 
     def __call__(self, batch: list[Scenario]) -> list[dict[str, Any]]:
-        models = _Models(self.options)
+        models = _Models(self.options, self.warm)
         rows = []
         for scenario in batch:
             rows.append(self.solve_and_save(scenario, models))
@@ -153,7 +159,7 @@ class _Job:
         try:
             variant = apply(self.instance, scenario)
             session, rebuilt = models.model_for(scenario, variant)
-            result = session.run()
+            result = models.solve(session, scenario, rebuilt)
             plan = session.plan(result, instance=variant)
             message = _diagnosis_message(variant, self.options) if plan.status == "infeasible" \
                 else ""
@@ -192,10 +198,17 @@ class _Models:
 
     KEEP = 4  # models a worker keeps at once (the least recently used goes): memory stays bounded
 
-    def __init__(self, options: SolveOptions):
+    def __init__(self, options: SolveOptions, warm: bool = True):
         self.options = options
         self.models: dict[str, PlanningModel] = {}  # structure signature -> model, oldest first
         self.holds: dict[str, str] = {}  # structure signature -> structure_key of its data
+        self.neighbours = Neighbours() if warm else None
+
+    def solve(self, session: PlanningModel, scenario: Scenario, rebuilt: bool):
+        """Solve the scenario ``session`` now holds (from its neighbour's plan if warm)."""
+        if self.neighbours is None:
+            return session.run()
+        return self.neighbours.solve(session, scenario.structure_key(), fresh=rebuilt)
 
     def model_for(self, scenario: Scenario, variant: Instance) -> tuple[PlanningModel, bool]:
         """(the model, now answering ``variant``; whether it had to be built)."""
@@ -211,7 +224,8 @@ class _Models:
             return self._keep(session, key), True
         derived = next(iter(self.models.values())).derive(variant)
         session = self.models.get(structure_signature(derived))
-        if session is not None and session.update(variant, derived):
+        if session is not None and session.update(variant, derived,
+                                                  greedy=self.neighbours is None):
             self.holds[session.signature] = key
             return self._touch(session), False
         session = PlanningModel(variant, options=self.options, mutable=True, derived=derived)
@@ -221,6 +235,8 @@ class _Models:
         while len(self.models) >= self.KEEP:
             oldest = next(iter(self.models))
             del self.models[oldest], self.holds[oldest]
+            if self.neighbours is not None:
+                self.neighbours.forget(oldest)
         self.models[session.signature] = session
         self.holds[session.signature] = key
         return session
@@ -261,10 +277,12 @@ def _base_contracts(instance: Instance, options: SolveOptions) -> dict[tuple[str
 
 def _batches(items: list[Scenario], workers: int) -> list[list[Scenario]]:
     """Balanced batches, one per worker; scenarios sharing a structure stay together where the
-    balance allows (one built model serves them), and a large group is split across workers."""
+    balance allows (one built model serves them), in neighbour order (a large group is split
+    across workers into runs of neighbours)."""
     groups: dict[str, list[Scenario]] = {}
     for scenario in items:
         groups.setdefault(scenario.structure_key(), []).append(scenario)
+    groups = {key: neighbour_order(group) for key, group in groups.items()}
     size = -(-len(items) // workers)  # ceiling: the most scenarios one worker should get
     pieces = [group[i:i + size] for group in groups.values() for i in range(0, len(group), size)]
     batches: list[list[Scenario]] = [[] for _ in range(min(workers, len(pieces)) or 1)]
@@ -280,7 +298,7 @@ def _run(job: _Job, batches: list[list[Scenario]], workers: int,
         for rows in _run_dask(job, batches, scheduler):
             yield from rows
     elif workers <= 1:
-        models = _Models(job.options)
+        models = _Models(job.options, job.warm)
         for scenario in (s for batch in batches for s in batch):
             yield job.solve_and_save(scenario, models)
     else:

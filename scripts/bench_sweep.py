@@ -1,17 +1,22 @@
-"""Benchmark of sweeps: persistent re-solve against rebuild per scenario, and 2 workers against 1.
+"""Benchmark of sweeps: warm (neighbours' plans) against cold sweeps and separate solves.
 
-    python scripts/bench_sweep.py [--instance instances/pct] [--scenarios 20]
+    python scripts/bench_sweep.py [--instance instances/pct] [--scenarios 8] [--kinds budget,price,demand]
 
-All figures are wall seconds measured in this one run, reported as ratios. Two sweeps of
-``--scenarios`` scenarios each:
+For each sweep kind, with ``--scenarios`` scenarios each,
 
-* budgets from the instance's own to +5 %: only the budget Param is re-set between solves;
-* prices scaled from 0.95 to 1.03 (all feasible on the PCT): each scenario is derived, its
-  structure checked, and the model's price Params re-set (prices, demand and thresholds take
-  this path).
+* ``budget``: the instance's budget −5 % … +5 % (on the PCT the lowest three are infeasible,
+  and each infeasible scenario is diagnosed, in every arm);
+* ``budget_up``: the instance's budget … +5 % (all feasible on the PCT; not run by default);
+* ``price``: every offer's price × 0.97 … 1.03;
+* ``demand``: every service's demand × 0.97 … 1.03 (some scenarios change the structure);
 
-The rebuild figure solves the same price scenarios with a new model each (derive, build,
-transfer, solve), which is what every scenario would cost without persistent models.
+five arms are run, in an order rotated from one kind to the next so that no arm always runs
+first on a machine others share: ``separate`` (one ``planner.solve`` per scenario: derive,
+build, transfer, solve, verify, and a diagnosis if infeasible), and ``planner.sweep`` cold
+(``warm=False``: persistent models, greedy starts) and warm, each with 1 and 2 workers. Every
+arm must give the same statuses and the same objectives to twice the MIP gap (each is within
+the gap of the optimum); the script says so per kind. All figures are wall seconds of this one
+run; the load average is printed before and after, since the machine may be shared.
 """
 
 from __future__ import annotations
@@ -26,97 +31,87 @@ import numpy as np
 
 import planner
 from planner.scenarios import apply, load_sweep, scenarios
-from planner.session import PlanningModel
+from planner.solver import SolveOptions, highs_version
 
 ROOT = Path(__file__).resolve().parents[1]
+ARMS = ("separate", "cold 1", "warm 1", "cold 2", "warm 2")
 
 
-def timed(function, *args, **kwargs) -> tuple[float, object]:
+def specs(instance: planner.Instance, n: int) -> dict[str, dict]:
+    base = instance.config.policy.budget
+    base = base[0] if isinstance(base, list) else base
+    factors = [float(f) for f in np.linspace(0.97, 1.03, n)]
+    return {
+        "budget": {"parameters": {"policy.budget": [float(b) for b in
+                                                    np.linspace(base * 0.95, base * 1.05, n)]}},
+        "budget_up": {"parameters": {"policy.budget": [float(b) for b in
+                                                       np.linspace(base, base * 1.05, n)]}},
+        "price": {"parameters": {"offers.price": {"scale": factors}}},
+        "demand": {"parameters": {"services.demand": {"scale": factors}}},
+    }
+
+
+def separate(instance: planner.Instance, spec: dict) -> list[tuple[str, float | None]]:
+    """(status, objective) of every scenario, each a planner.solve of its own."""
+    out = []
+    for scenario in scenarios(load_sweep(spec)):
+        plan = planner.solve(apply(instance, scenario))
+        out.append((plan.status, plan.objective))
+    return out
+
+
+def run_arm(arm: str, instance: planner.Instance, spec: dict) -> tuple[float, list]:
     start = time.perf_counter()
-    value = function(*args, **kwargs)
-    return time.perf_counter() - start, value
+    if arm == "separate":
+        rows = separate(instance, spec)
+    else:
+        mode, workers = arm.split()
+        table = planner.sweep(instance, spec, workers=int(workers), progress=False,
+                              warm=mode == "warm")
+        rows = [(s, None if o != o else float(o)) for s, o in zip(table["status"],
+                                                                  table["objective"])]
+    return time.perf_counter() - start, rows
 
 
-def rebuild_each(instance: planner.Instance, spec: dict) -> list[float | None]:
-    """Objectives (£) of every scenario, each solved by a model built for it alone."""
-    objectives = []
-    for scenario in scenarios(load_sweep(spec)):
-        session = PlanningModel(apply(instance, scenario))
-        objectives.append(session.plan(session.run()).objective)
-    return objectives
-
-
-def stage_seconds(instance: planner.Instance, spec: dict) -> dict[str, float]:
-    """Per-scenario wall seconds of the model work around HiGHS, both ways, summed.
-
-    ``reset``: derive the scenario, check its structure, re-set the Params, send the changes;
-    ``rebuild``: derive, build and transfer a new model. ``highs_*``: HiGHS's own time.
-    """
-    totals = dict.fromkeys(("reset", "highs_reset", "rebuild", "highs_rebuild"), 0.0)
-    session = PlanningModel(instance, mutable=True)
-    session.run()
-    for scenario in scenarios(load_sweep(spec)):
-        variant = apply(instance, scenario)
-        start = time.perf_counter()
-        assert session.update(variant)
-        result = session.run()
-        totals["reset"] += time.perf_counter() - start - result.solve_s
-        totals["highs_reset"] += result.solve_s
-        start = time.perf_counter()
-        fresh = PlanningModel(variant)
-        result = fresh.run()
-        totals["rebuild"] += time.perf_counter() - start - result.solve_s
-        totals["highs_rebuild"] += result.solve_s
-    return totals
+def same(a: list, b: list, gap: float) -> bool:
+    """Same statuses; objectives within twice the relative MIP gap."""
+    if [s for s, _ in a] != [s for s, _ in b]:
+        return False
+    return all((x is None) == (y is None) and (x is None or abs(x - y) <= 2 * gap * max(
+        abs(x), abs(y), 1.0)) for (_, x), (_, y) in zip(a, b))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instance", type=Path, default=ROOT / "instances" / "pct")
-    parser.add_argument("--scenarios", type=int, default=20)
+    parser.add_argument("--scenarios", type=int, default=8)
+    parser.add_argument("--kinds", default="budget,price,demand")
     args = parser.parse_args()
     instance = planner.load_instance(args.instance)
-    n = args.scenarios
-    base = instance.config.policy.budget
-    base = base[0] if isinstance(base, list) else base
-    budget = {"parameters": {"policy.budget": [float(b) for b in np.linspace(base, base * 1.05, n)]}}
-    prices = {"parameters": {"offers.price": {"scale": [float(f) for f in np.linspace(0.95, 1.03, n)]}}}
-    runs = {}
-    for label, spec in (("budget", budget), ("prices", prices)):
-        for workers in (1, 2):
-            runs[label, workers] = timed(planner.sweep, instance, spec, workers=workers,
-                                         progress=False)
-    t_rebuild, rebuilt = timed(rebuild_each, instance, prices)
-    stages = stage_seconds(instance, prices)
-    price_table = runs["prices", 1][1]
-    same = np.allclose(price_table["objective"].astype(float), np.asarray(rebuilt, dtype=float),
-                       rtol=1e-7, equal_nan=True)
+    options = SolveOptions()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
-    print(f"instance {instance.name}, {n} scenarios per sweep (each sweep also solves the base "
-          "instance once, to count contract changes)")
-    print("| run | wall s | s per scenario | models built |")
-    print("|---|---:|---:|---:|")
-    for (label, workers), (seconds, table) in runs.items():
-        built = int(table["rebuilt"].astype(bool).sum())
-        print(f"| {label} sweep, {workers} worker{'s' if workers > 1 else ''} | {seconds:.2f} | "
-              f"{seconds / n:.3f} | {built} |")
-    print(f"| prices, a new model per scenario | {t_rebuild:.2f} | {t_rebuild / n:.3f} | {n} |")
-    t_prices = runs["prices", 1][0]
-    print(f"price scenarios, persistent re-solve vs rebuild (1 worker): "
-          f"{t_rebuild / t_prices:.2f}× faster")
-    for label in ("budget", "prices"):
-        print(f"2 workers vs 1 ({label}): {runs[label, 1][0] / runs[label, 2][0]:.2f}× faster")
-    print(f"model work around HiGHS per price scenario: re-set {stages['reset'] / n:.3f} s, "
-          f"rebuild {stages['rebuild'] / n:.3f} s ({stages['rebuild'] / stages['reset']:.1f}× "
-          f"more); HiGHS itself {stages['highs_reset'] / n:.3f} s (re-set model) and "
-          f"{stages['highs_rebuild'] / n:.3f} s (new model)")
-    print(f"objectives equal between re-solve and rebuild: {same}")
-    for label in ("budget", "prices"):
-        one, two = runs[label, 1][1], runs[label, 2][1]
-        same = np.allclose(one["objective"].astype(float), two["objective"].astype(float),
-                           rtol=1e-9, equal_nan=True)
-        print(f"2-worker table equals 1-worker table ({label}): {same}")
+          f"Python {platform.python_version()}, HiGHS {highs_version()}; options: "
+          f"mip_rel_gap {options.gap}, random_seed {options.seed}, threads HiGHS's default, "
+          "presolve on, no time limit")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"instance {instance.name}, {args.scenarios} scenarios per sweep (a sweep also solves "
+          "the base instance once, to count contract changes)")
+    print("| sweep | separate s | cold 1 s | warm 1 s | cold 2 s | warm 2 s | separate / warm 1 "
+          "| separate / warm 2 | cold 1 / warm 1 | identical |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for k, (kind, spec) in enumerate((k, s) for k, s in specs(instance, args.scenarios).items()
+                                     if k in args.kinds.split(",")):
+        seconds, rows = {}, {}
+        for arm in ARMS[k % len(ARMS):] + ARMS[:k % len(ARMS)]:  # rotated: interleaved arms
+            seconds[arm], rows[arm] = run_arm(arm, instance, spec)
+        identical = all(same(rows["separate"], rows[arm], options.gap) for arm in ARMS)
+        statuses = ", ".join(f"{s}×{[r for r, _ in rows['separate']].count(s)}"
+                             for s in dict.fromkeys(r for r, _ in rows["separate"]))
+        t = seconds
+        print(f"| {kind} ({statuses}) | " + " | ".join(f"{t[a]:.1f}" for a in ARMS)
+              + f" | {t['separate'] / t['warm 1']:.2f}× | {t['separate'] / t['warm 2']:.2f}× | "
+              f"{t['cold 1'] / t['warm 1']:.2f}× | {identical} |", flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -151,8 +151,8 @@ CHILD = """
 import pathlib, sys, time
 from planner import sweeps
 original = sweeps._Job.solve
-def solve(self, scenario, models):  # worker 1 hangs at s2; worker 2 finishes s4-s6, then idles
-    if scenario.name in ("s2", "s3"):
+def solve(self, scenario, models):  # worker 1 hangs at s2; worker 2 finishes s6-s4, then idles
+    if scenario.name in ("s1", "s2"):  # largest budget first: worker 1 solves s3, s2, s1
         while True:
             time.sleep(0.05)
     return original(self, scenario, models)
@@ -179,7 +179,7 @@ def _sweep_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL", "Ctrl-C"])
 def test_stopped_parallel_sweep_leaves_no_process_and_resumes(tmp_path: Path, how: str) -> None:
-    """Of two workers, one finishes s1 and hangs at s2, the other finishes s4-s6 and waits for
+    """Of two workers, one finishes s3 and hangs at s2, the other finishes s4-s6 and waits for
     work (where, without SIGINT ignored, Ctrl-C would print a KeyboardInterrupt traceback); the
     sweep is stopped. No process of it survives, the finished rows are kept, a re-run skips them."""
     out = tmp_path / "out"
@@ -215,7 +215,7 @@ def test_stopped_parallel_sweep_leaves_no_process_and_resumes(tmp_path: Path, ho
     gone, alive = psutil.wait_procs(family, timeout=30)
     assert not alive, f"processes outlived the sweep: {alive}"
     kept = sorted(json.loads(p.read_text())["scenario"] for p in (out / "rows").glob("*.json"))
-    assert kept == ["s1", "s4", "s5", "s6"]
+    assert kept == ["s3", "s4", "s5", "s6"]
     assert not list((out / "rows").glob(".*"))  # no half-written row left behind
     again = _planner("sweep", str(TOY), str(sweep_file), "--out", str(out), "--workers", "2")
     assert again.returncode == 0, again.stderr
