@@ -220,14 +220,14 @@ def _message(family: Family, subject: str, amount: float, instance: Instance,
     if family.name == "demand":
         service, level = subject.split(" in ")[0].split("@")
         when = f" in {subject.split(' in ')[1]}" if " in " in subject else ""
-        return (f"Or: {_more(amount)} of {service} capacity at {level} level{when} "
-                "(from any provider that can serve it there).")
+        return (f"Or: leave {episodes(amount)} of {service} demand unmet at {level} "
+                f"level{when} (commission less than the whole need).")
     if family.name == "min_income":
-        return (f"{subject} would receive {money(amount)} less than its break-even income; "
-                "lower its min_income or accept the provider's exit.")
+        return (f"Or: pay {subject} {money(amount)} less than its break-even income (lower "
+                "its min_income, or accept the provider's exit).")
     if family.name == "mandatory":
-        return (f"Or: do not commission {subject}, a mandatory service, which cannot be "
-                "commissioned within the other rules.")
+        return (f"Or: stop commissioning {subject}, a mandatory service: the rest of the "
+                "plan then meets every rule.")
     if family.name == "min_providers":
         return f"{subject} needs {amount:,.0f} fewer provider(s) than its min_providers requires."
     if family.name == "max_providers":
@@ -301,11 +301,17 @@ def console_lines(diagnosis: dict, names: Names | None = None) -> list[str]:
                lambda r: r.get("alone") and not r.get("lead")),
               ("Changes that work only together:", lambda r: r.get("scope") == "together"),
               ("The cheapest combination of changes:", lambda r: r.get("scope") == "combined"))
+    leading = {_plain(row["message"]) for row in rows if row.get("lead")}
     for title, wanted in groups:
         chosen = [row for row in rows if wanted(row)]
+        if title.startswith("The cheapest") and {_plain(r["message"]) for r in chosen} <= leading:
+            continue  # the cheapest combination is a change already listed first
         if chosen:
             lines.append(f"  {title}")
             lines += [f"    - {_plain(row['message'])}" for row in chosen]
+    for check in diagnosis.get("prechecks", []):
+        if check.get("message"):
+            lines.append(f"  Checked before solving: {check['message']}")
     return lines
 
 

@@ -563,7 +563,8 @@ def binding(files: PlanFiles) -> pd.DataFrame:
 
     From the plan's own tables: the budget when headroom is nil, providers held at their
     break-even income or full capacity. From marginal_values.csv: every rule with a non-zero value
-    (LP duals of the fixed plan and MILP re-solves), and the budget re-solves whatever their value.
+    (LP duals of the fixed plan and MILP re-solves), and the budget re-solves when the budget
+    binds (with headroom left, a budget step worth £0 is not a rule that holds the plan back).
     """
     rows: list[dict[str, Any]] = []
     totals = files.totals
@@ -580,7 +581,9 @@ def binding(files: PlanFiles) -> pd.DataFrame:
                                     f"its break-even income of {money(row.min_income)}."})
     values = files.table("marginal_values")
     if len(values):
-        budget_rows = values["constraint"].eq("budget") & values["method"].eq("milp_resolve")
+        binds = budget is not None and headroom is not None and abs(headroom) <= tolerance(budget)
+        budget_rows = values["constraint"].eq("budget") & values["method"].eq("milp_resolve") \
+            & binds
         nonzero = values["marginal_value"].abs() > 1e-6
         picked = values.loc[budget_rows | nonzero].copy()
         resolve = picked["constraint"].eq("budget") & picked["method"].eq("milp_resolve")
