@@ -100,12 +100,14 @@ class Explanation:
 
 
 def _unknown(table: str, what: str, value: str, known: list[str]) -> InputError:
-    """Exit 2 for an id the instance does not have, suggesting the nearest and listing some."""
+    """Exit 2 for an id the instance does not have (a mistyped --service, --provider or
+    --level), suggesting the nearest and listing some."""
     near = difflib.get_close_matches(value, known, n=1)
     hint = f"Did you mean '{near[0]}'? " if near else ""
     sample = ", ".join(sorted(known)[:10]) + (" ..." if len(known) > 10 else "")
-    return InputError(Problem(table, f"unknown {what} '{value}'.",
-                              f"{hint}Use an id from {table}.csv: {sample}.", row=value))
+    return InputError(Problem(f"--{what}", f"'{value}' is not a {what} of this instance "
+                              f"(unknown {what} '{value}').",
+                              f"{hint}Use an id from {table}.csv: {sample}."))
 
 
 def explain(instance: Instance, service: str, *, provider: str | None = None,
@@ -133,6 +135,9 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
                                            "commissioned"].any()):
         return Explanation(question, base, None, note=f"The plan does not commission {service}: "
                            "there is nothing to drop, and dropping it changes nothing.")
+    already = _already(base, service, provider, level, named)
+    if already:
+        return Explanation(question, base, None, note=already)
     reason = _impossible(session, service, provider, level, drop)
     if reason:
         return Explanation(question, base, None, reason=reason)
@@ -144,6 +149,27 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     return Explanation(question, base, alternative, costs=_costs(base, alternative),
                        incomes=_incomes(base, alternative),
                        constraints=_binding_difference(session, base_result, result))
+
+
+def _already(base: Plan, service: str, provider: str | None, level: str | None,
+             named: Names) -> str:
+    """The answer when the plan already makes the choice asked about ('' otherwise)."""
+    first = base.contracts.loc[(base.contracts["year"] == base.contracts["year"].min())
+                               & (base.contracts["service"] == service)]
+    if level is not None and (first["level"] == level).any():
+        return (f"The plan already commissions {named.service(service)} at "
+                f"{named.level(level)} level.")
+    if provider is not None and (first["provider"] == provider).any():
+        episodes = float(first.loc[first["provider"] == provider, "volume"].sum())
+        offers = base.instance.offers
+        cap = offers.loc[(offers["provider"] == provider) & (offers["service"] == service),
+                         "capacity"]
+        most = min(float(first["volume"].sum()),
+                   float(cap.iloc[0]) if len(cap) and cap.notna().iloc[0] else float("inf"))
+        if episodes >= most - 1e-6:  # it already takes all of it it can
+            return (f"The plan already gives {named.service(service)} to "
+                    f"{named.provider(provider)}: {episodes:,.0f} episodes a year, all it can take.")
+    return ""
 
 
 def _question(service: str, provider: str | None, level: str | None, drop: bool) -> str:

@@ -218,19 +218,23 @@ def _decisions(files: PlanFiles) -> str:
     ended = contracts.loc[contracts["change"] == "ended"]
     moved = contracts.loc[contracts["change"] == "moved"]
     year = f" in {files.first_year}" if files.multi_year else ""
-    sentences = [f"Against today's contracts{year}: {len(started)} start, worth "
-                 f"{money(started['value_plan'].sum())} a year; {len(ended)} end, worth "
-                 f"{money(ended['value_today'].sum())} a year today; {len(moved)} move to another "
-                 "level."]
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    starts = count(len(started), "contract starts", "contracts start")
+    sentences = [f"Against today's contracts{year}: {starts}, worth "
+                 f"{money(started['value_plan'].sum())} a year; {count(len(ended), 'ends', 'end')}, "
+                 f"worth {money(ended['value_today'].sum())} a year today; "
+                 f"{count(len(moved), 'moves', 'move')} to another level."]
     leaving = providers.loc[providers["change"].isin(["leaves", "loses income"])]
     if len(leaving):
-        sentences.append(f"{len(leaving)} provider{'s' if len(leaving) != 1 else ''} leave or "
-                         f"lose income, {money(-leaving['income_change'].sum())} a year in all.")
+        sentences.append(f"{count(len(leaving), 'provider leaves or loses', 'providers leave or lose')}"
+                         f" income, {money(-leaving['income_change'].sum())} a year in all.")
     newly = services.loc[services["change"] == "newly funded"]
     dropped = services.loc[services["change"] == "no longer funded"]
     if len(newly) or len(dropped):
-        sentences.append(f"{len(newly)} service{'s are' if len(newly) != 1 else ' is'} newly "
-                         f"funded and {len(dropped)} no longer funded.")
+        sentences.append(f"{count(len(newly), 'service is', 'services are')} newly funded and "
+                         f"{len(dropped)} no longer funded.")
     parts = [_p(*sentences)]
     named = files.names
     if len(at_risk):

@@ -32,4 +32,6 @@ MONEY_FIELDS = frozenset({
     "break_even_margin", "entry_cost_paid", "exit_cost_paid", "notice_cost_paid", "budget",
     "surplus", "balance_carried", "activity_spend", "transaction_costs", "setup_costs",
     "entry_costs", "exit_costs", "notice_costs", "risk_cost", "net_benefit", "headroom",
-    "objective", "bound", "entry_cost", "exit_cost"})
+    "objective", "bound", "entry_cost", "exit_cost", "extra_spend", "objective_change",
+    "cost_unlimited", "value_of_health", "least_cost", "value_today", "value_plan",
+    "value_change", "income_today", "income_plan", "income_change"})

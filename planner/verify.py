@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from planner.instance import Instance
 from planner.rules import (
@@ -106,14 +107,23 @@ class _Context:
         return demand * factor * (1.0 + growth) ** t
 
 
-def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None = None) -> list[str]:
+def verify(instance: Instance | str | Path, plan,
+           without: frozenset[str] | set[str] | None = None) -> list[str]:
     """Return every violated rule of ``plan`` (empty when the plan is right).
 
     ``without`` names constraint families switched off for the solve (default: the plan's own
     options); those rules are not checked.
     """
+    if isinstance(instance, (str, Path)):
+        from planner.instance import load_instance
+
+        instance = load_instance(instance)
     if not plan.has_solution:
         return []
+    foreign = _foreign_ids(instance, plan)
+    if foreign:
+        return [f"the plan names {foreign} that this instance does not have: it answers another "
+                f"instance ('{plan.instance.name}'), not '{instance.name}'"]
     if without is None:
         without = frozenset(plan.options.get("without", ()))
     ctx = _Context(instance, plan, frozenset(without), [])
@@ -126,6 +136,18 @@ def verify(instance: Instance, plan, without: frozenset[str] | set[str] | None =
     _check_contract_years(ctx)
     _check_setting_targets(ctx)
     return ctx.bad
+
+
+def _foreign_ids(instance: Instance, plan) -> str:
+    """Service and provider ids of the plan's tables missing from ``instance`` ('' if none)."""
+    parts = []
+    for table, column in (("services", "service"), ("providers", "provider")):
+        known = set(getattr(instance, table)[column])
+        missing = sorted(set(getattr(plan, table)[column]) - known)
+        if missing:
+            parts.append(f"{table} {', '.join(map(str, missing[:5]))}"
+                         + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    return "; ".join(parts)
 
 
 def _check_contracts(ctx: _Context) -> None:

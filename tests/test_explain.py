@@ -207,3 +207,12 @@ def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Insta
                                "from practice to pct level") for text in table["differs"])
     for plan in plans:
         assert planner.verify(toy, plan) == []
+
+
+def test_asking_about_what_the_plan_already_does(toy: planner.Instance) -> None:
+    """The toy's plan buys diabetes care at practice level, all 450 episodes from the
+    federation (instances/toy/README.md): asking "why not" that says so, with no re-solve."""
+    answer = explain(toy, "diabetes_care", level="practice")
+    assert answer.text().endswith("The plan already commissions Diabetes care at GP practice level.")
+    answer = explain(toy, "diabetes_care", provider="riverside_federation")
+    assert "already gives Diabetes care to Riverside GP Federation: 450 episodes" in answer.text()

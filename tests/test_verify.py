@@ -96,3 +96,17 @@ def test_verify_checks_budget_against_data(toy_plan) -> None:
     violations = planner.verify(tighter, plan)
     assert any("exceeds the budget £1,000,000.00" in v for v in violations), violations
     assert planner.verify(tighter, plan, without={"budget"}) == []
+
+
+def test_verify_takes_a_path_and_refuses_a_plan_of_another_instance(toy_plan) -> None:
+    """verify accepts an instance path like solve does, and a plan of another instance is one
+    clear violation, not a KeyError."""
+    from pathlib import Path
+
+    instance, plan = toy_plan
+    toy = Path(__file__).resolve().parents[1] / "instances" / "toy"
+    assert planner.verify(toy, plan) == []
+    other = copy.deepcopy(plan)
+    other.services["service"] = other.services["service"].replace({"hip_replacement": "heart"})
+    found = planner.verify(instance, other)
+    assert len(found) == 1 and "names services heart that this instance does not have" in found[0]
