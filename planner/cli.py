@@ -215,6 +215,19 @@ def explain(instance: str, service: str, provider: str | None, level: str | None
     click.echo(answer.text())
 
 
+def _same_instance(plan_dir: str, instance) -> None:
+    """Exit 2 when a plan folder was solved from another instance than the one given (its
+    status quo would be compared with another area's contracts)."""
+    from planner.plan import read_plan_json
+
+    meta = read_plan_json(Path(plan_dir) / "plan.json").get("instance") or {}
+    if meta.get("sha256") and meta["sha256"] != instance.sha256() and \
+            meta.get("name") != instance.name:
+        raise InputError(Problem("plan", f"'{plan_dir}' was solved from instance "
+                                 f"'{meta.get('name')}', not '{instance.name}'.",
+                                 "Give the instance the plan was solved from to --status-quo."))
+
+
 @main.command()
 @click.argument("plan_a", type=click.Path())
 @click.argument("plan_b", type=click.Path(), required=False)
@@ -238,7 +251,12 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
         if Path(out).resolve() in compared:
             raise OutputError("--out", out, "is a plan being compared; its changes.csv would be "
                               "overwritten.", "Give a new folder for the comparison.")
-    a = PlanView.status_quo(load_instance(status_quo)) if status_quo else PlanView.from_dir(plan_a)
+    if status_quo:
+        instance = load_instance(status_quo)
+        _same_instance(plan_a, instance)
+        a = PlanView.status_quo(instance)
+    else:
+        a = PlanView.from_dir(plan_a)
     b = PlanView.from_dir(plan_a if status_quo else plan_b)
     try:
         tables = compare_views(a, b)

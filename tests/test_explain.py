@@ -216,3 +216,15 @@ def test_asking_about_what_the_plan_already_does(toy: planner.Instance) -> None:
     assert answer.text().endswith("The plan already commissions Diabetes care at GP practice level.")
     answer = explain(toy, "diabetes_care", provider="riverside_federation")
     assert "already gives Diabetes care to Riverside GP Federation: 450 episodes" in answer.text()
+
+
+def test_compare_refuses_the_status_quo_of_another_instance(tmp_path: Path) -> None:
+    """A toy plan compared with the PCT's status quo would report 174 contracts ended: exit 2."""
+    root = Path(__file__).parents[1]
+    done = _cli("solve", str(root / "instances" / "toy"), "--out", str(tmp_path / "toy"),
+                "--no-marginal")
+    assert done.returncode == 0, done.stderr
+    done = _cli("compare", str(tmp_path / "toy"), "--status-quo", str(root / "instances" / "pct"))
+    assert done.returncode == 2 and "was solved from instance 'toy', not 'pct'" in done.stderr
+    done = _cli("compare", str(tmp_path / "toy"), "--status-quo", str(root / "instances" / "toy"))
+    assert done.returncode == 0 and "2 started, 1 ended" in done.stdout
