@@ -19,6 +19,7 @@ import pyomo.environ as pyo
 from planner.compare import PlanView, contract_changes
 from planner.formats import money
 from planner.instance import Instance
+from planner.names import Names
 from planner.plan import Plan
 from planner.session import PlanningModel
 from planner.solver import SolveOptions
@@ -94,19 +95,21 @@ def describe(changes: pd.DataFrame, optimum: Plan, plan: Plan) -> str:
     """What an alternative changes, in £ and words: '£2,000 dearer (0.1 %): diabetes_care moves
     from practice to pct; starts hip_replacement with county_hospital (400 episodes); ...'."""
     change = plan.objective - optimum.objective
+    named = Names.of(optimum.instance)
     parts = []
     for row in changes.itertuples(index=False):
+        service, provider = named.service(row.service), named.provider(row.provider)
         if row.change == "moved":
-            parts.append(f"{row.service} moves from {row.level_a} to {row.level_b} level")
+            parts.append(f"{service} moves from {named.level(row.level_a)} to "
+                         f"{named.level(row.level_b)} level")
         elif row.change == "started":
-            parts.append(f"{row.service} from {row.provider} ({_episodes(row.volume_b)})")
+            parts.append(f"{service} from {provider} ({_episodes(row.volume_b)})")
         elif row.change == "ended":
-            parts.append(f"{row.service} no longer from {row.provider} "
-                         f"({_episodes(row.volume_a)})")
+            parts.append(f"{service} no longer from {provider} ({_episodes(row.volume_a)})")
     used_a = set(optimum.contracts["provider"])
     used_b = set(plan.contracts["provider"])
-    parts += [f"{p} no longer used" for p in sorted(used_a - used_b)]
-    parts += [f"{p} newly used" for p in sorted(used_b - used_a)]
+    parts += [f"{named.provider(p)} no longer used" for p in sorted(used_a - used_b)]
+    parts += [f"{named.provider(p)} newly used" for p in sorted(used_b - used_a)]
     share = change / max(abs(optimum.objective), 1.0)
     return (f"{money(abs(change))} {'dearer' if change > 0.5 else 'no dearer'} in value for money "
             f"({share:.2%}): " + "; ".join(parts or ["volumes move between the same contracts"]))

@@ -58,7 +58,8 @@ SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("diagnosis", "What to relax"), ("years", "Year by year"),
             ("money", "Where the money goes"), ("continuum", "The commissioning continuum"),
             ("providers", "Providers and break-even"), ("quality", "Quality"),
-            ("changes", "Changes from today"), ("constraints", "What binds the plan"),
+            ("changes", "Changes from today"), ("alternatives", "Other plans nearly as good"),
+            ("constraints", "What binds the plan"),
             ("solver", "How the plan was found"))
 
 
@@ -478,6 +479,18 @@ def _changes(files: PlanFiles) -> str:
     return "".join(pieces)
 
 
+def _alternatives(files: PlanFiles) -> str:
+    """The near-optimal alternatives (``--alternatives K``), one sentence each."""
+    table = files.table("alternatives")
+    first = table.drop_duplicates("alternative")
+    intro = _p(f"{len(first)} other plan{'s' if len(first) != 1 else ''} within the margin asked "
+               "for, each differing from this one in a decision a board would recognise (a level, "
+               "or a contract let or ended):")
+    items = "".join(f"<li>Alternative {int(r.alternative)}: {escape(str(r.differs))}</li>"
+                    for r in first.itertuples(index=False))
+    return intro + f"<ul>{items}</ul>" + _p("Every contract that differs is in alternatives.csv.")
+
+
 def _constraints(files: PlanFiles) -> str:
     if not files.has_plan:
         return _no_plan(files)
@@ -620,10 +633,12 @@ def render_html(files: PlanFiles) -> str:
         "headline": _headline, "decisions": _decisions, "diagnosis": _diagnosis, "years": _years,
         "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
-        "changes": _changes, "constraints": _constraints, "solver": _solver}
+        "changes": _changes, "alternatives": _alternatives, "constraints": _constraints,
+        "solver": _solver}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
+               and (key != "alternatives" or "differs" in files.table("alternatives"))
                and (key != "years" or files.multi_year)]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'

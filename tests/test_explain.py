@@ -203,8 +203,9 @@ def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Insta
         started = rows.loc[rows["change"] == "started"]
         assert (started["volume_b"] >= 0.05 * 450 - 1e-6).all(), started
         assert rows["differs"].iloc[0].startswith("£"), rows["differs"].iloc[0]
-    assert any(text.startswith("£10,000 dearer in value for money (0.72%): diabetes_care moves "
-                               "from practice to pct level") for text in table["differs"])
+    assert any(text.startswith("£10,000 dearer in value for money (0.72%): Diabetes care moves "
+                               "from GP practice to Primary care trust level")
+               for text in table["differs"])
     for plan in plans:
         assert planner.verify(toy, plan) == []
 
