@@ -187,6 +187,12 @@ def _totals(session: PlanningModel, result: SolveResult) -> dict:
             "spend": plan.totals.get("spend", 0.0)}
 
 
+def _unit_money(value: float) -> str:
+    """£ per unit: to the penny from £1 up (£800.00), four decimals below (£0.2101)."""
+    digits = 2 if abs(value) >= 1 or value == 0 else 4
+    return ("−" if value < 0 and round(abs(value), digits) > 0 else "") + f"£{abs(value):,.{digits}f}"
+
+
 def _signed(value: float, decimals: int) -> str:
     """+1.25, −0.40, 0.00: a change with its sign (a real minus sign; zero unsigned)."""
     text = number(value, decimals)
@@ -386,8 +392,8 @@ def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
 
 
 def _kink_message(plus: float | None, minus: float | None) -> str:
-    more = "is not possible in the fixed plan" if plus is None else f"is worth £{plus:,.4f}"
-    fewer = "is not possible in the fixed plan" if minus is None else f"costs £{minus:,.4f}"
+    more = "is not possible in the fixed plan" if plus is None else f"is worth {_unit_money(plus)}"
+    fewer = "is not possible in the fixed plan" if minus is None else f"costs {_unit_money(minus)}"
     return (f" Degenerate: the dual is one side of a kink; one more unit {more}, one fewer "
             f"{fewer}.")
 
@@ -396,9 +402,9 @@ def _dual_message(component: str, what: str, subject: str, value: float, unit: s
     if component == "demand":
         return f"One more episode of {subject} adds £{-value:,.2f} to the objective (fixed plan)."
     if component == "min_income":
-        return (f"Each £1 less of {subject}'s break-even income would save £{value:,.4f} "
+        return (f"Each £1 less of {subject}'s break-even income would save {_unit_money(value)} "
                 "(fixed plan).")
     if component in ("budget_limit", "budget_year_cap"):
-        return f"£1 more of {what} ({subject}) is worth £{value:,.4f} to the objective (fixed plan)."
+        return f"£1 more of {what} ({subject}) is worth {_unit_money(value)} to the objective (fixed plan)."
     one = "£1 more" if unit == "£" else f"One more {unit[:-1] if unit.endswith('s') else unit}"
-    return f"{one} of {what} for {subject} is worth £{value:,.4f} to the objective (fixed plan)."
+    return f"{one} of {what} for {subject} is worth {_unit_money(value)} to the objective (fixed plan)."
