@@ -456,6 +456,11 @@ def build_families(m: pyo.ConcreteModel, d: ModelData) -> None:
     add_level_limits(m, d)
 
 
+#: The rows of family 9, commissioner break-even, under every regime (annual, carry_forward,
+#: multi_year): the rows that hold spend to the budget, named once for whoever relaxes them.
+BUDGET_ROWS = ("budget_limit", "budget_year_cap", "carry_over", "carry_rule", "carry_lapse")
+
+
 def budgets(d: ModelData) -> list[float | None]:
     """£ budget of each year (a scalar budget applies to every year)."""
     return [d.derived.instance.budget_for_year(t if isinstance(

@@ -65,8 +65,7 @@ class PlanView:
     def status_quo(cls, instance: Instance) -> PlanView:
         """Today's contracts: every offer with incumbent volume, at its price."""
         offers = instance.offers.loc[instance.offers["incumbent_volume"] > 0]
-        tariff = offers["service"].map(instance.services.set_index("service")["tariff"])
-        price = tariff.fillna(offers["price"])
+        price = offer_prices(instance).loc[offers.index]
         contracts = pd.DataFrame({"service": offers["service"], "level": STATUS_QUO,
                                   "provider": offers["provider"],
                                   "volume": offers["incumbent_volume"],
@@ -78,6 +77,14 @@ class PlanView:
         categories = instance.services.set_index("service")["category"]
         return cls(STATUS_QUO, contracts.reset_index(drop=True), providers, categories,
                    {"spend": float(contracts["spend"].sum())})
+
+
+def offer_prices(instance: Instance) -> pd.Series:
+    """£ per episode of each offer (row of ``instance.offers``) today: the service's tariff
+    where it has one, else the offer's price."""
+    offers = instance.offers
+    return offers["service"].map(instance.services.set_index("service")["tariff"]) \
+        .fillna(offers["price"]).astype(float)
 
 
 def contract_changes(a: PlanView, b: PlanView) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.compare import offer_prices
 from planner.summary import PlanFiles, break_even
 
 CONTRACT_COLUMNS = ["change", "service", "provider", "level", "episodes_today", "episodes_plan",
@@ -26,9 +27,8 @@ def _prices(files: PlanFiles) -> pd.Series:
     if files.instance is None:
         return pd.Series(dtype=float)
     offers = files.instance.offers
-    tariff = files.instance.services.set_index("service")["tariff"]
-    price = offers["service"].map(tariff).fillna(offers["price"]).to_numpy(float)
-    return pd.Series(price, index=pd.MultiIndex.from_frame(offers[["service", "provider"]]))
+    return pd.Series(offer_prices(files.instance).to_numpy(),
+                     index=pd.MultiIndex.from_frame(offers[["service", "provider"]]))
 
 
 def contract_decisions(files: PlanFiles) -> pd.DataFrame:

@@ -216,15 +216,8 @@ def _impossible(session: PlanningModel, service: str, provider: str | None,
 
 def _why_infeasible(session: PlanningModel, names: tuple[str, ...]) -> str:
     """Say whether the budget alone stands in the way of the forced choice, and by how much."""
-    m = session.model
-    caps = [c for c in (getattr(m, "budget_limit", None), getattr(m, "budget_year_cap", None)) if c]
-    for con in caps:
-        con.deactivate()
-    try:
-        result = session.adapter.solve(m, var_names=names) if caps else None
-    finally:
-        for con in caps:
-            con.activate()
+    with session.budget_off() as had_budget:
+        result = session.adapter.solve(session.model, var_names=names) if had_budget else None
     if result is None or not result.has_solution:
         return "no plan meets every rule with this choice, even with unlimited budget."
     plan = session.plan(result, check=False)

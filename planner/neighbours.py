@@ -32,6 +32,7 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
+from formulations.families import BUDGET_ROWS
 from planner.scenarios import Scenario
 from planner.session import PlanningModel
 from planner.solver import SolveResult
@@ -39,8 +40,7 @@ from planner.solver import SolveResult
 #: Rows in which the budget Params appear, each an upper limit that grows with every year's
 #: budget (formulations/single_year.py and multi_year.py): lowering budgets, and nothing else,
 #: shrinks the feasible set. A model whose budget appears in any other row gets starts only.
-MONOTONE_BUDGET_ROWS = frozenset({"budget_limit", "budget_year_cap", "carry_over", "carry_rule",
-                                  "carry_lapse"})
+MONOTONE_BUDGET_ROWS = frozenset(BUDGET_ROWS)
 #: Relative slack allowed when checking that a plan fits a budget row (HiGHS's own feasibility
 #: tolerance is 1e-7 absolute on its scaled model; this is far stricter, and verify() follows).
 FIT_TOLERANCE = 1e-9

@@ -179,14 +179,18 @@ def _year_note(files: PlanFiles) -> str:
 
 
 # --- sections ---------------------------------------------------------------------------------
+def _cards(items: Sequence[Any]) -> str:
+    """Headline figures as cards (label, value, note), or '' for none."""
+    cards = "".join(f'<div class="card"><div class="label">{escape(item.label)}</div>'
+                    f'<div class="value">{escape(item.text())}</div>'
+                    f'<div class="detail">{escape(item.note)}</div></div>' for item in items)
+    return f'<div class="cards">{cards}</div>' if cards else ""
+
+
 def _headline(files: PlanFiles) -> str:
-    cards = []
-    for item in headline(files):
-        if item.key == "status" or item.technical:
-            continue  # the method's figures are under "How the plan was found"
-        cards.append(f'<div class="card"><div class="label">{escape(item.label)}</div>'
-                     f'<div class="value">{escape(item.text())}</div>'
-                     f'<div class="detail">{escape(item.note)}</div></div>')
+    # the method's figures (objective, risk charge, ...) are under "How the plan was found"
+    cards = _cards([item for item in headline(files)
+                    if item.key != "status" and not item.technical])
     totals = files.totals
     parts = {"paid to providers": totals.get("activity_spend") or 0.0,
              "contracting": totals.get("transaction_costs") or 0.0,
@@ -200,7 +204,7 @@ def _headline(files: PlanFiles) -> str:
     caption = ("Spend by component; the red line is the budget"
                + (" (summed over the years)." if files.multi_year else ".")
                if budget is not None else "Spend by component; there is no budget limit.")
-    return (_p(headline_sentence(files)) + f'<div class="cards">{"".join(cards)}</div>'
+    return (_p(headline_sentence(files)) + cards
             + _figure(chart, caption))
 
 
@@ -531,16 +535,12 @@ def _solver(files: PlanFiles) -> str:
     rows.append(("Options", ", ".join(f"{k} {_option(v)}" for k, v in options.items())
                  or "defaults"))
     cells = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{escape(v)}</td></tr>' for k, v in rows)
-    method = [item for item in headline(files) if item.technical]
-    cards = "".join(f'<div class="card"><div class="label">{escape(item.label)}</div>'
-                    f'<div class="value">{escape(item.text())}</div>'
-                    f'<div class="detail">{escape(item.note)}</div></div>' for item in method)
     return (_p("The plan is the solution of a mixed-integer programme solved by HiGHS. It "
                "minimises the objective: spend, plus a risk charge (a price put on the spread of "
                "spend, not money spent), less the health gained valued at the instance's £ per "
                "QALY; net benefit is that value of health less spend. “Optimal” means no plan "
                "meeting every rule has a lower objective (within the gap).")
-            + (f'<div class="cards">{cards}</div>' if cards else "")
+            + _cards([item for item in headline(files) if item.technical])
             + _p("Risk pooling: the spread of a commissioning unit's annual spend on a service is "
                  "measured by its coefficient of variation (CV), √((1 + k²)/(r·n)) for a service "
                  "used at rate r per person with cost spread k, by a unit of n people. A level "

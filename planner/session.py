@@ -7,15 +7,18 @@ plan read back from it is verified against the data like any other.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
 from formulations.coefficients import structure_signature, update_coefficients
-from formulations.families import ModelData
+from formulations.families import BUDGET_ROWS, ModelData
 from formulations.start import greedy_start
 from planner.derive import Derived, derive
 from planner.errors import InputError, VerificationError
@@ -146,6 +149,24 @@ class PlanningModel:
             budget = instance.budget_for_year(t if isinstance(policy.budget, list) else 0)
             self.model.budget[t] = budget if budget is not None else 0.0
         self.model.value_per_qaly = policy.value_per_qaly
+
+    @contextmanager
+    def switched_off(self, *names: str) -> Iterator[bool]:
+        """The model's active constraints of these names deactivated for the block (yields
+        whether there was any), and active again after it, whatever happens in it."""
+        rows = [c for c in (getattr(self.model, name, None) for name in names)
+                if c is not None and c.active]
+        for con in rows:
+            con.deactivate()
+        try:
+            yield bool(rows)
+        finally:
+            for con in rows:
+                con.activate()
+
+    def budget_off(self) -> contextlib.AbstractContextManager[bool]:
+        """Every break-even row off for the block (``with session.budget_off() as had:``)."""
+        return self.switched_off(*BUDGET_ROWS)
 
     def scale_budget(self, factor: float) -> None:
         """Set every year's budget to ``factor`` × its value in the instance."""

@@ -135,15 +135,8 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
 def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: Plan,
                     value: float) -> dict:
     """Infeasible with the service in: is it the budget, and by how much, or another rule?"""
-    m = session.model
-    caps = [c for c in (getattr(m, "budget_limit", None), getattr(m, "budget_year_cap", None)) if c]
-    for con in caps:
-        con.deactivate()
-    try:
-        result = _run(session) if caps else None
-    finally:
-        for con in caps:
-            con.activate()
+    with session.budget_off() as had_budget:
+        result = _run(session) if had_budget else None
     if result is None:  # no budget rule: nothing more to learn
         return {**row, "reason": "not worth it", "message": ""}
     if result.status not in ("optimal", "infeasible") or (
@@ -183,16 +176,8 @@ def _unlimited(session: PlanningModel) -> Plan | None:
     cached = getattr(session, "_unlimited_plan", None)
     if cached is not None:
         return cached
-    m = session.model
-    forced = getattr(m, "include_service", None)
-    caps = [c for c in (getattr(m, "budget_limit", None), getattr(m, "budget_year_cap", None)) if c]
-    for con in [*caps, *([forced] if forced is not None else [])]:
-        con.deactivate()
-    try:
+    with session.budget_off(), session.switched_off("include_service"):
         result = _run(session)
-    finally:
-        for con in [*caps, *([forced] if forced is not None else [])]:
-            con.activate()
     if result.status != "optimal":  # stopped by the time budget: no reference to judge by
         return None
     session._unlimited_plan = session.plan(result, check=False)

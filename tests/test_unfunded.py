@@ -101,3 +101,31 @@ def test_the_report_says_why(tmp_path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Worth buying at £1,000 per QALY, but the budget keeps it out" in page
     assert "Not worth its cost at £1,000 per QALY" in page
+
+
+def test_budget_off_frees_every_break_even_row_and_restores_them() -> None:
+    """Under carry_forward the budget is held by five rows, not one: carry_over alone still
+    caps spend at B_t + B_{t-1}. With all of them off, a £100,000-a-year mandatory service fits
+    budgets of £10,000 (3 × £100,000 = £300,000); with them back on it is infeasible again."""
+    import pandas as pd
+
+    import planner
+
+    instance = planner.Instance.from_frames(
+        {"name": "carry", "population": 1000, "base_year": 2010, "horizon": 3,
+         "policy": {"budget": [10_000, 10_000, 10_000], "break_even": "carry_forward"}},
+        levels=pd.DataFrame([{"level": "pct", "order": 1, "population": 1000}]),
+        services=pd.DataFrame([{"service": "s", "category": "c", "demand": 1000,
+                                "mandatory": True}], dtype=object),
+        providers=pd.DataFrame([{"provider": "A", "kind": "nhs_trust"}], dtype=object),
+        offers=pd.DataFrame([{"provider": "A", "service": "s", "price": 100, "quality": 1.0}],
+                            dtype=object))
+    session = PlanningModel(instance)
+    assert session.run().status == "infeasible"
+    with session.budget_off() as had:
+        assert had
+        freed = session.run()
+    assert freed.status == "optimal" and freed.objective == approx(300_000)
+    assert all(getattr(session.model, name).active for name in
+               ("budget_limit", "carry_over", "carry_rule", "carry_lapse"))
+    assert session.run().status == "infeasible"
