@@ -36,6 +36,7 @@ test: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check planner formulations scripts tests
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf out .pytest_cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from formulations import multi_year, single_year
 from formulations.families import BuiltModel
-from planner.derive import Derived
+from planner.derive.tables import Derived
 
 
 def build(derived: Derived) -> BuiltModel:

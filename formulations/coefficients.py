@@ -25,7 +25,7 @@ from planner.rules import MIN_CONTRACT_VOLUME
 
 if TYPE_CHECKING:
     from formulations.families import ModelData
-    from planner.derive import Derived
+    from planner.derive.tables import Derived
 
 #: Derived columns whose values reach the model only through the tables below (plus columns
 #: whose effect on the structure is already captured by a structural column: ``min_quality``

@@ -27,7 +27,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 
 from formulations import coefficients
-from planner.derive import Derived
+from planner.derive.tables import Derived
 
 
 def gc_paused(function):

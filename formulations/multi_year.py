@@ -35,10 +35,9 @@ from formulations import families as fam
 from formulations.coefficients import incumbent_offers
 from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
-from formulations.start import greedy_start
-from planner.derive import Derived
+from formulations.start import START_ATTRIBUTE, greedy_start
+from planner.derive.tables import Derived
 from planner.rules import MULTI_YEAR_OVERSPEND, NOTICE_SHARE
-from planner.solver import START_ATTRIBUTE
 
 
 @gc_paused

@@ -25,9 +25,8 @@ from formulations.families import (
     build_families,
     gc_paused,
 )
-from formulations.start import greedy_start
-from planner.derive import Derived
-from planner.solver import START_ATTRIBUTE
+from formulations.start import START_ATTRIBUTE, greedy_start
+from planner.derive.tables import Derived
 
 
 def one_off_cost_terms(d: ModelData) -> tuple[list, list, list, float]:

@@ -44,6 +44,10 @@ import pyomo.environ as pyo
 
 from formulations.families import ModelData
 
+START_ATTRIBUTE = "_mip_start"
+"""Attribute of a Pyomo model holding [(VarData, value)], a MIP start passed to HiGHS on the first
+transfer (:mod:`planner.solve.highs` reads it); absent or empty: no start."""
+
 
 @dataclass
 class LevelPlan:

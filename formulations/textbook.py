@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 
 from formulations.families import BuiltModel, ModelData, build_families, gc_paused
 from formulations.single_year import add_spend_budget_and_objective
-from planner.derive import Derived
+from planner.derive.tables import Derived
 
 
 class TextbookData(ModelData):

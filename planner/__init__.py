@@ -9,8 +9,12 @@ Library entry points (the contract of docs/api.md):
     assert planner.verify(instance, plan) == []
     plan.to_dir("out/toy")
 
-``solve``, ``versions`` and ``sweep`` are imported on first use, so ``import formulations``
-works on its own and no import runs in a circle through this package.
+The package is layered as the pipeline (docs/architecture.md): ``data`` → ``derive`` →
+``formulations`` (a sibling package) → ``results`` → ``solve`` → ``analysis`` → ``reports`` →
+``sweeps`` → ``api`` → ``cli``. ``solve``, ``versions``, ``sweep`` and ``risk``-like staged calls
+are imported on first use (PEP 562), so ``import planner`` stays light and ``import formulations``
+works on its own. The old flat module paths (``planner.solver``, ``planner.session``, …) remain
+importable as aliases for one release: see :mod:`planner._aliases`.
 """
 
 from __future__ import annotations
@@ -18,21 +22,32 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# The data side and the checker import nothing of the model, so they load eagerly (and so the
-# names ``planner.derive`` and ``planner.verify`` are the functions, not their modules).
+from planner import _aliases
+from planner.data.instance import Instance, load_instance
 from planner.derive import FAMILIES, Derived, derive
 from planner.errors import InputError, PlannerError, Problem, VerificationError
-from planner.instance import Instance, load_instance
-from planner.plan import Plan
-from planner.verify import verify
+from planner.results.plan import Plan, set_report_writer
+from planner.results.verify import verify
+from planner.rules import Family, Status
 
-#: public names that need the model and solver, loaded on first use (PEP 562): importing them
-#: here would run ``planner → api → formulations → planner.derive → planner`` in a circle.
-_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps"}
+_aliases.install()
+
+
+def _write_reports(folder: Any, instance: Instance) -> None:
+    """The plan folder's views, for :meth:`Plan.to_dir` (results may not import reports)."""
+    from planner.reports.html import write_reports
+
+    write_reports(folder, instance=instance)
+
+
+set_report_writer(_write_reports)
+
+#: public names that need the model and solver, loaded on first use
+_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps.runner"}
 
 __all__ = [
-    "FAMILIES", "Derived", "InputError", "Instance", "Plan", "PlannerError", "Problem",
-    "VerificationError", "derive", "load_instance", "solve", "sweep", "verify", "versions",
+    "FAMILIES", "Derived", "Family", "InputError", "Instance", "Plan", "PlannerError", "Problem",
+    "Status", "VerificationError", "derive", "load_instance", "solve", "sweep", "verify", "versions",
 ]
 
 
@@ -51,4 +66,4 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from planner.api import solve, versions
-    from planner.sweeps import sweep
+    from planner.sweeps.runner import sweep

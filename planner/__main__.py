@@ -1,5 +1,5 @@
 """``python -m planner`` runs the CLI."""
 
-from planner.cli import main
+from planner.cli.main import main
 
 main()

@@ -7,34 +7,21 @@ is a thin layer over these same functions.
 
 from __future__ import annotations
 
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 
-import pyomo
+from planner.analysis.diagnosis import diagnose
+from planner.analysis.marginal import TimeBudget, default_budget, marginal_values
+from planner.analysis.unfunded import unfunded_services
+from planner.data.instance import Instance, load_instance
+from planner.results.plan import Plan
+from planner.solve.highs import SolveOptions
+from planner.solve.session import PlanningModel
 
-from planner.diagnosis import diagnose
-from planner.instance import Instance, load_instance
-from planner.marginal import TimeBudget, default_budget, marginal_values
-from planner.plan import Plan
-from planner.session import PlanningModel
-from planner.solver import SolveOptions, highs_version
-from planner.unfunded import unfunded_services
-
-#: The why-not-bought re-solves (planner.unfunded) get this share of the marginal values' time
+#: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
 #: budget (at least REASONS_SHARE × REASONS_MIN_S seconds): a few services, two solves each.
 REASONS_SHARE = 0.5
 REASONS_MIN_S = 20.0
-
-
-def versions() -> dict[str, str]:
-    try:
-        planner_version = metadata.version("planner")
-    except metadata.PackageNotFoundError:
-        planner_version = "unknown"
-    return {"planner": planner_version, "pyomo": pyomo.version.version,
-            "highs": highs_version(), "python": platform.python_version()}
 
 
 def solve(
@@ -54,13 +41,13 @@ def solve(
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
-    ``without`` switches constraint families off (see ``planner.derive.FAMILIES``);
-    ``check`` runs :func:`planner.verify` on the plan and raises VerificationError on any
+    ``without`` switches constraint families off (see ``planner.derive.tables.FAMILIES``);
+    ``check`` runs :func:`planner.results.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
-    ``marginal`` adds the plan's marginal values (:mod:`planner.marginal`), whose MILP re-solves
-    share ``marginal_time`` seconds (default: ``planner.marginal.default_budget``, within
+    ``marginal`` adds the plan's marginal values (:mod:`planner.analysis.marginal`), whose MILP re-solves
+    share ``marginal_time`` seconds (default: ``planner.analysis.marginal.default_budget``, within
     ``time_limit``; rows the budget does not reach say so), and why each optional service the
-    plan does not buy is left out (``plan.unfunded``, :mod:`planner.unfunded`, in half that
+    plan does not buy is left out (``plan.unfunded``, :mod:`planner.analysis.unfunded`, in half that
     time again, at least 10 s); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).

@@ -1,11 +1,82 @@
 """Numbers that define the rules, shared by the model, the extraction and ``verify``.
 
 They are the contract's constants, not tuning knobs: the formulation charges them, the plan's
-tables are computed with them and :func:`planner.verify` rechecks against them, so each is
+tables are computed with them and :func:`planner.results.verify` rechecks against them, so each is
 defined here once (MODEL.md and docs/model.md give the reasons).
 """
 
 from __future__ import annotations
+
+import difflib
+from enum import Enum
+
+from planner.errors import InputError
+
+
+class _Named(str, Enum):
+    """A str-valued enum that prints, formats and serialises as its value (StrEnum is 3.11+)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Status(_Named):
+    """How a solve ended. A plan exists for OPTIMAL and FEASIBLE (a time limit with an incumbent)."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    TIME_LIMIT = "time_limit"  # stopped by the time limit with no feasible plan
+    ERROR = "error"
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+class Family(_Named):
+    """The rule families a user may switch off (``--without``) to see what they cost.
+
+    The names are the contract's (MODEL.md §2). What each family writes into the model — its
+    rows, their unit and subject, whether diagnosis may relax them — is declared once, in
+    :data:`formulations.registry.REGISTRY`; a name that is not a member fails loudly.
+    """
+
+    MANDATORY = "mandatory"                  # 1: mandatory services must be commissioned
+    OFFER_CAPACITY = "offer_capacity"        # 4: episodes per offer
+    PROVIDER_CAPACITY = "provider_capacity"  # 4: shared resource units per provider
+    MIN_SHARE = "min_share"                  # 5: a contract's least share of the demand
+    MIN_QUALITY = "min_quality"              # 6: quality threshold (eligibility)
+    AVG_QUALITY = "avg_quality"              # 6: volume-weighted average quality
+    MIN_PROVIDERS = "min_providers"          # 7: patient choice
+    MAX_PROVIDERS = "max_providers"          # 7: lead provider
+    HEADROOM = "headroom"                    # 7: spare contracted capacity
+    MIN_INCOME = "min_income"                # 8: provider break-even
+    BUDGET = "budget"                        # 9: commissioner break-even
+    MANAGEMENT_COST = "management_cost"      # 10: cap on transaction costs
+    MAX_SERVICES = "max_services"            # 11: commissioning capacity of a level
+    DELEGATED_BUDGET = "delegated_budget"    # 11: delegated real budgets
+    RISK_POOLING = "risk_pooling"            # eligibility: a level must bear the spend variation
+    CONFLICTS = "conflicts"                  # eligibility: conflicted levels may not contract
+    SETTING_TARGETS = "setting_targets"      # several years: shares of care by setting
+
+    @classmethod
+    def parse(cls, name: str | Family) -> Family:
+        """The member called ``name``; an unknown name is an error listing the known ones."""
+        try:
+            return cls(name)
+        except ValueError:
+            close = difflib.get_close_matches(str(name), [f.value for f in cls], n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise InputError(f"unknown constraint family '{name}'{hint}; known: "
+                             f"{', '.join(f.value for f in cls)}") from None
+
+
+#: every family name, in the contract's order (``--without`` choices)
+FAMILY_NAMES = tuple(f.value for f in Family)
 
 #: Years of incumbent spend paid as notice on incumbent episodes dropped (T > 1 only): ending a
 #: whole incumbent contract costs half a year of its incumbent spend.

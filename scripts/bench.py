@@ -154,10 +154,11 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     import warnings
 
     warnings.simplefilter("ignore")
-    from planner.instance import load_instance
-    from planner.session import PlanningModel
-    from planner.solver import START_ATTRIBUTE, SolveOptions, tuned_options
-    from planner.verify import verify
+    from formulations.start import START_ATTRIBUTE
+    from planner.data.instance import load_instance
+    from planner.results.verify import verify
+    from planner.solve.highs import SolveOptions, tuned_options
+    from planner.solve.session import PlanningModel
 
     t0 = time.perf_counter()
     instance = load_instance(folder)
@@ -224,10 +225,10 @@ def run_textbook(folder: Path, case: Case) -> dict:
     warnings.simplefilter("ignore")
     import importlib
 
-    from planner.derive import derive
-    from planner.instance import load_instance
-    from planner.sizing import available_memory, estimate
-    from planner.solver import HighsAdapter, SolveOptions
+    from planner.data.instance import load_instance
+    from planner.derive.sizing import available_memory, estimate
+    from planner.derive.tables import derive
+    from planner.solve.highs import HighsAdapter, SolveOptions
 
     textbook = importlib.import_module("formulations.textbook")  # after planner: import order
 

@@ -3,7 +3,7 @@
 ``python scripts/bench_memory.py [--rows 10000 50000 100000] [--solve] [--out DIR]``
 
 Why: a 1,000,000-row offers.csv peaked at 11.4 GB before an internal error; the size refusal
-(:mod:`planner.sizing`) has to be fitted to what the whole pipeline takes (reading the CSV text,
+(:mod:`planner.derive.sizing`) has to be fitted to what the whole pipeline takes (reading the CSV text,
 the typed tables, the checks, derive, the model), so this measures it. Each run is a fresh
 ``python -m planner`` process whose peak resident memory is read from ``os.wait4``'s rusage;
 the instance is synthetic (``rows`` offers from ``rows / 20`` providers for 20 services, two

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 import planner
-from planner.scenarios import apply, load_sweep, scenarios
-from planner.solver import SolveOptions, highs_version
+from planner.solve.highs import SolveOptions, highs_version
+from planner.sweeps.scenarios import apply, load_sweep, scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = ("separate", "cold 1", "warm 1", "cold 2", "warm 2")

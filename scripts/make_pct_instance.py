@@ -1546,7 +1546,7 @@ RESULTS = """
 - **not commissioned**: NHS health checks and carers' breaks (worth buying at £20,000 per QALY
   but squeezed out by the budget), and varicose vein surgery, pain-management injections and
   IVF (of limited value at this λ: decommissioning them releases money).
-- `planner.verify` finds no violated constraint. The planner's marginal values: +1 % of budget
+- `planner.results.verify` finds no violated constraint. The planner's marginal values: +1 % of budget
   buys about 67 QALYs (19.7 per £1 m); -1 % loses about 231."""
 
 

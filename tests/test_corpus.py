@@ -29,8 +29,8 @@ import pytest
 from click.testing import CliRunner
 
 import planner
-from planner.checks import DataWarning, scaling_warnings
-from planner.cli import main
+from planner.cli.main import main
+from planner.data.checks import DataWarning, scaling_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "corpus"

@@ -18,7 +18,7 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.diagnosis import FAMILIES
+from planner.analysis.diagnosis import FAMILIES
 from tests.helpers import build
 
 pytestmark = pytest.mark.solver

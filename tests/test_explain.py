@@ -16,9 +16,9 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.alternatives import alternatives
-from planner.compare import PlanView, compare
-from planner.explain import explain
+from planner.analysis.alternatives import alternatives
+from planner.analysis.compare import PlanView, compare
+from planner.analysis.explain import explain
 
 pytestmark = pytest.mark.solver
 

@@ -543,7 +543,7 @@ def test_incumbent_kept_on_a_token_episode_avoids_its_exit_cost():
     """Without a break-even income, one episode is enough to count as retained.
 
     The model counts a provider as used once it delivers min(1, its largest contract) episodes
-    (planner/derive.py, ``min_volume``), and MODEL §2 charges exit_p (1 − w_p) however little a
+    (planner/derive/tables.py, ``min_volume``), and MODEL §2 charges exit_p (1 − w_p) however little a
     retained incumbent keeps. So with exit £100 A keeps a single episode and B does the rest:
       1 × 12 + 99 × 10 + 150 entry = 1,152 < keep A 1,200 < switch outright 1,250.
     With min_income £1,200 (the test above) the token is not allowed: A keeps all or nothing.

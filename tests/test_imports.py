@@ -45,7 +45,7 @@ def _modules() -> list[str]:
 
 def test_every_module_imports_first() -> None:
     modules = _modules()
-    assert "formulations.multi_year" in modules and "planner.verify" in modules
+    assert "formulations.multi_year" in modules and "planner.results.verify" in modules
     done = subprocess.run([sys.executable, "-c", CHILD, *modules], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

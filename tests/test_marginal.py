@@ -206,8 +206,8 @@ def test_any_named_binary_is_fixed_for_the_lp() -> None:
     LP duals: quality_mix at £1,500 with ``notice_drop`` ≥ (B's episodes − 40) / 100, i.e. 1
     whenever B delivers more than 40 episodes (it delivers 50), and free otherwise. The plan
     is unchanged (−£6,000) and the budget's dual is still £4 per £ (test above)."""
-    from planner.marginal import marginal_values
-    from planner.session import PlanningModel
+    from planner.analysis.marginal import marginal_values
+    from planner.solve.session import PlanningModel
 
     session = PlanningModel(quality_mix(1500))
     m = session.model

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import planner
+from planner.analysis.pareto import ABOVE_BUDGET, pareto_front
+from planner.data.names import Names
 from planner.formats import money
-from planner.names import Names
-from planner.pareto import ABOVE_BUDGET, pareto_front
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy"
@@ -34,7 +34,7 @@ IDS = [i for i in NAMED if i not in ("practice", "pct")]  # level ids are common
 
 def _solve_to_dir(instance: planner.Instance, folder: Path) -> Path:
     """Solve and write the plan folder as `planner solve` does (status-quo tables included)."""
-    from planner.cli import _status_quo_tables
+    from planner.cli.main import _status_quo_tables
 
     plan = planner.solve(instance, marginal=True)
     plan.to_dir(folder, extra=_status_quo_tables(plan))

@@ -248,12 +248,12 @@ def test_a_full_disk_is_exit_2(area: Path, tmp_path: Path, monkeypatch) -> None:
 
     from click.testing import CliRunner
 
-    from planner.cli import main
+    from planner.cli.main import main
 
     def full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "plan"))
 
-    monkeypatch.setattr("planner.plan.write_csv", full)
+    monkeypatch.setattr("planner.results.plan.write_csv", full)
     result = CliRunner().invoke(main, ["solve", str(area), "--out", str(tmp_path / "plan"),
                                        "--no-marginal"])
     assert result.exit_code == 2, result.output
@@ -307,7 +307,7 @@ def test_compare_reads_ids_as_the_writer_wrote_them(area: Path, tmp_path: Path) 
     again = pd.read_csv(tmp_path / "cmp" / "changes.csv", dtype=str, keep_default_na=False)
     assert again.sort_values(["service", "provider"]).reset_index(drop=True).equals(
         changes.sort_values(["service", "provider"]).reset_index(drop=True))
-    from planner.plan import read_plan_table
+    from planner.results.plan import read_plan_table
 
     read = read_plan_table(plan / "contracts.csv")
     assert {"007", "100", "NA"} <= set(read["provider"]) and "=x" in set(read["service"])

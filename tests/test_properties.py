@@ -3,13 +3,13 @@
 Three properties, each over data drawn by hypothesis:
 
 1. **Random valid instances** of varied shape (every column of every table, budget or none,
-   λ, ρ): a plan (optimal or feasible) passes :func:`planner.verify`; an infeasible instance
+   λ, ρ): a plan (optimal or feasible) passes :func:`planner.results.verify`; an infeasible instance
    carries a diagnosis; an :class:`InputError` comes only from the mandatory-service checks, and
    only for a service that truly cannot be commissioned (rechecked here from the data).
 2. **Brute force on tiny instances** (at most 3 services × 2 levels × 3 providers, one year):
    the optimal objective equals the best of an enumeration of the binaries, each leaving a
    linear programme solved separately with highspy. The LPs are built here from the instance
-   tables, independently of ``formulations/`` and ``planner.derive`` (see :class:`BruteForce`).
+   tables, independently of ``formulations/`` and ``planner.derive.tables`` (see :class:`BruteForce`).
 3. **Mutated files**: random damage to a valid instance folder (deleted cells, garbage text,
    swapped columns, duplicated rows, negative, NaN, inf and huge numbers, unicode, corrupted
    bytes, empty files) never gives a traceback: ``planner validate`` and ``planner solve`` run
@@ -44,10 +44,10 @@ from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 import planner
-from planner.checks import DataWarning
-from planner.cli import main
+from planner.cli.main import main
+from planner.data.checks import DataWarning
 from planner.errors import InputError
-from planner.scenarios import ColumnChange
+from planner.sweeps.scenarios import ColumnChange
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "instances" / "toy"
@@ -303,7 +303,7 @@ class BruteForce:
                     price = s.tariff if not math.isnan(s.tariff) else o.price
                     capacity = math.inf if math.isnan(o.capacity) else o.capacity
                     if capacity <= 0:
-                        continue  # an offer of no capacity is no contract (planner.derive)
+                        continue  # an offer of no capacity is no contract (planner.derive.tables)
                     setup = o.setup_cost if o.incumbent_volume <= 0 else 0.0
                     contract = Contract(
                         s.service, level, o.provider, price, o.quality, min(capacity, demand),
@@ -717,8 +717,8 @@ def test_resolved_variant_equals_fresh_build(drawn: Drawn, price: float, demand:
     """Prices, demand and minimum incomes scaled on a persistent mutable model (no rebuild)
     give the status and optimum of a model built for the scaled data, and a plan that
     verifies against it; a changed structure is reported, never solved on the old model."""
-    from planner.scenarios import Scenario, apply
-    from planner.session import PlanningModel
+    from planner.solve.session import PlanningModel
+    from planner.sweeps.scenarios import Scenario, apply
 
     instance = drawn.instance()
     changes = (("offers.price", ColumnChange(scale=price)),

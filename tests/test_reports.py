@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 import planner
-from planner.cli import main
+from planner.cli.main import main
+from planner.data.workbook_writer import instance_workbook_bytes, write_instance_workbook
 from planner.errors import InputError
-from planner.excel import instance_workbook_bytes, write_instance_workbook
-from planner.report import SECTIONS
+from planner.reports.html import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = ROOT / "instances"
@@ -44,7 +44,7 @@ def _with_policy(instance: planner.Instance, horizon: int | None = None, **polic
 
 def _solve_to_dir(instance: planner.Instance, folder: Path, **options) -> Path:
     """Solve and write the plan folder as `planner solve` does (with the status-quo tables)."""
-    from planner.cli import _status_quo_tables
+    from planner.cli.main import _status_quo_tables
 
     plan = planner.solve(instance, **options)
     extra = _status_quo_tables(plan) if plan.has_solution else None
@@ -189,7 +189,7 @@ def test_a_failing_report_leaves_no_plan_folder(tmp_path: Path,
     def explode(*_args, **_kwargs):
         raise RuntimeError("chart failed")
 
-    monkeypatch.setattr("planner.report.render_html", explode)
+    monkeypatch.setattr("planner.reports.html.render_html", explode)
     with pytest.raises(RuntimeError):
         plan.to_dir(tmp_path / "plan")
     assert list(tmp_path.iterdir()) == []

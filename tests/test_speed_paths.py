@@ -17,10 +17,10 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.marginal import BUDGET_FACTOR, MIN_BUDGET_S, TimeBudget, default_budget, marginal_values
+from planner.analysis.marginal import BUDGET_FACTOR, MIN_BUDGET_S, TimeBudget, default_budget, marginal_values
 from planner.progress import progress
-from planner.session import PlanningModel
-from planner.solver import SolveResult
+from planner.solve.highs import SolveResult
+from planner.solve.session import PlanningModel
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_OBJECTIVE = 1_383_000  # instances/toy/README.md

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import planner
-from planner.cli import main
+from planner.cli.main import main
 
 pytestmark = pytest.mark.solver
 
@@ -143,7 +143,7 @@ def test_write_is_atomic(tmp_path: Path, toy_dir: Path, monkeypatch: pytest.Monk
     def explode(*_args, **_kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("planner.plan.write_csv", explode)
+    monkeypatch.setattr("planner.results.plan.write_csv", explode)
     with pytest.raises(OSError):
         plan.to_dir(target)
     assert sorted(p.name for p in target.iterdir()) == before

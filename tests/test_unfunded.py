@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pytest import approx
 
-from planner.session import PlanningModel
-from planner.unfunded import unfunded_services
+from planner.analysis.unfunded import unfunded_services
+from planner.solve.session import PlanningModel
 from tests.helpers import build
 
 pytestmark = pytest.mark.solver

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import planner
-from planner.plan import Plan
+from planner.results.plan import Plan
 
 pytestmark = pytest.mark.solver
 

@@ -17,9 +17,9 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.neighbours import neighbour_order
-from planner.scenarios import apply, load_sweep, scenarios
-from planner.session import PlanningModel
+from planner.solve.session import PlanningModel
+from planner.sweeps.neighbours import neighbour_order
+from planner.sweeps.scenarios import apply, load_sweep, scenarios
 
 pytestmark = pytest.mark.solver
 

@@ -1,6 +1,6 @@
 """Hostile and awkward input files: each is refused (exit 2, a clear message) or read right.
 
-Bombs are scaled down to just past the documented limits (planner.xlsx_guard); what they would
+Bombs are scaled down to just past the documented limits (planner.data.xlsx_guard); what they would
 cost unguarded is bounded by the harness, not by timing assertions: each command runs in a
 subprocess with a wall-clock timeout and an address-space limit (``RLIMIT_AS``), so a reader
 that expanded the bomb would die of MemoryError or be killed, and the test would fail.
@@ -21,9 +21,9 @@ import openpyxl
 import pytest
 
 import planner
+from planner.data.workbook_writer import write_instance_workbook
+from planner.data.xlsx_guard import MAX_PART_BYTES, MAX_SHARED_STRINGS_BYTES
 from planner.errors import MAX_SHOWN_PER_KIND, InputError
-from planner.excel import write_instance_workbook
-from planner.xlsx_guard import MAX_PART_BYTES, MAX_SHARED_STRINGS_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "instances" / "toy"
@@ -331,7 +331,7 @@ def test_solve_too_large_for_its_memory_limit_is_refused_up_front(tmp_path: Path
 
 def test_size_estimate_counts_the_tables(tmp_path: Path) -> None:
     from planner import sizing
-    from planner.derive import derive
+    from planner.derive.tables import derive
 
     derived = derive(planner.load_instance(TOY))
     size = sizing.estimate(derived)

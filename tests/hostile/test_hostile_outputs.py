@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import planner
-from planner.outdir import PLAN_MARKER
+from planner.results.outdir import PLAN_MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "instances" / "toy"

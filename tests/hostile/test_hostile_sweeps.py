@@ -157,7 +157,7 @@ def solve(self, scenario, models):  # worker 1 hangs at s2; worker 2 finishes s6
             time.sleep(0.05)
     return original(self, scenario, models)
 sweeps._Job.solve = solve
-from planner.cli import main
+from planner.cli.main import main
 sys.argv = ["planner", "sweep", *sys.argv[1:]]
 main()
 """

@@ -1,0 +1,382 @@
+"""The one adapter between the planner and HiGHS (via ``pyomo.contrib.solver``'s persistent Highs).
+
+Everything solver-specific lives here: options, the status mapping, and copying the solution out
+at once (a later solve on the same persistent solver invalidates earlier results). Times are wall
+times measured here; HiGHS's own run time accumulates across solves and is not used.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pyomo
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+from pyomo.common.timing import HierarchicalTimer
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.numvalue import native_numeric_types
+
+from formulations.start import START_ATTRIBUTE
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to run HiGHS. ``gap`` is the relative MIP gap; ``time_limit`` in seconds."""
+
+    time_limit: float | None = None
+    gap: float = 1e-6
+    threads: int | None = None
+    log_file: str | None = None
+    seed: int = 0
+    highs_options: tuple[tuple[str, object], ...] = ()  # further HiGHS options, e.g. node limits
+
+    def as_dict(self) -> dict[str, object]:
+        return {"time_limit": self.time_limit, "gap": self.gap, "threads": self.threads,
+                "log_file": self.log_file, "seed": self.seed,
+                "highs_options": dict(self.highs_options)}
+
+
+@dataclass
+class SolveResult:
+    """What a solve produced, copied out of the solver: no live references remain."""
+
+    status: str  # optimal | feasible | infeasible | time_limit | error
+    termination: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    values: dict[str, list[float]] = field(default_factory=dict)  # component name -> values
+    duals: dict[str, dict[object, float]] = field(default_factory=dict)
+    transfer_s: float = 0.0  # building HiGHS's copy of the model, wall seconds
+    solve_s: float = 0.0  # HiGHS's run, wall seconds
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+
+def highs_version() -> str:
+    return f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+
+
+def versions() -> dict[str, str]:
+    """The versions a plan records (planner, Pyomo, HiGHS, Python), so a run can be repeated."""
+    try:
+        planner_version = metadata.version("planner")
+    except metadata.PackageNotFoundError:
+        planner_version = "unknown"
+    return {"planner": planner_version, "pyomo": pyomo.version.version,
+            "highs": highs_version(), "python": platform.python_version()}
+
+
+class HighsAdapter:
+    """A persistent HiGHS solver for one model; re-solving after a mutable change is cheap."""
+
+    def __init__(self, options: SolveOptions | None = None):
+        self.options = options or SolveOptions()
+        self.solver = FastHighs()
+        self._model: pyo.ConcreteModel | None = None
+        # [(VarData, value)] of every variable in the last solve's plan (None without one): a
+        # neighbouring scenario's MIP start (planner.sweeps.neighbours); live references, kept here and
+        # never in a SolveResult.
+        self.incumbent: list[tuple] | None = None
+
+    def solve(self, model: pyo.ConcreteModel, var_names: tuple[str, ...] = ("x", "y", "z", "w"),
+              duals: bool = False) -> SolveResult:
+        if not any(True for _ in model.component_data_objects(pyo.Var, active=True)):
+            return _empty_model_result(model, var_names)
+        opts = self.options
+        solver_options: dict[str, object] = {"random_seed": opts.seed, "output_flag": False}
+        if opts.log_file:
+            Path(opts.log_file).parent.mkdir(parents=True, exist_ok=True)
+            solver_options.update({"log_file": str(opts.log_file), "output_flag": True,
+                                   "log_to_console": False})
+        solver_options.update(tuned_options(model))
+        solver_options.update(dict(opts.highs_options))  # the caller's own options win
+        timer = HierarchicalTimer()
+        start = time.perf_counter()
+        with PauseGC():  # transfer makes many small objects: see formulations.families.gc_paused
+            results = self.solver.solve(
+                model, time_limit=opts.time_limit, rel_gap=opts.gap, threads=opts.threads,
+                load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                solver_options=solver_options, timer=timer)
+        wall = time.perf_counter() - start
+        self._model = model
+        self.incumbent = None
+        transfer = _timer_total(timer, "set_instance") + _timer_total(timer, "update")
+        if _interrupted(self.solver):
+            raise KeyboardInterrupt  # Ctrl-C reached HiGHS: stop, and write nothing
+        status = _map_status(results.termination_condition, results.solution_status)
+        result = SolveResult(status=status, termination=results.termination_condition.name,
+                             objective=None, bound=None, gap=None,
+                             transfer_s=transfer, solve_s=max(wall - transfer, 0.0))
+        if result.has_solution:
+            primals = results.solution_loader.get_vars()
+            self.incumbent = list(primals.items())
+            for name in var_names:
+                var = getattr(model, name, None)
+                if var is not None:
+                    result.values[name] = [primals.get(var[i], 0.0)
+                                           for i in var.index_set()]
+            result.objective = results.incumbent_objective
+            result.bound = results.objective_bound
+            if result.bound is None and status == "optimal":
+                result.bound = result.objective
+            if duals:
+                loaded = results.solution_loader.get_duals()
+                for con in model.component_objects(pyo.Constraint, active=True):
+                    result.duals[con.name] = {i: loaded.get(con[i], 0.0) for i in con}
+            result.gap = _gap(result.objective, result.bound)
+        return result
+
+
+
+
+class FastHighs(Highs):
+    """Pyomo's persistent HiGHS interface with a first transfer linear in the model's size.
+
+    Two costs of ``Highs.set_instance`` dominate planner runs at PCT scale and above:
+
+    * variables are discovered constraint by constraint, and each discovery calls HiGHS's
+      ``addVars`` and ``changeColsIntegrality`` for one or two columns; each of those calls costs
+      time proportional to the model so far, so the transfer is quadratic (25 s for 100,000
+      two-term rows). Here every variable is added in one batch first.
+    * each constraint's expression is walked three times (standardising its bounds, collecting
+      its variables, generating its linear representation). Here a constraint whose body is a
+      plain ``LinearExpression`` of constant coefficients times unfixed variables, with constant
+      bounds (nearly all of the planner's rows), is read in one pass, and all such rows go to
+      HiGHS in one ``addRows`` call. Anything else (mutable parameters, named expressions, fixed
+      variables) takes Pyomo's own path, so re-solves after changing a parameter behave exactly
+      as before.
+
+    Pyomo's bookkeeping (which constraint references which variable) is kept exactly as
+    ``PersistentSolverUtils.add_constraints`` keeps it, so later updates, removals and duals work
+    unchanged. ``tests/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
+    """
+
+    def set_instance(self, model):
+        super().set_instance(model)
+        self._pass_start(getattr(model, START_ATTRIBUTE, None))
+
+    def update(self, timer=None):
+        """Send the model's changes; then a start given since the last solve (a re-set model's
+        new greedy start), since any change to HiGHS's model discards a solution given before."""
+        super().update(timer=timer)
+        pending, self._pending_start = getattr(self, "_pending_start", None), None
+        self._pass_start(pending)
+
+    def restart_from(self, start: list[tuple] | None) -> None:
+        """Use ``start`` as the MIP start of the next solve (after the model's changes)."""
+        self._pending_start = start
+
+    def _pass_start(self, start: list[tuple] | None) -> None:
+        """Give HiGHS the model's MIP start (values of some variables; HiGHS solves for the rest
+        with these fixed, and keeps the result as its first incumbent if it is feasible)."""
+        if not start:
+            return
+        col = self._pyomo_var_to_solver_var_map
+        pairs = sorted((col[id(v)], float(value)) for v, value in start if id(v) in col)
+        if pairs:
+            index, value = zip(*pairs)
+            self._solver_model.setSolution(len(index), np.array(index, dtype=np.int32),
+                                           np.array(value, dtype=np.double))
+
+    def add_block(self, block):
+        new = [v for v in block.component_data_objects(pyo.Var, descend_into=True)
+               if id(v) not in self._referenced_variables]
+        if new:
+            self.add_variables(new)
+        super().add_block(block)
+
+    def add_constraints(self, cons):
+        rows = _Rows()
+        slow = []
+        for con in cons:
+            if con in self._named_expressions:
+                raise ValueError(f"Constraint {con.name} has already been added")
+            if not rows.add(con):
+                slow.append(con)
+        if rows.cons:
+            self._add_fast_rows(rows)
+        if slow:
+            super().add_constraints(slow)
+
+    def _add_fast_rows(self, rows: _Rows) -> None:
+        """Register rows as PersistentSolverUtils would, then send them in one addRows call."""
+        referenced = self._referenced_variables
+        new_vars = {id(v): v for variables in rows.variables for v in variables
+                    if id(v) not in referenced}
+        if new_vars:
+            self.add_variables(list(new_vars.values()))
+        self._sol = None
+        if self._last_results_object is not None:
+            self._last_results_object.solution_loader.invalidate()
+        col = self._pyomo_var_to_solver_var_map
+        con_map, solver_con_map = self._pyomo_con_to_solver_con_map, self._solver_con_to_pyomo_con_map
+        first = len(con_map)
+        starts, indices, values = [], [], []
+        for n, (con, variables, coefs) in enumerate(zip(rows.cons, rows.variables, rows.coefs)):
+            self._active_constraints[con] = con.expr
+            self._named_expressions[con] = []
+            self._vars_referenced_by_con[con] = variables
+            starts.append(len(indices))
+            for v in variables:
+                referenced[id(v)][0][con] = None
+                indices.append(col[id(v)])
+            values.extend(coefs)
+            con_map[con] = first + n
+            solver_con_map[first + n] = con
+        self._solver_model.addRows(
+            len(rows.cons), np.array(rows.lower, dtype=np.double),
+            np.array(rows.upper, dtype=np.double), len(values), np.array(starts, dtype=np.int32),
+            np.array(indices, dtype=np.int32), np.array(values, dtype=np.double))
+
+
+class _Rows:
+    """Linear rows read straight from their expressions (see :class:`FastHighs`)."""
+
+    def __init__(self) -> None:
+        self.cons: list = []
+        self.variables: list[list] = []
+        self.coefs: list[list[float]] = []
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+
+    def add(self, con) -> bool:
+        """Read ``con`` if it is a plain linear row with constant data; False otherwise."""
+        lower, body, upper = con.to_bounded_expression()
+        if not (_constant(lower) and _constant(upper)):
+            return False
+        if body.__class__ is LinearExpression:
+            args = body.args
+        elif getattr(body, "is_variable_type", lambda: False)():
+            args = (body,)
+        else:
+            return False
+        position: dict[int, int] = {}
+        variables: list = []
+        coefs: list[float] = []
+        constant = 0.0
+        for arg in args:
+            cls = arg.__class__
+            if cls is MonomialTermExpression:
+                coef, var = arg.args
+                if coef.__class__ not in native_numeric_types:
+                    return False
+            elif cls in native_numeric_types:
+                constant += arg
+                continue
+            elif arg.is_variable_type():
+                coef, var = 1, arg
+            else:
+                return False
+            if var.fixed:
+                return False
+            at = position.get(id(var))
+            if at is None:
+                position[id(var)] = len(variables)
+                variables.append(var)
+                coefs.append(coef)
+            else:
+                coefs[at] += coef
+        keep = [i for i, c in enumerate(coefs) if c]  # as generate_standard_repn: drop zeros
+        if len(keep) < len(coefs):
+            variables, coefs = [variables[i] for i in keep], [coefs[i] for i in keep]
+        self.cons.append(con)
+        self.variables.append(variables)
+        self.coefs.append(coefs)
+        self.lower.append(-highspy.kHighsInf if lower is None else lower - constant)
+        self.upper.append(highspy.kHighsInf if upper is None else upper - constant)
+        return True
+
+
+def _constant(bound) -> bool:
+    return bound is None or bound.__class__ in native_numeric_types
+
+
+LARGE_MIP_BINARIES = 20_000
+"""Binaries above which HiGHS's probing and enumeration presolve rules are switched off."""
+PROBING_AND_ENUMERATION = (1 << 15) | (1 << 16)
+"""presolve_rule_off bits of HiGHS 1.15's rules 15 (probing) and 16 (enumeration)."""
+
+
+def tuned_options(model: pyo.ConcreteModel) -> dict[str, object]:
+    """HiGHS options by instance class, each kept only because it measurably helped.
+
+    Large MIPs (England scale, 80,000 binaries): HiGHS's presolve spent 75 s (idle machine) to
+    over 200 s (loaded) in probing and in enumeration and removed under 0.1 % of the rows with
+    them; with those two rules off presolve takes 3–6 s and removes the same rows otherwise
+    (docs/performance.md). Below the threshold they are cheap and left on.
+    """
+    binaries = 0
+    for var in model.component_objects(pyo.Var, active=True):
+        first = next(iter(var.values()), None)
+        if first is not None and first.is_binary():
+            binaries += len(var)
+    if binaries >= LARGE_MIP_BINARIES:
+        return {"presolve_rule_off": PROBING_AND_ENUMERATION}
+    return {}
+
+
+def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) -> SolveResult:
+    """A model with no variables (nothing to commission) is trivially optimal; HiGHS calls it
+    an empty model rather than solving it."""
+    for con in model.component_data_objects(pyo.Constraint, active=True):
+        body = pyo.value(con.body)
+        if (con.has_lb() and body < pyo.value(con.lower) - 1e-9) or (
+                con.has_ub() and body > pyo.value(con.upper) + 1e-9):
+            return SolveResult(status="infeasible", termination="provenInfeasible",
+                               objective=None, bound=None, gap=None)
+    objective = next(model.component_data_objects(pyo.Objective, active=True), None)
+    value = float(pyo.value(objective.expr)) if objective is not None else 0.0
+    return SolveResult(status="optimal", termination="convergenceCriteriaSatisfied",
+                       objective=value, bound=value, gap=0.0,
+                       values={name: [] for name in var_names})
+
+
+def _interrupted(solver: Highs) -> bool:
+    """True if HiGHS stopped because of Ctrl-C (Pyomo maps that status to 'unknown')."""
+    highs = getattr(solver, "_solver_model", None)
+    if highs is None:
+        return False
+    status = highs.getModelStatus()
+    return status in (highspy.HighsModelStatus.kInterrupt,
+                      getattr(highspy.HighsModelStatus, "kHighsInterrupt", None))
+
+
+def _timer_total(timer: HierarchicalTimer, name: str) -> float:
+    try:
+        return float(timer.get_total_time(name))
+    except (KeyError, RuntimeError):
+        return 0.0
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    """Relative gap |objective − bound| / max(|objective|, 1), as HiGHS reports it."""
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    return abs(objective - bound) / max(abs(objective), 1.0)
+
+
+def _map_status(termination: TerminationCondition, solution: SolutionStatus) -> str:
+    has_solution = solution in (SolutionStatus.optimal, SolutionStatus.feasible)
+    if termination == TerminationCondition.convergenceCriteriaSatisfied and has_solution:
+        return "optimal"
+    if termination in (TerminationCondition.provenInfeasible,
+                       TerminationCondition.infeasibleOrUnbounded,
+                       TerminationCondition.locallyInfeasible):
+        return "infeasible"
+    if has_solution:
+        return "feasible"
+    if termination in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
+        return "time_limit"
+    return "error"

@@ -1,0 +1,197 @@
+"""Sweeps that learn from their neighbours: each scenario starts from the last solved one's plan.
+
+Within a worker, scenarios sharing a model are solved in order of their swept values (largest
+first), so each one's neighbour is the scenario solved just before it on the same model. Two
+things are carried from that neighbour, and neither can change a reported result:
+
+* **A MIP start.** The neighbour's integer variables (levels, contracts, providers) are HiGHS's
+  start; HiGHS solves for the volumes with them fixed and keeps the plan as its first incumbent
+  if it is feasible, or discards it if not: a start is only ever a hint, never a bound. Where the
+  only change is the budget and the neighbour's plan no longer fits it (a tighter budget), the
+  greedy start is used instead (``formulations/start.py``), as before.
+* **An exact answer, where a change only tightens the model.** If the only change from the
+  neighbour is a budget no larger in any year (same £ per QALY, same data), every plan feasible
+  now was feasible then, so the neighbour's optimum is a lower bound now as it was then. If the
+  neighbour's plan still fits the tighter budget it is therefore optimal again, with the same
+  proven bound and gap, and no solve is needed; if the neighbour was infeasible, so is this
+  scenario. Both are proofs, not heuristics: nothing is reported that HiGHS did not prove for a
+  model whose feasible set contains this one's. Solving largest budget first makes this the
+  common case in a budget sweep (every scenario whose budget is not binding).
+
+No objective cutoff is passed to HiGHS: the start already gives HiGHS the neighbour's objective
+as an incumbent where it is feasible, and a cutoff at an optimum HiGHS must reach exactly can
+make it report a feasible scenario infeasible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import pyomo.environ as pyo
+from pyomo.core.expr.visitor import identify_mutable_parameters
+
+from formulations.families import BUDGET_ROWS
+from planner.solve.highs import SolveResult
+from planner.solve.session import PlanningModel
+from planner.sweeps.scenarios import Scenario
+
+#: Rows in which the budget Params appear, each an upper limit that grows with every year's
+#: budget (formulations/single_year.py and multi_year.py): lowering budgets, and nothing else,
+#: shrinks the feasible set. A model whose budget appears in any other row gets starts only.
+MONOTONE_BUDGET_ROWS = frozenset(BUDGET_ROWS)
+#: Relative slack allowed when checking that a plan fits a budget row (HiGHS's own feasibility
+#: tolerance is 1e-7 absolute on its scaled model; this is far stricter, and verify() follows).
+FIT_TOLERANCE = 1e-9
+
+
+def neighbour_order(group: list[Scenario]) -> list[Scenario]:
+    """``group`` sorted so consecutive scenarios are near: by their swept values, largest first
+    (a budget sweep then only tightens from one scenario to the next). Numbers sort as numbers,
+    anything else after them as text; ties keep the user's order."""
+
+    def key(scenario: Scenario) -> tuple:
+        return tuple((0, -float(v), "") if isinstance(v, Real) and not isinstance(v, bool)
+                     else (1, 0.0, str(v)) for _, v in scenario.values)
+
+    return sorted(group, key=key)
+
+
+@dataclass
+class Solved:
+    """What a model last answered: the data it held, its policy values and the result."""
+
+    data_key: str  # the scenario's structure_key: same key, same data but budget and £/QALY
+    budgets: dict[Any, float]
+    value_per_qaly: float
+    result: SolveResult
+    incumbent: list[tuple] | None  # [(VarData, value)] of every variable in its plan
+
+
+class Neighbours:
+    """The last solve of each of a worker's models, and what the next scenario may take from it."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Solved] = {}  # model signature -> its last solve
+        self.budget_rows: dict[str, list | None] = {}  # signature -> rows holding budget Params
+
+    def forget(self, signature: str) -> None:
+        """The model was dropped (see sweeps._Models.KEEP)."""
+        self.last.pop(signature, None)
+        self.budget_rows.pop(signature, None)
+
+    def solve(self, session: PlanningModel, data_key: str, fresh: bool) -> SolveResult:
+        """Solve the scenario ``session`` now holds, from its neighbour where one helps.
+
+        ``fresh``: the model was just built (it has its greedy start); a model re-set without
+        one (``update(greedy=False)``) and with no solved neighbour gets a greedy start here.
+        """
+        last = self.last.get(session.signature)
+        result = None
+        if last is None and not fresh:
+            session.restart_from()
+        elif last is not None:
+            result = self._carried(session, data_key, last)
+            if result is None:
+                start = self._start(session, data_key, last)
+                session.restart_from(start)  # None: the greedy start for the data now held
+        if result is None:
+            result = session.run()
+            incumbent = session.adapter.incumbent
+        else:
+            incumbent = last.incumbent
+        self.last[session.signature] = Solved(data_key, _budgets(session.model),
+                                              pyo.value(session.model.value_per_qaly), result,
+                                              incumbent)
+        return result
+
+    def _carried(self, session: PlanningModel, data_key: str, last: Solved) -> SolveResult | None:
+        """The neighbour's result if it is provably this scenario's too (see the module's
+        docstring); None otherwise."""
+        if not self._tightens(session, data_key, last):
+            return None
+        if last.result.status == "infeasible":
+            return _copy(last.result)
+        if last.result.status != "optimal" or not last.incumbent:
+            return None
+        if not self._fits(session, last.incumbent):
+            return None
+        return _copy(last.result)
+
+    def _start(self, session: PlanningModel, data_key: str, last: Solved) -> list[tuple] | None:
+        """The neighbour's integer values as a MIP start, or None (the greedy start) where it
+        has none or only the budget changed and its plan no longer fits."""
+        if not last.incumbent:
+            return None
+        if data_key == last.data_key and not self._fits(session, last.incumbent):
+            return None
+        return [(v, round(value)) for v, value in last.incumbent if v.is_integer()]
+
+    def _tightens(self, session: PlanningModel, data_key: str, last: Solved) -> bool:
+        """True if the model now differs from its last solve only by budgets no larger, in rows
+        where a smaller budget can only remove plans."""
+        if data_key != last.data_key or self._rows(session) is None:
+            return False
+        if pyo.value(session.model.value_per_qaly) != last.value_per_qaly:
+            return False
+        budgets = _budgets(session.model)
+        return budgets.keys() == last.budgets.keys() and all(
+            budgets[t] <= last.budgets[t] for t in budgets)
+
+    def _rows(self, session: PlanningModel) -> list | None:
+        """The rows holding the model's budget Params, or None if one is not a known monotone
+        budget row (then nothing is carried, only starts)."""
+        signature = session.signature
+        if signature not in self.budget_rows:
+            model = session.model
+            budget = {id(p) for p in model.budget.values()} if hasattr(model, "budget") else set()
+            rows: list | None = []
+            for con in model.component_data_objects(pyo.Constraint, active=True):
+                if any(id(p) in budget for p in identify_mutable_parameters(con.expr)):
+                    if con.parent_component().local_name not in MONOTONE_BUDGET_ROWS:
+                        rows = None
+                        break
+                    rows.append(con)
+            self.budget_rows[signature] = rows
+        return self.budget_rows[signature]
+
+    def _fits(self, session: PlanningModel, incumbent: list[tuple]) -> bool:
+        """True if the plan ``incumbent`` meets every budget row at the budgets now set (every
+        other row is unchanged since that plan was found)."""
+        rows = self._rows(session)
+        if rows is None:
+            return False
+        saved = [(v, v.value) for v, _ in incumbent]
+        try:
+            for v, value in incumbent:
+                v.set_value(value, skip_validation=True)
+            return all(_meets(con) for con in rows)
+        finally:
+            for v, value in saved:
+                v.set_value(value, skip_validation=True)
+
+
+def _meets(con: Any) -> bool:
+    body = pyo.value(con.body)
+    for bound, sign in ((con.lower, -1), (con.upper, 1)):
+        if bound is None:
+            continue
+        limit = pyo.value(bound)
+        if sign * (body - limit) > FIT_TOLERANCE * max(1.0, abs(limit)):
+            return False
+    return True
+
+
+def _budgets(model: pyo.ConcreteModel) -> dict[Any, float]:
+    return {t: pyo.value(model.budget[t]) for t in model.budget} if hasattr(model, "budget") \
+        else {}
+
+
+def _copy(result: SolveResult) -> SolveResult:
+    """The neighbour's result for this scenario: same plan, status, objective and proven bound;
+    no HiGHS time spent."""
+    return SolveResult(status=result.status, termination=result.termination,
+                       objective=result.objective, bound=result.bound, gap=result.gap,
+                       values={k: list(v) for k, v in result.values.items()})
+
