@@ -46,7 +46,7 @@ from formulations.families import ModelData
 
 START_ATTRIBUTE = "_mip_start"
 """Attribute of a Pyomo model holding [(VarData, value)], a MIP start passed to HiGHS on the first
-transfer (:mod:`planner.solve.highs` reads it); absent or empty: no start."""
+transfer (:mod:`planner.solver.highs` reads it); absent or empty: no start."""
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """The flat module paths of earlier releases, kept importable for one release (until 0.3).
 
 Round 1 had every module directly under ``planner/``; they now live in the pipeline's layers
-(docs/architecture.md). ``import planner.solver`` or ``from planner.session import
+(docs/architecture.md). ``import planner.scenarios`` or ``from planner.session import
 PlanningModel`` still work: the old name resolves to the *same module object* as the new one
-(so patching either patches both). ``planner.derive``, ``planner.sweeps`` and ``planner.cli``
-need no alias, because they are now the packages of those names and re-export what the old
-modules offered. New code imports the new paths; nothing in this repository uses the old ones.
+(so patching either patches both). ``planner.derive``, ``planner.sweeps``, ``planner.cli`` and
+``planner.solver`` need no alias: they are now the packages of those names and re-export what
+the old modules offered. New code imports the new paths; nothing in this repository uses the old ones.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ OLD_PATHS = {
     "planner.names": "planner.data.names",
     "planner.prechecks": "planner.derive.prechecks",
     "planner.sizing": "planner.derive.sizing",
-    "planner.solver": "planner.solve.highs",
-    "planner.session": "planner.solve.session",
-    "planner.extract": "planner.solve.extract",
-    "planner.fixed_lp": "planner.solve.fixed_lp",
+    "planner.session": "planner.solver.session",
+    "planner.extract": "planner.solver.extract",
+    "planner.fixed_lp": "planner.solver.fixed_lp",
     "planner.plan": "planner.results.plan",
     "planner.verify": "planner.results.verify",
     "planner.outdir": "planner.results.outdir",

@@ -15,8 +15,8 @@ from planner.analysis.marginal import TimeBudget, default_budget, marginal_value
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
-from planner.solve.highs import SolveOptions
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveOptions
+from planner.solver.session import PlanningModel
 
 #: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
 #: budget (at least REASONS_SHARE × REASONS_MIN_S seconds): a few services, two solves each.

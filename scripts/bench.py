@@ -157,8 +157,8 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     from formulations.start import START_ATTRIBUTE
     from planner.data.instance import load_instance
     from planner.results.verify import verify
-    from planner.solve.highs import SolveOptions, tuned_options
-    from planner.solve.session import PlanningModel
+    from planner.solver.highs import SolveOptions, tuned_options
+    from planner.solver.session import PlanningModel
 
     t0 = time.perf_counter()
     instance = load_instance(folder)
@@ -228,7 +228,7 @@ def run_textbook(folder: Path, case: Case) -> dict:
     from planner.data.instance import load_instance
     from planner.derive.sizing import available_memory, estimate
     from planner.derive.tables import derive
-    from planner.solve.highs import HighsAdapter, SolveOptions
+    from planner.solver.highs import HighsAdapter, SolveOptions
 
     textbook = importlib.import_module("formulations.textbook")  # after planner: import order
 

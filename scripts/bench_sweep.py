@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import planner
-from planner.solve.highs import SolveOptions, highs_version
+from planner.solver.highs import SolveOptions, highs_version
 from planner.sweeps.scenarios import apply, load_sweep, scenarios
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@
   solve and verify at toy and PCT scale.
 * An instance too large for the machine's memory is refused before building, with exit code 2
   and the estimate (available memory is monkeypatched low to provoke it).
-* The fast transfer to HiGHS (planner.solve.highs.FastHighs) hands HiGHS exactly the model Pyomo's own
+* The fast transfer to HiGHS (planner.solver.highs.FastHighs) hands HiGHS exactly the model Pyomo's own
   persistent interface would; the textbook baseline reaches the planner's optimum.
 
 Timings are benchmarks (scripts/bench.py, docs/performance.md), never asserted here.
@@ -26,7 +26,7 @@ from formulations import build
 from planner import sizing
 from planner.cli.main import main
 from planner.derive.tables import derive
-from planner.solve.highs import FastHighs
+from planner.solver.highs import FastHighs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -143,7 +143,7 @@ def test_fast_transfer_gives_highs_the_same_model_as_pyomo(folder: str) -> None:
 @pytest.mark.solver
 def test_textbook_baseline_reaches_the_planners_optimum(toy_dir: Path) -> None:
     from formulations import textbook
-    from planner.solve.highs import HighsAdapter, SolveOptions
+    from planner.solver.highs import HighsAdapter, SolveOptions
 
     derived = derive(planner.load_instance(toy_dir))
     sparse = HighsAdapter(SolveOptions()).solve(build(derived).model)

@@ -207,7 +207,7 @@ def test_any_named_binary_is_fixed_for_the_lp() -> None:
     whenever B delivers more than 40 episodes (it delivers 50), and free otherwise. The plan
     is unchanged (−£6,000) and the budget's dual is still £4 per £ (test above)."""
     from planner.analysis.marginal import marginal_values
-    from planner.solve.session import PlanningModel
+    from planner.solver.session import PlanningModel
 
     session = PlanningModel(quality_mix(1500))
     m = session.model

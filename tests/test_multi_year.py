@@ -13,7 +13,7 @@ from pytest import approx
 import planner
 from formulations import multi_year, single_year
 from planner.derive.tables import derive
-from planner.solve.highs import HighsAdapter
+from planner.solver.highs import HighsAdapter
 
 pytestmark = pytest.mark.solver
 ROOT = Path(__file__).resolve().parents[1]

@@ -717,7 +717,7 @@ def test_resolved_variant_equals_fresh_build(drawn: Drawn, price: float, demand:
     """Prices, demand and minimum incomes scaled on a persistent mutable model (no rebuild)
     give the status and optimum of a model built for the scaled data, and a plan that
     verifies against it; a changed structure is reported, never solved on the old model."""
-    from planner.solve.session import PlanningModel
+    from planner.solver.session import PlanningModel
     from planner.sweeps.scenarios import Scenario, apply
 
     instance = drawn.instance()

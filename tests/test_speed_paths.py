@@ -19,8 +19,8 @@ from pytest import approx
 import planner
 from planner.analysis.marginal import BUDGET_FACTOR, MIN_BUDGET_S, TimeBudget, default_budget, marginal_values
 from planner.progress import progress
-from planner.solve.highs import SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveResult
+from planner.solver.session import PlanningModel
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_OBJECTIVE = 1_383_000  # instances/toy/README.md

@@ -15,7 +15,7 @@ import planner
 from planner import sweeps as sweep_module
 from planner.analysis.pareto import pareto_front
 from planner.errors import InputError
-from planner.solve.highs import SolveOptions
+from planner.solver.highs import SolveOptions
 from planner.sweeps.scenarios import apply, load_sweep, scenarios
 from planner.sweeps.store import file_names
 
@@ -271,7 +271,7 @@ def test_persistent_resolves_equal_fresh_builds(toy: planner.Instance, name: str
                                                 horizon: int) -> None:
     """A mutable model re-set to a scenario (no rebuild) solves to the fresh build's optimum,
     and its plan passes verification against the scenario's own data."""
-    from planner.solve.session import PlanningModel
+    from planner.solver.session import PlanningModel
 
     base = apply(toy, _scenario("base", {"horizon": horizon, "policy.budget": 1_600_000,
                                          "policy.break_even": "carry_forward"}))
@@ -292,7 +292,7 @@ def test_persistent_resolves_equal_fresh_builds(toy: planner.Instance, name: str
 
 
 def test_structure_change_needs_a_rebuild(toy: planner.Instance) -> None:
-    from planner.solve.session import PlanningModel
+    from planner.solver.session import PlanningModel
 
     session = PlanningModel(toy, mutable=True)
     variant = apply(toy, _scenario("no practice", SWEEP["scenarios"]["no_practice"]))

@@ -6,7 +6,7 @@ import pytest
 from pytest import approx
 
 from planner.analysis.unfunded import unfunded_services
-from planner.solve.session import PlanningModel
+from planner.solver.session import PlanningModel
 from tests.helpers import build
 
 pytestmark = pytest.mark.solver

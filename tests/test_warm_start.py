@@ -17,7 +17,7 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.solve.session import PlanningModel
+from planner.solver.session import PlanningModel
 from planner.sweeps.neighbours import neighbour_order
 from planner.sweeps.scenarios import apply, load_sweep, scenarios
 

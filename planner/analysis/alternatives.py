@@ -21,8 +21,8 @@ from planner.data.instance import Instance
 from planner.data.names import Names
 from planner.formats import money
 from planner.results.plan import Plan
-from planner.solve.highs import SolveOptions
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveOptions
+from planner.solver.session import PlanningModel
 
 #: A contract the optimum does not let counts as a different decision only with at least this
 #: share of its service-level's demand (5 %: a board notices a new provider for a twentieth).

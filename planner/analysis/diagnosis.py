@@ -29,7 +29,7 @@ from planner.data.names import Names
 from planner.derive.prechecks import budget_lower_bound
 from planner.derive.tables import Derived
 from planner.formats import money
-from planner.solve.highs import HighsAdapter, SolveOptions
+from planner.solver.highs import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
 ELASTIC_TIME_LIMIT = 60.0  # s per elastic solve; a cut-short answer is marked exact: false
@@ -255,7 +255,7 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
     if result is not None:
         relaxations += _relaxations(built, slacks, result, "combined", instance)
         if elastic_plan:
-            from planner.solve.extract import compute_totals, extract
+            from planner.solver.extract import compute_totals, extract
 
             tables = extract(built, result)
             totals, by_year, budget = compute_totals(instance, tables)

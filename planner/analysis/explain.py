@@ -22,8 +22,8 @@ from planner.data.names import Names
 from planner.errors import InputError, Problem
 from planner.formats import number, pounds
 from planner.results.plan import Plan
-from planner.solve.highs import SolveOptions, SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveOptions, SolveResult
+from planner.solver.session import PlanningModel
 
 COST_ITEMS = ("activity_spend", "transaction_costs", "setup_costs", "entry_costs", "exit_costs",
               "notice_costs", "risk_cost", "qalys")

@@ -3,7 +3,7 @@
 A MILP has no duals. Two honest routes are used and labelled as such in ``method``:
 
 * ``lp_dual``: fix every integer variable of the model at its value in the plan (auxiliary
-  binaries included: see :mod:`planner.solve.fixed_lp`), solve the remaining LP, and read the shadow
+  binaries included: see :mod:`planner.solver.fixed_lp`), solve the remaining LP, and read the shadow
   prices. They are marginal values *of the fixed plan* (which services, levels, contracts
   and providers stay as they are) for budget, capacities, break-even incomes, average quality,
   delegated budgets, the management cost cap and demand. As a dual at a degenerate vertex is
@@ -35,9 +35,9 @@ from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
-from planner.solve.fixed_lp import OneUnit, fixed_plan, is_kink
-from planner.solve.highs import HighsAdapter, SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.fixed_lp import OneUnit, fixed_plan, is_kink
+from planner.solver.highs import HighsAdapter, SolveResult
+from planner.solver.session import PlanningModel
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
 RESOLVE_GAP = 1e-4  # relative MIP gap of the re-solves
@@ -355,7 +355,7 @@ def _binding(con, z: dict, y: dict) -> bool:
 
 def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
     """Shadow prices of the LP with every integer variable fixed at its value in the plan, and
-    for each reported row the value of one more and one fewer unit (see planner.solve.fixed_lp)."""
+    for each reported row the value of one more and one fewer unit (see planner.solver.fixed_lp)."""
     model = session.model
     with fixed_plan(session, base) as complete:
         if not complete:

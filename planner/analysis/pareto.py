@@ -20,8 +20,8 @@ import pyomo.environ as pyo
 
 from planner.data.instance import Instance
 from planner.formats import money
-from planner.solve.highs import SolveOptions
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveOptions
+from planner.solver.session import PlanningModel
 
 TIE_BREAK = 1e-9  # QALYs per £ of spend used to break ties between equal-QALY plans
 ABOVE_BUDGET = 0.10  # how far above the budget the front is traced (a share of the budget)

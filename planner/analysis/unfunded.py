@@ -32,8 +32,8 @@ import pyomo.environ as pyo
 
 from planner.formats import money
 from planner.results.plan import Plan
-from planner.solve.highs import SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveResult
+from planner.solver.session import PlanningModel
 
 COLUMNS = ["service", "reason", "value_of_health", "least_cost", "extra_spend", "objective_change",
            "cost_unlimited", "message"]

@@ -190,7 +190,7 @@ def _status_quo_tables(plan) -> dict:
 
 def _alternatives(plan, count: int, within: float, without: tuple[str, ...]) -> dict:
     from planner.analysis.alternatives import alternatives
-    from planner.solve.highs import SolveOptions
+    from planner.solver.highs import SolveOptions
 
     settings = {k: v for k, v in plan.options.items() if k not in ("without", "highs_options")}
     options = SolveOptions(**settings, highs_options=tuple(plan.options["highs_options"].items()))

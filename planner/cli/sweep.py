@@ -29,7 +29,7 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command ended by SI
 def sweep(instance: str, sweep_file: str, out: str, workers: int, scheduler: str | None,
           plans: bool, time_limit: float | None, gap: float) -> None:
     """Solve every scenario of SWEEP_FILE over INSTANCE (see docs/sweeps.md)."""
-    from planner.solve.highs import SolveOptions
+    from planner.solver.highs import SolveOptions
     from planner.sweeps.runner import Terminated
     from planner.sweeps.runner import sweep as run_sweep
 

@@ -33,8 +33,8 @@ import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from formulations.families import BUDGET_ROWS
-from planner.solve.highs import SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.highs import SolveResult
+from planner.solver.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
 
 #: Rows in which the budget Params appear, each an upper limit that grows with every year's

@@ -23,8 +23,8 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations.start import START_ATTRIBUTE
-from planner.solve.highs import HighsAdapter, SolveResult
-from planner.solve.session import PlanningModel
+from planner.solver.highs import HighsAdapter, SolveResult
+from planner.solver.session import PlanningModel
 
 KINK_TOL = 1e-4  # relative: one-unit values further than this from the dual mark a kink
 

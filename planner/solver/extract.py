@@ -16,7 +16,7 @@ import pandas as pd
 from formulations.families import BuiltModel
 from planner.data.instance import Instance
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
-from planner.solve.highs import SolveResult
+from planner.solver.highs import SolveResult
 
 
 def _matrix(values: list[float], rows: int, years: int) -> np.ndarray:

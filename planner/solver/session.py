@@ -27,8 +27,8 @@ from planner.derive.tables import Derived, derive
 from planner.errors import InputError, VerificationError
 from planner.results.plan import Plan
 from planner.results.verify import verify
-from planner.solve.extract import compute_totals, extract
-from planner.solve.highs import HighsAdapter, SolveOptions, SolveResult, versions
+from planner.solver.extract import compute_totals, extract
+from planner.solver.highs import HighsAdapter, SolveOptions, SolveResult, versions
 
 
 @dataclass
