@@ -24,6 +24,8 @@ from planner.derive import FAMILIES, Derived, derive
 from planner.errors import InputError, PlannerError, Problem, VerificationError
 from planner.instance import Instance, load_instance
 from planner.plan import Plan
+from planner.risk import risk  # a Monte Carlo of a plan's spend (issue 18)
+from planner.stress import stress  # re-planning when providers fail (issue 18)
 from planner.verify import verify
 
 #: public names that need the model and solver, loaded on first use (PEP 562): importing them
@@ -32,7 +34,8 @@ _LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sw
 
 __all__ = [
     "FAMILIES", "Derived", "InputError", "Instance", "Plan", "PlannerError", "Problem",
-    "VerificationError", "derive", "load_instance", "solve", "sweep", "verify", "versions",
+    "VerificationError", "derive", "load_instance", "risk", "solve", "stress", "sweep", "verify",
+    "versions",
 ]
 
 

@@ -202,7 +202,8 @@ def stress(instance: Instance, failed: list[str], base: Plan | None = None,
     result = StressResult(tuple(failed), "infeasible" if infeasible else plan.status,
                           running_spend(base), plan, rows)
     if plan.has_solution:
-        result.dropped = _dropped(base, plan)
+        dropped = _dropped(base, plan)
+        result.dropped = dropped.loc[~dropped["service"].isin(lost)].reset_index(drop=True)
         result.binding = _binding(stressed, plan)
     elif plan.diagnosis:
         result.diagnosis += [{k: r.get(k) for k in ("constraint", "subject", "amount", "unit",
@@ -269,7 +270,8 @@ def _binding(instance: Instance, plan: Plan) -> pd.DataFrame:
     if plan.marginal_values is not None:
         tables["marginal_values"] = plan.marginal_values
     files = PlanFiles(name=instance.name, plan=plan.to_json(), tables=tables, instance=instance)
-    return binding(files)
+    rules = binding(files)  # an episode's marginal cost (demand) is no rule holding the plan back
+    return rules.loc[rules["constraint"] != "demand"].reset_index(drop=True)
 
 
 def stress_largest(instance: Instance, k: int, base: Plan | None = None,

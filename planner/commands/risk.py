@@ -132,7 +132,8 @@ def stress(instance: str, fail: tuple[str, ...], largest: int | None, plan_dir: 
     and the rules that then bind (exit 3 when a failure leaves no plan: see --fail)."""
     from planner.cli_support import slug
     from planner.instance import load_instance
-    from planner.stress import check_providers, stress as run_stress, stress_largest, stress_table
+    from planner.stress import check_providers, stress_largest, stress_table
+    from planner.stress import stress as run_stress
 
     if bool(fail) == (largest is not None):
         raise InputError("give --fail PROVIDER (repeatable) or --fail-largest K (one of them).")
