@@ -107,7 +107,8 @@ def markdown_lines(files: Any) -> list[str]:
         out += ["## Risk", "", sentence(risk), ""]
     stress = files.extras.get("stress")
     if stress:
-        out += ["## Provider failure", ""] + [r["message"] for r in stress.get("results") or []] + [""]
+        out += ["## Provider failure", ""] + [f"- {r['message']}" for r in stress.get("results") or []]
+        out.append("")
     return out
 
 

@@ -88,7 +88,8 @@ class StressResult:
 
         names = ", ".join(self.failed)
         if self.status == "infeasible":
-            said = [r["message"].rstrip(".") for r in self.without_provider + self.diagnosis]
+            said = [r["message"].removeprefix("Or: ").rstrip(".")
+                    for r in self.without_provider + self.diagnosis]
             text = f"If {names} failed, no plan would meet every rule: " + "; ".join(said) + "."
             if self.recovery_cost is not None:
                 text += (f" Without those services the rest of the plan would spend "

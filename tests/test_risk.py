@@ -233,3 +233,21 @@ def test_risk_command_writes_files_and_the_report_shows_them(tmp_path: Path, toy
     assert CliRunner().invoke(main, ["risk", str(plan_dir), "--draws", "2000",
                                      "--seed", "4"]).exit_code == 0
     assert (plan_dir / "risk.json").read_bytes() == first  # deterministic for a seed
+
+
+def test_prudent_pct_plan_breaks_even_at_least_nine_years_in_ten(tmp_path: Path) -> None:
+    """The PCT at budget_confidence 0.9: the plan keeps headroom, verifies, and the Monte Carlo
+    (no normal approximation) finds p_within_budget ≥ 0.9 within sampling error."""
+    import shutil
+
+    folder = tmp_path / "pct"
+    shutil.copytree(Path(__file__).parent.parent / "instances" / "pct", folder)
+    yaml_path = folder / "instance.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace(
+        "  break_even: annual", "  break_even: annual\n  budget_confidence: 0.9"))
+    instance = planner.load_instance(folder)
+    plan = solve(instance)
+    assert plan.totals["headroom"] > 0
+    summary = risk(instance, plan, draws=10_000, seed=0).summary
+    assert summary["p_within_budget"] + 3 * summary["p_within_budget_se"] >= 0.9
+    assert summary["meets_budget_confidence"] is True
