@@ -458,7 +458,8 @@ def build_families(m: pyo.ConcreteModel, d: ModelData) -> None:
 
 #: The rows of family 9, commissioner break-even, under every regime (annual, carry_forward,
 #: multi_year): the rows that hold spend to the budget, named once for whoever relaxes them.
-BUDGET_ROWS = ("budget_limit", "budget_year_cap", "carry_over", "carry_rule", "carry_lapse")
+BUDGET_ROWS = ("budget_limit", "budget_year_cap", "carry_over", "carry_rule", "carry_lapse",
+               "budget_confidence")
 
 
 def budgets(d: ModelData) -> list[float | None]:

@@ -25,6 +25,7 @@ from formulations.families import (
     build_families,
     gc_paused,
 )
+from formulations.prudent import add_budget_confidence
 from formulations.start import START_ATTRIBUTE, greedy_start
 from planner.derive.tables import Derived
 
@@ -54,6 +55,7 @@ def build(derived: Derived) -> BuiltModel:
     d = ModelData.prepare(derived)
     build_families(m, d)
     add_spend_budget_and_objective(m, d)
+    add_budget_confidence(m, d)  # prudent budget (issue 18): off unless policy.budget_confidence
     clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     d.extra["start_seconds"] = time.perf_counter() - clock

@@ -43,11 +43,13 @@ def _write_reports(folder: Any, instance: Instance) -> None:
 set_report_writer(_write_reports)
 
 #: public names that need the model and solver, loaded on first use
-_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps.runner"}
+_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps.runner",
+         "risk": "planner.analysis.risk", "stress": "planner.sweeps.stress"}
 
 __all__ = [
     "FAMILIES", "Derived", "Family", "InputError", "Instance", "Plan", "PlannerError", "Problem",
-    "Status", "VerificationError", "derive", "load_instance", "solve", "sweep", "verify", "versions",
+    "Status", "VerificationError", "derive", "load_instance", "risk", "solve", "stress", "sweep",
+    "verify", "versions",
 ]
 
 
@@ -65,5 +67,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
+    from planner.analysis.risk import risk
     from planner.api import solve, versions
     from planner.sweeps.runner import sweep
+    from planner.sweeps.stress import stress

@@ -50,6 +50,7 @@ FAMILIES = (
     Family("budget", "budget_limit", "£", "budget"),
     Family("budget", "budget_year_cap", "£", "budget"),
     Family("budget", "carry_rule", "£", "budget"),
+    Family("budget", "budget_confidence", "£", "budget"),
     Family("offer_capacity", "offer_capacity", "episodes", "offer"),
     Family("provider_capacity", "provider_capacity", "resource units", "provider"),
     Family("demand", "demand", "episodes", "service_level"),

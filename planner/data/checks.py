@@ -262,6 +262,9 @@ def _policy(config: InstanceConfig, tables: dict[str, pd.DataFrame]) -> list[Pro
         if any(not 0 <= s <= 1 for s in shares):
             problems.append(Problem("instance.yaml", f"setting_targets #{number}: min_share "
                                     "must be between 0 and 1.", "Give shares as fractions."))
+    from planner.data.prudent import policy_problems  # prudent budget (issue 18)
+
+    problems.extend(policy_problems(config))
     return problems
 
 

@@ -50,6 +50,9 @@ class Policy(_Strict):
     price_change: float = Field(default=0.0, gt=-1, description="yearly fraction")
     min_contract_years: int = Field(default=1, ge=1, description="years")
     setting_targets: list[SettingTarget] = Field(default_factory=list)
+    budget_confidence: float | None = Field(
+        default=None, gt=0, lt=1,
+        description="prudent budget: break even with at least this probability (horizon 1); None = off")
 
     @field_validator("budget")
     @classmethod

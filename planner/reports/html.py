@@ -56,7 +56,8 @@ REPORT_FILES = ("report.html", "summary.md", "plan.xlsx")
 TABLE_LIMIT = 25  # rows above which a table scrolls on screen (every row is there, and printed)
 SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("diagnosis", "What to relax"), ("years", "Year by year"),
-            ("money", "Where the money goes"), ("continuum", "The commissioning continuum"),
+            ("money", "Where the money goes"), ("risk", "Risk: the chance of breaking even"),
+            ("stress", "If a provider fails"), ("continuum", "The commissioning continuum"),
             ("providers", "Providers and break-even"), ("quality", "Quality"),
             ("changes", "Changes from today"), ("alternatives", "Other plans nearly as good"),
             ("constraints", "What binds the plan"),
@@ -627,6 +628,18 @@ footer { padding: 16px 32px; color: var(--muted); font-size: 13px; }
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
+def _risk_section(files: PlanFiles) -> str:
+    from planner.reports.risk import risk_html  # issue 18
+
+    return risk_html(files)
+
+
+def _stress_section(files: PlanFiles) -> str:
+    from planner.reports.risk import stress_html  # issue 18
+
+    return stress_html(files)
+
+
 def render_html(files: PlanFiles) -> str:
     """The whole report as one HTML document (UTF-8, no external resources, no scripts)."""
     builders: dict[str, Callable[[PlanFiles], str]] = {
@@ -634,12 +647,13 @@ def render_html(files: PlanFiles) -> str:
         "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
         "changes": _changes, "alternatives": _alternatives, "constraints": _constraints,
-        "solver": _solver}
+        "solver": _solver, "risk": _risk_section, "stress": _stress_section}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
                and (key != "alternatives" or "differs" in files.table("alternatives"))
-               and (key != "years" or files.multi_year)]
+               and (key != "years" or files.multi_year)
+               and (key not in ("risk", "stress") or key in files.extras)]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'
                    for key, title in present)

@@ -90,6 +90,8 @@ class PlanFiles:
     diagnosis: dict[str, Any] | None = None
     instance: Instance | None = None
     instance_note: str = ""
+    #: risk.json and stress.json when present (planner risk / planner stress --plan, issue 18)
+    extras: dict[str, Any] = field(default_factory=dict)
     #: (the instance they came from, its names): made once per instance, not per cell
     _names: tuple[Any, Names] | None = field(default=None, repr=False)
 
@@ -109,6 +111,9 @@ class PlanFiles:
         diagnosis = read_plan_json(diagnosis_path) if diagnosis_path.is_file() else None
         name = (plan.get("instance") or {}).get("name") or folder.name
         files = cls(name=name, plan=plan, tables=tables, diagnosis=diagnosis)
+        from planner.reports.risk import read_extras  # issue 18
+
+        files.extras = read_extras(folder)
         files._attach(instance, find_instance)
         return files
 
@@ -648,6 +653,9 @@ def render_markdown(files: PlanFiles) -> str:
             _md_table(["figure", "value", "note"],
                       [[h.label, h.text(), h.note] for h in headline(files)
                        if not h.technical], {1}), ""]
+    from planner.reports.risk import markdown_lines  # risk and provider failure (issue 18)
+
+    out += markdown_lines(files)
     names = files.names
     relax = names.label(relaxations(files))
     if len(relax):

@@ -132,6 +132,9 @@ def verify(instance: Instance | str | Path, plan,
     _check_providers(ctx)
     spend_by_year = _check_totals(ctx)
     _check_budget(ctx, spend_by_year)
+    from planner.data.prudent import check_budget_confidence  # prudent budget (issue 18)
+
+    ctx.bad.extend(check_budget_confidence(instance, plan, spend_by_year[ctx.years[0]], ctx.without))
     _check_levels(ctx)
     _check_contract_years(ctx)
     _check_setting_targets(ctx)

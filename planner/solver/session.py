@@ -112,6 +112,8 @@ class PlanningModel:
         derived = derived or self.derive(instance)
         if not self.mutable or structure_signature(derived) != self.signature:
             return False
+        if hasattr(self.model, "budget_confidence"):  # its coefficients follow prices: rebuild
+            return False
         data = ModelData.prepare(derived)
         old = self.built.data
         data.xv, data.yv, data.zv, data.wv = old.xv, old.yv, old.zv, old.wv
