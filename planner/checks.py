@@ -91,6 +91,9 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     problems += _offer_rows(tables, from_file)
     if config is not None:
         problems += _policy(config, tables)
+    from planner.shifting_checks import check_shifting  # effects.csv, min_coverage (issue 15)
+
+    problems += check_shifting(config, tables, from_file)
     return problems
 
 

@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ from planner.errors import InputError, Problem
 from planner.schema import TABLES, InstanceConfig, TablePaths
 from planner.tables import parse_table, read_csv_text
 
-TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects")
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects")
+#: Tables that may be left out (an empty table then: no level effects, no demand effects).
+OPTIONAL_TABLES = ("level_effects", "effects")
 MAX_YAML_BYTES = 1024 * 1024
 
 
@@ -42,6 +44,8 @@ class Instance:
     offers: pd.DataFrame
     level_effects: pd.DataFrame
     source: str | None = None
+    #: substitution / invest-to-save effects between services (issue 15); empty = none
+    effects: pd.DataFrame = field(default_factory=lambda: _empty("effects"))
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -79,7 +83,7 @@ class Instance:
             if table_path is None:
                 raw[name] = None
                 continue
-            if name == "level_effects" and not table_path.exists():
+            if name in OPTIONAL_TABLES and not table_path.exists():
                 raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                 continue
             raw[name] = read_csv_text(table_path, name, problems)
@@ -94,6 +98,7 @@ class Instance:
         providers: pd.DataFrame,
         offers: pd.DataFrame,
         level_effects: pd.DataFrame | None = None,
+        effects: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -101,8 +106,10 @@ class Instance:
             config = _validate_config(dict(config), problems)
         if level_effects is None:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
+        if effects is None:
+            effects = pd.DataFrame(columns=TABLES["effects"].column_names)
         raw = {"levels": levels, "services": services, "providers": providers,
-               "offers": offers, "level_effects": level_effects}
+               "offers": offers, "level_effects": level_effects, "effects": effects}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -145,6 +152,8 @@ class Instance:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
         for name, frame in self.tables().items():
+            if name == "effects" and frame.empty:
+                continue  # an instance without effects hashes as it did before they existed
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, lineterminator="\n")
             digest.update(name.encode())
@@ -165,6 +174,15 @@ def load_instance(path: str | Path) -> Instance:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _empty(name: str) -> pd.DataFrame:
+    """An optional table with no rows, typed as parse_table types it."""
+    from planner.schema import TABLES as specs
+
+    frame = parse_table(pd.DataFrame(columns=specs[name].column_names), specs[name], [], False)
+    frame.attrs = {}
+    return frame
+
+
 MAX_NUMBER = 1e15  # as in the tables: a larger number in instance.yaml is a units mistake
 MAX_YAML_DEPTH = 50  # PyYAML's scanner takes time quadratic in the depth of [ and { nesting
 
@@ -355,7 +373,7 @@ def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> 
         problems.append(Problem("instance.yaml", f"table path '{relative}' for {name} leaves the "
                                 "instance folder.", "Keep every table inside the instance folder."))
         return None
-    if not exists and name != "level_effects":
+    if not exists and name not in OPTIONAL_TABLES:
         problems.append(Problem(name, f"file '{relative}' not found in {folder}.",
                                 f"Add {relative} (see docs/data-format.md)."))
         return None

@@ -33,6 +33,7 @@ from planner.rules import (
     REL_TOL,
     VOLUME_TOL,
 )
+from planner.verify_shifting import ShiftCheck
 
 
 def _tol(reference: float) -> float:
@@ -247,6 +248,7 @@ def _check_services(ctx: _Context) -> None:
     contracts = ctx.plan.contracts
     reported = ctx.plan.services.set_index(["service", "year"])
     groups = {key: g for key, g in contracts.groupby(["service", "year"])}
+    shifts = ShiftCheck(ctx)  # issue 15: demand shifted by effects.csv, partial coverage
     for service_id, service in instance.services.set_index("service").iterrows():
         levels_used = set(contracts.loc[contracts["service"] == service_id, "level"])
         if len(levels_used) > 1:
@@ -270,8 +272,9 @@ def _check_services(ctx: _Context) -> None:
                 bad.append(f"{label}: reported at {level} but contracted at {levels_used}")
             demand = ctx.demand(service_id, level, t)
             volume = float(group["volume"].sum())
-            if not _close(volume, demand):
-                bad.append(f"{label}: volume {volume:g} ≠ demand {demand:g} at {level}")
+            problem = shifts.problem(service_id, level, year, volume)  # effects, coverage
+            if problem:
+                bad.append(f"{label}: {problem}")
             if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
                 quality = [offers.at[(p, service_id), "quality"] for p in group["provider"]]
                 weighted = float((group["volume"].to_numpy() * quality).sum())  # from the data
