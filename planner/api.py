@@ -18,7 +18,9 @@ from planner.diagnosis import diagnose
 from planner.instance import Instance, load_instance
 from planner.marginal import TimeBudget, default_budget, marginal_values
 from planner.plan import Plan
+from planner.priorities import priorities as priority_list
 from planner.session import PlanningModel
+from planner.shifting_tables import uses_shifting
 from planner.solver import SolveOptions, highs_version
 from planner.unfunded import unfunded_services
 
@@ -51,6 +53,7 @@ def solve(
     marginal_time: float | None = None,
     elastic: bool = False,
     highs_options: dict[str, object] | None = None,
+    priorities: bool | None = None,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -64,6 +67,9 @@ def solve(
     time again, at least 10 s); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
+    ``priorities`` adds the PBMA wish and hit lists (``plan.priorities``, :mod:`planner.priorities`,
+    one re-solve per budget step); None (default) = only for an instance that shifts care
+    (effects.csv or a min_coverage below 1).
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
@@ -93,6 +99,8 @@ def solve(
         reasons_s = REASONS_SHARE * (marginal_time if marginal_time is not None
                                      else max(REASONS_MIN_S, default_budget(result, time_limit)))
         plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
+    if result.has_solution and (priorities or (priorities is None and uses_shifting(instance))):
+        plan.priorities = priority_list(instance, plan)  # issue 15
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,

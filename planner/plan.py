@@ -64,6 +64,8 @@ class Plan:
     unfunded: pd.DataFrame | None = None
     #: shifting care (issue 15): episodes and £ each effect moves, by year (planner.shifting_tables)
     effects: pd.DataFrame | None = None
+    #: PBMA wish list and hit list (planner.priorities)
+    priorities: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
 
@@ -142,6 +144,8 @@ class Plan:
                     write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
                 if self.effects is not None:
                     write_csv(to_the_penny(self.effects), staging / "effects.csv")
+                if self.priorities is not None:
+                    write_csv(to_the_penny(self.priorities), staging / "priorities.csv")
             for name, frame in (extra or {}).items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:

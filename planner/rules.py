@@ -34,4 +34,5 @@ MONEY_FIELDS = frozenset({
     "entry_costs", "exit_costs", "notice_costs", "risk_cost", "net_benefit", "headroom",
     "objective", "bound", "entry_cost", "exit_cost", "extra_spend", "objective_change",
     "cost_unlimited", "value_of_health", "least_cost", "value_today", "value_plan",
-    "value_change", "income_today", "income_plan", "income_change", "saved"})
+    "value_change", "income_today", "income_plan", "income_change", "saved", "cost",
+    "net_cost", "cost_per_qaly", "comes_in_at", "goes_out_at"})

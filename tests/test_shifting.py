@@ -215,3 +215,39 @@ def test_diagnosis_works_with_effects() -> None:
     assert plan.status == "infeasible"
     budget = [r for r in plan.diagnosis["relaxations"] if r["constraint"] == "budget" and r["alone"]]
     assert budget and budget[0]["amount"] == pytest.approx(10_000)
+
+
+def test_priorities_wish_and_hit_lists_with_budgets_from_re_solves(tmp_path: Path) -> None:
+    """comm: 0.01 QALY an episode (0.5 QALY = £10,000 of health at £20,000), factor −0.3 (saves
+    15 admissions = £15,000 of its £20,000): net cost £5,000, £10,000 per QALY; worth buying.
+    With comm, spend is 20,000 + 85,000 = £105,000. Budget £110,000: funded (hit list); at
+    0.98 × 110,000 = £107,800 still funded, at 0.95 × = £104,500 not: goes out at £104,500.
+    Budget £104,000: unfunded (wish list); 1.02 × 104,000 = £106,080 ≥ £105,000: comes in there."""
+    effect = [{"source": "comm", "target": "hosp", "factor": -0.3}]
+    funded = solved(shifting_instance(effect, budget=110_000, value_per_qaly=20_000,
+                                      comm_qaly=0.01))
+    row = funded.priorities.iloc[0]
+    assert (row["list"], row["service"], bool(row["funded"])) == ("hit", "comm", True)
+    assert row["net_cost"] == pytest.approx(5_000) and row["saved"] == pytest.approx(15_000)
+    assert row["cost_per_qaly"] == pytest.approx(10_000)
+    assert row["goes_out_at"] == pytest.approx(104_500)
+    unfunded = solved(shifting_instance(effect, budget=104_000, value_per_qaly=20_000,
+                                        comm_qaly=0.01))
+    row = unfunded.priorities.iloc[0]
+    assert (row["list"], bool(row["funded"])) == ("wish", False)
+    assert row["comes_in_at"] == pytest.approx(106_080)
+    folder = funded.to_dir(tmp_path / "plan")
+    assert pd.read_csv(folder / "priorities.csv")["goes_out_at"].iloc[0] == pytest.approx(104_500)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "What to fund next, what to cut first" in html and "Hit list" in html
+    assert "avoids 15.0 episodes" in html
+
+
+def test_sweep_with_effects_and_coverage() -> None:
+    """A sweep over the budget of the coverage instance: £110,000 buys 25 episodes of comm
+    (£85,000, as above), £120,000 buys all 50 (120,000 − 50,000 = £70,000)."""
+    instance = shifting_instance(coverage=0.4, comm_qaly=0.05, budget=110_000,
+                                 value_per_qaly=20_000)
+    results = planner.sweep(instance, {"parameters": {"policy.budget": [110_000, 120_000]}})
+    assert list(results["status"]) == ["optimal", "optimal"]
+    assert list(results["objective"]) == pytest.approx([85_000, 70_000])
