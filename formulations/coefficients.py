@@ -161,6 +161,10 @@ def structure_signature(derived: Derived) -> str:
                               "without": sorted(derived.without),
                               "capacity_in_big_m": derived.capacity_in_big_m},
                              sort_keys=True, default=str).encode())
+    if not derived.instance.effects.empty:  # effect bounds follow demand: values are structure
+        digest.update(derived.instance.effects.to_csv(index=False).encode())
+        digest.update(derived.services.to_csv(index=False).encode())
+        digest.update(derived.service_levels.to_csv(index=False).encode())
     for name, values in VALUE_COLUMNS.items():
         frame = getattr(derived, name)
         kept = frame[[c for c in frame.columns if c not in values]]

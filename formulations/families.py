@@ -26,7 +26,7 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 
-from formulations import coefficients
+from formulations import coefficients, shifting
 from planner.derive.tables import Derived
 
 
@@ -83,6 +83,8 @@ class ModelData:
     yv: list = field(default_factory=list)
     zv: list = field(default_factory=list)
     wv: list = field(default_factory=list)
+    #: episodes a contract may carry above its level's demand (effects that add; shifting.py)
+    added: np.ndarray | float = 0.0
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:
@@ -94,7 +96,7 @@ class ModelData:
         w_rows = np.flatnonzero(providers["needs_w"].to_numpy())
         y_of_sl = {int(row): j for j, row in enumerate(sl_rows)}
         y_of_contract = contracts["sl"].map(y_of_sl).to_numpy()
-        return cls(
+        data = cls(
             derived=derived, years=range(derived.horizon), sl_rows=sl_rows, z_rows=z_rows,
             w_rows=w_rows, z_of={int(c): k for k, c in enumerate(z_rows)},
             w_of={providers.at[int(r), "provider"]: q for q, r in enumerate(w_rows)},
@@ -109,12 +111,18 @@ class ModelData:
             y_by_service=groups(sl["service"]), y_by_level=groups(sl["level"]),
             z_by_service=groups(contracts["service"].iloc[z_rows]),
         )
+        shift = shifting.prepare(derived, data.by_service, sl_rows)  # issue 15
+        if shift.active:
+            data.extra["shifting"] = shift
+            data.added = shifting.added_demand(shift, derived)
+        return data
 
     # Year-dependent data (demand grows at the instance's rates); the model's coefficients by
     # year are tabled in formulations.coefficients.
     def demand(self, c: int | np.ndarray, t: int) -> float | np.ndarray:
         """Episodes of contract c's service at its level in year t."""
-        return self.base_demand[c] * (1.0 + self.growth[c]) ** t
+        return self.base_demand[c] * (1.0 + self.growth[c]) ** t + (
+            self.added[c] if isinstance(self.added, np.ndarray) else 0.0)
 
     def big_m(self, c: int, t: int) -> float:
         """Smallest valid bound on x[c, t]: min(capacity, demand)."""
@@ -239,7 +247,7 @@ def add_level_choice_and_demand(m: pyo.ConcreteModel, d: ModelData) -> None:
 
     def demand(j, t):
         body = [(1.0, d.x(c, t)) for c in by_y.get(j, ())]
-        body.append((-sl_demand[j, t], d.yv[j]))
+        body += shifting.demand_side(m, d, j, t, sl_demand[j, t])  # −D·y (or coverage, effects)
         return equal(linear(body), 0)
 
     m.demand = rows(index, (demand(j, t) for j, t in index))
@@ -447,6 +455,8 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
 def build_families(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Declare variables and families 1–8, 10, 11 and the running costs, for every year."""
     declare_variables(m, d)
+    if "shifting" in d.extra:
+        shifting.declare(m, d)  # coverage and effects (issue 15)
     add_level_choice_and_demand(m, d)
     add_linking(m, d)
     add_capacity(m, d)

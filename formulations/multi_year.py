@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations import families as fam
+from formulations import shifting
 from formulations.coefficients import incumbent_offers
 from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
@@ -46,6 +47,8 @@ def build(derived: Derived) -> BuiltModel:
     d = ModelData.prepare(derived)
     later = [t for t in d.years if t > 0]
     fam.declare_variables(m, d)
+    if "shifting" in d.extra:
+        shifting.declare(m, d)  # coverage and effects (issue 15)
     fam.add_level_choice_and_demand(m, d)
     fam.add_linking(m, d)
     fam.add_capacity(m, d)

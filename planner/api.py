@@ -12,9 +12,11 @@ from pathlib import Path
 
 from planner.analysis.diagnosis import diagnose
 from planner.analysis.marginal import TimeBudget, default_budget, marginal_values
+from planner.analysis.priorities import priorities as priority_list
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
+from planner.results.shifting_tables import uses_shifting
 from planner.solver.highs import SolveOptions, versions  # noqa: F401 - planner.versions is this
 from planner.solver.session import PlanningModel
 
@@ -22,6 +24,11 @@ from planner.solver.session import PlanningModel
 #: budget (at least REASONS_SHARE × REASONS_MIN_S seconds): a few services, two solves each.
 REASONS_SHARE = 0.5
 REASONS_MIN_S = 20.0
+
+
+def _priority_solve(scaled: Instance) -> Plan:
+    """A re-solve for the priority list's budget steps: no marginal values, no diagnosis."""
+    return solve(scaled, diagnose_infeasible=False, time_limit=60, priorities=False)
 
 
 def solve(
@@ -38,6 +45,7 @@ def solve(
     marginal_time: float | None = None,
     elastic: bool = False,
     highs_options: dict[str, object] | None = None,
+    priorities: bool | None = None,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -51,6 +59,9 @@ def solve(
     time again, at least 10 s); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
+    ``priorities`` adds the PBMA wish and hit lists (``plan.priorities``, :mod:`planner.analysis.priorities`,
+    one re-solve per budget step); None (default) = only for an instance that shifts care
+    (effects.csv or a min_coverage below 1).
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
@@ -80,6 +91,8 @@ def solve(
         reasons_s = REASONS_SHARE * (marginal_time if marginal_time is not None
                                      else max(REASONS_MIN_S, default_budget(result, time_limit)))
         plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
+    if result.has_solution and (priorities or (priorities is None and uses_shifting(instance))):
+        plan.priorities = priority_list(instance, plan, solve=_priority_solve)  # issue 15
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,

@@ -105,4 +105,21 @@ MONEY_FIELDS = frozenset({
     "entry_costs", "exit_costs", "notice_costs", "risk_cost", "net_benefit", "headroom",
     "objective", "bound", "entry_cost", "exit_cost", "extra_spend", "objective_change",
     "cost_unlimited", "value_of_health", "least_cost", "value_today", "value_plan",
-    "value_change", "income_today", "income_plan", "income_change"})
+    "value_change", "income_today", "income_plan", "income_change", "saved", "cost",
+    "net_cost", "cost_per_qaly", "comes_in_at", "goes_out_at"})
+
+
+def tolerance(reference: float) -> float:
+    """How far a quantity may pass its limit and still meet it: ABS_TOL + REL_TOL × max(1, |ref|)
+    (solver tolerances and written rounding, in the quantity's own unit)."""
+    return ABS_TOL + REL_TOL * max(1.0, abs(reference))
+
+
+def within(value: float, limit: float) -> bool:
+    """``value ≤ limit`` up to :func:`tolerance`: the one test verify and the reports apply."""
+    return value <= limit + tolerance(limit)
+
+
+def agrees(a: float, b: float) -> bool:
+    """``a = b`` up to :func:`tolerance` of the larger."""
+    return abs(a - b) <= tolerance(max(abs(a), abs(b)))

@@ -14,14 +14,13 @@ than an error: the plan may still be right, but the solver works to relative tol
 
 from __future__ import annotations
 
-import difflib
 import math
-import unicodedata
 import warnings
 
 import numpy as np
 import pandas as pd
 
+from planner.data.references import _did_you_mean, _line, _present, _unknown
 from planner.data.schema import TABLES, InstanceConfig
 from planner.data.tables import BAD_CELLS, LINES
 from planner.errors import Problem
@@ -37,27 +36,12 @@ class DataWarning(UserWarning):
     """Valid data that may still mislead the solver or the analyst (e.g. badly scaled amounts)."""
 
 
-def _line(frame: pd.DataFrame, position: int, from_file: bool) -> int | None:
-    """The file line of a row: kept by the reader (blank lines are skipped), else header + 1."""
-    if not from_file:
-        return None
-    lines = frame.attrs.get(LINES)
-    return int(lines[position]) if lines is not None else int(position) + 2
-
-
 def _bad(frame: pd.DataFrame, column: str) -> np.ndarray:
     """Which rows have a cell of ``column`` already reported (so its value is a placeholder)."""
     marked = frame.attrs.get(BAD_CELLS, {}).get(column, ())
     flags = np.zeros(len(frame), dtype=bool)
     flags[list(marked)] = True
     return flags
-
-
-def _present(value: object) -> bool:
-    """False for a blank id or a missing column's placeholder, already reported elsewhere."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return not (isinstance(value, str) and not value.strip())
 
 
 def check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame],
@@ -91,6 +75,9 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     problems += _offer_rows(tables, from_file)
     if config is not None:
         problems += _policy(config, tables)
+    from planner.data.shifting_checks import check_shifting  # effects.csv, min_coverage (issue 15)
+
+    problems += check_shifting(config, tables, from_file)
     return problems
 
 
@@ -111,40 +98,6 @@ def _duplicates(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
                                     row=label, line=_line(frame, position, from_file),
                                     column=key[-1]))
     return problems
-
-
-def _unknown(frame: pd.DataFrame, table: str, column: str, known: set[str], what: str,
-             from_file: bool, is_list: bool = False, source: str = "") -> list[Problem]:
-    problems = []
-    source = source or f"{what}s.csv"
-    key = list(TABLES[table].key)
-    known = {k for k in known if _present(k)}
-    if not known:
-        return []  # the table referred to has no rows, or no id column: reported already
-    sample = ", ".join(sorted(known)[:8]) + (" ..." if len(known) > 8 else "")
-    for position, value in enumerate(frame[column].tolist()):
-        values = value if is_list else (value,)
-        for item in values:
-            if _present(item) and item not in known:
-                label = "/".join(str(frame.iloc[position][k]) for k in key)
-                problems.append(Problem(table, f"unknown {what} '{item}'.",
-                                        f"{_did_you_mean(str(item), known)}Use one defined in "
-                                        f"{source}: {sample}.",
-                                        row=label, line=_line(frame, position, from_file),
-                                        column=column))
-    return problems
-
-
-def _did_you_mean(item: str, known: set[str]) -> str:
-    """'Did you mean X? ' for a near miss: another case (PCT for pct) or a small misspelling,
-    saying so when the id holds a character that cannot be seen (pasted from a web page)."""
-    same_case = [k for k in sorted(known) if k.lower() == item.lower()]
-    close = same_case or difflib.get_close_matches(item, sorted(known), n=1)
-    hidden = [c for c in item if unicodedata.category(c) in ("Cc", "Cf", "Co", "Zl", "Zp")
-              or (unicodedata.category(c) == "Zs" and c != " ")]
-    note = (f"It contains the invisible character U+{ord(hidden[0]):04X}; retype it. "
-            if hidden else "")
-    return note + (f"Did you mean '{close[0]}'? " if close else "")
 
 
 def _references(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Problem]:

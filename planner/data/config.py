@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from planner.data.schema import InstanceConfig, TablePaths
+from planner.data.schema import OPTIONAL_TABLES, InstanceConfig, TablePaths
 from planner.errors import InputError, Problem
 
 MAX_YAML_BYTES = 1024 * 1024
@@ -209,7 +209,7 @@ def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> 
         problems.append(Problem("instance.yaml", f"table path '{relative}' for {name} leaves the "
                                 "instance folder.", "Keep every table inside the instance folder."))
         return None
-    if not exists and name != "level_effects":
+    if not exists and name not in OPTIONAL_TABLES:
         problems.append(Problem(name, f"file '{relative}' not found in {folder}.",
                                 f"Add {relative} (see docs/data-format.md)."))
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from planner.data.checks import check_tables
 from planner.data.config import _fallback_paths, _inside, _read_yaml, _validate_config
-from planner.data.schema import TABLE_NAMES, TABLES, InstanceConfig
+from planner.data.schema import OPTIONAL_TABLES, TABLE_NAMES, TABLES, InstanceConfig
 from planner.data.tables import parse_table, read_csv_text
 from planner.data.workbook import read_workbook_tables
 from planner.errors import InputError, Problem
@@ -38,6 +38,8 @@ class Instance:
     offers: pd.DataFrame
     level_effects: pd.DataFrame
     source: str | None = None
+    #: substitution / invest-to-save effects between services (issue 15); empty = none
+    effects: pd.DataFrame = field(default_factory=lambda: _empty("effects"))
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -71,7 +73,7 @@ class Instance:
             if table_path is None:
                 raw[name] = None
                 continue
-            if name == "level_effects" and not table_path.exists():
+            if name in OPTIONAL_TABLES and not table_path.exists():
                 raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                 continue
             raw[name] = read_csv_text(table_path, name, problems)
@@ -86,6 +88,7 @@ class Instance:
         providers: pd.DataFrame,
         offers: pd.DataFrame,
         level_effects: pd.DataFrame | None = None,
+        effects: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -93,8 +96,10 @@ class Instance:
             config = _validate_config(dict(config), problems)
         if level_effects is None:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
+        if effects is None:
+            effects = pd.DataFrame(columns=TABLES["effects"].column_names)
         raw = {"levels": levels, "services": services, "providers": providers,
-               "offers": offers, "level_effects": level_effects}
+               "offers": offers, "level_effects": level_effects, "effects": effects}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -137,6 +142,8 @@ class Instance:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
         for name, frame in self.tables().items():
+            if name == "effects" and frame.empty:
+                continue  # an instance without effects hashes as it did before they existed
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, lineterminator="\n")
             digest.update(name.encode())
@@ -148,6 +155,13 @@ class Instance:
         if isinstance(budget, list):
             return budget[year_index]
         return budget
+
+
+def _empty(name: str) -> pd.DataFrame:
+    """An optional table with no rows, typed as parse_table types it."""
+    frame = parse_table(pd.DataFrame(columns=TABLES[name].column_names), TABLES[name], [], False)
+    frame.attrs = {}
+    return frame
 
 
 def load_instance(path: str | Path) -> Instance:

@@ -72,6 +72,7 @@ class TablePaths(_Strict):
     providers: str = "providers.csv"
     offers: str = "offers.csv"
     level_effects: str = "level_effects.csv"
+    effects: str = "effects.csv"
 
 
 class InstanceConfig(_Strict):
@@ -147,7 +148,9 @@ class TableSpec:
 
 
 #: the tables of an instance, in the order they are read and reported
-TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects")
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects")
+#: Tables that may be left out (an empty table then: no level effects, no demand effects).
+OPTIONAL_TABLES = ("level_effects", "effects")
 
 TABLES: dict[str, TableSpec] = {
     "levels": TableSpec(
@@ -188,6 +191,9 @@ TABLES: dict[str, TableSpec] = {
             Column("min_share", "number", default=0.0, minimum=0, maximum=1),
             Column("allowed_levels", "list", default=()),
             Column("growth", "number", minimum=-0.99),
+            Column("min_coverage", "number", default=1.0, minimum=0, maximum=1,
+                   meaning="least share of demand a commissioned service may cover; 1 = all or "
+                           "nothing (formulations.shifting)"),
         ),
         key=("service",),
     ),
@@ -228,6 +234,20 @@ TABLES: dict[str, TableSpec] = {
             Column("demand_factor", "number", required=True, blank_ok=False, strictly_positive=True),
         ),
         key=("level", "category"),
+        optional=True,
+    ),
+    # Substitution and invest-to-save (issue 15, formulations.shifting): each episode of source
+    # delivered in year t changes the demand of target in year t + lag by factor episodes.
+    "effects": TableSpec(
+        "effects",
+        (
+            Column("source", "id", required=True, blank_ok=False),
+            Column("target", "id", required=True, blank_ok=False),
+            Column("factor", "number", required=True, blank_ok=False, minimum=-1e6,
+                   meaning="episodes of target per episode of source (negative = avoided)"),
+            Column("lag", "integer", default=0, minimum=0, meaning="years"),
+        ),
+        key=("source", "target"),
         optional=True,
     ),
 }

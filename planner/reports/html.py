@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from planner.data.instance import Instance
-from planner.reports import charts
+from planner.reports import charts, priorities
 from planner.reports.decisions import contract_decisions, provider_decisions, risks, service_decisions
 from planner.reports.summary import (
     STATUS_WORDS,
@@ -61,6 +61,7 @@ SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("providers", "Providers and break-even"), ("quality", "Quality"),
             ("changes", "Changes from today"), ("alternatives", "Other plans nearly as good"),
             ("constraints", "What binds the plan"),
+            ("priorities", "What to fund next, what to cut first"),
             ("solver", "How the plan was found"))
 
 
@@ -647,13 +648,15 @@ def render_html(files: PlanFiles) -> str:
         "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
         "changes": _changes, "alternatives": _alternatives, "constraints": _constraints,
-        "solver": _solver, "risk": _risk_section, "stress": _stress_section}
+        "solver": _solver, "risk": _risk_section, "stress": _stress_section,
+        "priorities": priorities.section}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
                and (key != "alternatives" or "differs" in files.table("alternatives"))
                and (key != "years" or files.multi_year)
-               and (key not in ("risk", "stress") or key in files.extras)]
+               and (key not in ("risk", "stress") or key in files.extras)
+               and (key != "priorities" or priorities.has_section(files))]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'
                    for key, title in present)

@@ -62,6 +62,10 @@ class Plan:
     marginal_values: pd.DataFrame | None = None
     #: why each optional service the plan does not buy is left out (planner.analysis.unfunded)
     unfunded: pd.DataFrame | None = None
+    #: shifting care (issue 15): episodes and £ each effect moves, by year (planner.shifting_tables)
+    effects: pd.DataFrame | None = None
+    #: PBMA wish list and hit list (planner.priorities)
+    priorities: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
 
@@ -138,6 +142,10 @@ class Plan:
                     write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
                 if self.unfunded is not None:
                     write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
+                if self.effects is not None:
+                    write_csv(to_the_penny(self.effects), staging / "effects.csv")
+                if self.priorities is not None:
+                    write_csv(to_the_penny(self.priorities), staging / "priorities.csv")
             for name, frame in (extra or {}).items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:

@@ -25,26 +25,19 @@ from functools import cached_property
 from pathlib import Path
 
 from planner.data.instance import Instance
+from planner.results.verify_shifting import ShiftCheck
 from planner.rules import (
     ABS_TOL,
     MIN_CONTRACT_VOLUME,
     MULTI_YEAR_OVERSPEND,
     NOTICE_SHARE,
-    REL_TOL,
     VOLUME_TOL,
+    agrees,
+    tolerance,
+    within,
 )
 
-
-def _tol(reference: float) -> float:
-    return ABS_TOL + REL_TOL * max(1.0, abs(reference))
-
-
-def _le(value: float, limit: float) -> bool:
-    return value <= limit + _tol(limit)
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= _tol(max(abs(a), abs(b)))
+_tol, _le, _close = tolerance, within, agrees  # short names for the many checks below
 
 
 @dataclass
@@ -250,6 +243,7 @@ def _check_services(ctx: _Context) -> None:
     contracts = ctx.plan.contracts
     reported = ctx.plan.services.set_index(["service", "year"])
     groups = {key: g for key, g in contracts.groupby(["service", "year"])}
+    shifts = ShiftCheck(ctx)  # issue 15: demand shifted by effects.csv, partial coverage
     for service_id, service in instance.services.set_index("service").iterrows():
         levels_used = set(contracts.loc[contracts["service"] == service_id, "level"])
         if len(levels_used) > 1:
@@ -273,8 +267,9 @@ def _check_services(ctx: _Context) -> None:
                 bad.append(f"{label}: reported at {level} but contracted at {levels_used}")
             demand = ctx.demand(service_id, level, t)
             volume = float(group["volume"].sum())
-            if not _close(volume, demand):
-                bad.append(f"{label}: volume {volume:g} ≠ demand {demand:g} at {level}")
+            problem = shifts.problem(service_id, level, year, volume)  # effects, coverage
+            if problem:
+                bad.append(f"{label}: {problem}")
             if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
                 quality = [offers.at[(p, service_id), "quality"] for p in group["provider"]]
                 weighted = float((group["volume"].to_numpy() * quality).sum())  # from the data

@@ -115,7 +115,7 @@ def check_providers(instance: Instance, failed: list[str]) -> None:
     known = set(instance.providers["provider"])
     unknown = [p for p in failed if p not in known]
     if unknown:
-        from planner.data.checks import _did_you_mean
+        from planner.data.references import _did_you_mean
 
         raise InputError([Problem("providers", f"--fail names provider '{p}', which providers.csv "
                                   "does not have.", _did_you_mean(p, known) or

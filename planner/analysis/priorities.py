@@ -1,0 +1,153 @@
+"""Programme budgeting and marginal analysis (issue 15): what to fund next, what to cut first.
+
+Why: a board deciding at the margin needs, for every service it may choose (discretionary, or
+partly coverable), what it buys per £ *after* the savings its effects unlock, whether the plan
+funds it, and how much money would change that. This is the PBMA "wish list" (unfunded, best
+value first) and "hit list" (funded, worst value first).
+
+For service s over the horizon, at full demand D_s,t = D_s (1 + g_s)^t (level effects aside):
+  cost_s    = Σ_t π_s,t · D_s,t                       π: tariff or the cheapest eligible offer's
+                                                       price, with the yearly price change (£)
+  saved_s   = Σ_e Σ_{t + L_e < T} −f_e · D_s,t · π̄_target,t+L_e   (£; π̄ tariff or mean offer)
+  qalys_s   = Σ_t qaly_gain_s · q_s · D_s,t            q: that offer's quality
+  net_cost_s = cost_s − saved_s;  cost_per_qaly_s = net_cost_s / qalys_s (blank if it gives no
+  QALYs, or saves money overall: net_cost ≤ 0, which ranks first as the best value)
+
+The budget at which a service comes in (wish list) or goes out (hit list) is found by re-solving
+the instance with every year's budget scaled by each of BUDGET_STEPS (the whole model, all
+rules, one MILP per step; nothing else changes): ``comes_in_at`` is the least tested budget above
+today's at which the plan funds it, ``goes_out_at`` the greatest tested budget below today's at
+which it does not. Blank: no tested budget changes it (or the instance has no budget). The
+budgets are the base year's £; the step is named in ``method``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+
+from planner.data.instance import Instance
+
+#: multiples of today's budget re-solved to find where each service comes in or goes out
+BUDGET_STEPS = (0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.25)
+COLUMNS = ["list", "rank", "service", "funded", "coverage", "cost", "saved", "net_cost",
+           "qalys", "cost_per_qaly", "comes_in_at", "goes_out_at", "method"]
+
+
+def candidates(instance: Instance) -> list[str]:
+    """Services a board may choose: discretionary ones with demand, or partly coverable ones."""
+    services = instance.services
+    pick = (~services["mandatory"] | (services["min_coverage"] < 1)) & (services["demand"] > 0)
+    return services.loc[pick, "service"].tolist()
+
+
+def _scaled(instance: Instance, factor: float) -> Instance:
+    policy = instance.config.policy
+    budget = policy.budget
+    scaled = [b * factor for b in budget] if isinstance(budget, list) else budget * factor
+    config = instance.config.model_copy(update={"policy": policy.model_copy(
+        update={"budget": scaled})})
+    return dataclasses.replace(instance, config=config)
+
+
+def funded_share(plan, services: list[str]) -> dict[str, float]:
+    """Share of each service's horizon demand the plan buys (0 when not commissioned)."""
+    table = plan.services
+    volume = plan.contracts.groupby("service")["volume"].sum()
+    demand = table.groupby("service")["demand"].sum()
+    commissioned = table.groupby("service")["commissioned"].any()
+    return {s: float(volume.get(s, 0.0) / demand[s]) if commissioned.get(s, False)
+            and demand.get(s, 0) > 0 else 0.0 for s in services}
+
+
+def value_table(instance: Instance, services: list[str]) -> pd.DataFrame:
+    """cost, saved, net_cost, qalys and cost_per_qaly of each service at full demand (£)."""
+    config = instance.config
+    horizon, change = config.horizon, config.policy.price_change
+    table = instance.services.set_index("service")
+    offers = instance.offers.merge(table[["min_quality", "tariff"]], left_on="service",
+                                   right_index=True)
+    offers = offers.loc[offers["quality"] >= offers["min_quality"] - 1e-12]
+    offers = offers.assign(unit=offers["tariff"].fillna(offers["price"]))
+    best = offers.sort_values(["unit", "quality"], ascending=[True, False]).drop_duplicates("service")
+    best = best.set_index("service")
+    mean = instance.offers.groupby("service")["price"].mean()
+    typical = table["tariff"].fillna(mean.reindex(table.index)).fillna(0.0)
+    growth = table["growth"].fillna(config.policy.demand_growth)
+    years = np.arange(horizon)
+    rows = []
+    for s in services:
+        demand = float(table.at[s, "demand"]) * (1 + float(growth[s])) ** years
+        prices = (1 + change) ** years
+        if s not in best.index:
+            continue  # no offer meets its quality threshold: it cannot be bought at all
+        cost = float((best.at[s, "unit"] * prices * demand).sum())
+        qalys = float(table.at[s, "qaly_gain"] * best.at[s, "quality"] * demand.sum())
+        saved = 0.0
+        for e in instance.effects.loc[instance.effects["source"] == s].itertuples(index=False):
+            lag = int(e.lag)
+            for t in range(horizon - lag):
+                saved += -float(e.factor) * demand[t] * float(typical[e.target]) * prices[t + lag]
+        net = cost - saved
+        rows.append({"service": s, "cost": cost, "saved": saved, "net_cost": net, "qalys": qalys,
+                     "cost_per_qaly": net / qalys if qalys > 1e-12 and net > 0 else math.nan})
+    return pd.DataFrame(rows, columns=["service", "cost", "saved", "net_cost", "qalys",
+                                       "cost_per_qaly"])
+
+
+def _value_key(frame: pd.DataFrame) -> np.ndarray:
+    """Best value first: money-saving services, then by £ per QALY, then costly with no QALYs."""
+    key = frame["cost_per_qaly"].to_numpy(float).copy()
+    saving = frame["net_cost"].to_numpy(float) <= 0
+    key[saving] = -np.inf
+    key[np.isnan(key)] = np.inf
+    return key
+
+
+def priorities(instance: Instance, plan, solve, steps: tuple[float, ...] = BUDGET_STEPS
+               ) -> pd.DataFrame:
+    """priorities.csv: the wish list then the hit list (see the module docstring).
+
+    ``solve(instance) -> Plan`` re-solves a scaled instance (planner.solve passes itself, with no
+    marginal values and no diagnosis: the analysis layer sits below the API)."""
+    services = candidates(instance)
+    if not services or not plan.has_solution:
+        return pd.DataFrame(columns=COLUMNS)
+
+    values = value_table(instance, services)
+    share = funded_share(plan, services)
+    values["funded"] = values["service"].map(lambda s: share[s] > 1e-9)
+    values["coverage"] = values["service"].map(share)
+    base = instance.budget_for_year(0)
+    values["comes_in_at"], values["goes_out_at"] = math.nan, math.nan
+    method = "no budget: no re-solve"
+    if base is not None and base > 0:
+        method = ("re-solved with every year's budget × " + ", ".join(f"{f:g}" for f in steps)
+                  + "; base-year £")
+        at: dict[float, dict[str, float]] = {}
+        for factor in steps:
+            other = solve(_scaled(instance, factor))
+            at[factor] = funded_share(other, services) if other.has_solution else \
+                dict.fromkeys(services, 0.0)
+        above = sorted(f for f in steps if f > 1)
+        below = sorted((f for f in steps if f < 1), reverse=True)
+        for i, s in enumerate(values["service"]):
+            if not values.at[i, "funded"]:
+                hit = next((f for f in above if at[f][s] > 1e-9), None)
+                values.at[i, "comes_in_at"] = base * hit if hit else math.nan
+            else:
+                hit = next((f for f in below if at[f][s] <= 1e-9), None)
+                values.at[i, "goes_out_at"] = base * hit if hit else math.nan
+    values["method"] = method
+    key = _value_key(values)
+    wish = values.loc[~values["funded"]].assign(_k=key[~values["funded"].to_numpy()])
+    hit = values.loc[values["funded"]].assign(_k=key[values["funded"].to_numpy()])
+    wish = wish.sort_values(["_k", "service"], kind="stable").assign(list="wish")
+    hit = hit.sort_values(["_k", "service"], ascending=[False, True], kind="stable").assign(list="hit")
+    out = pd.concat([wish, hit], ignore_index=True) if len(wish) and len(hit) else (
+        wish if len(wish) else hit).reset_index(drop=True)
+    out["rank"] = out.groupby("list").cumcount() + 1
+    return out[COLUMNS]
