@@ -15,7 +15,7 @@ from planner.analysis.marginal import TimeBudget, default_budget, marginal_value
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
-from planner.solver.highs import SolveOptions
+from planner.solver.highs import SolveOptions, versions  # noqa: F401 - planner.versions is this
 from planner.solver.session import PlanningModel
 
 #: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
