@@ -149,7 +149,7 @@ def test_astronomic_product_is_refused_without_expanding(tmp_path: Path) -> None
 # --- stopped half-way ------------------------------------------------------------------------
 CHILD = """
 import pathlib, sys, time
-from planner import sweeps
+from planner.sweeps import runner as sweeps
 original = sweeps._Job.solve
 def solve(self, scenario, models):  # worker 1 hangs at s2; worker 2 finishes s6-s4, then idles
     if scenario.name in ("s1", "s2"):  # largest budget first: worker 1 solves s3, s2, s1
