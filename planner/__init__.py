@@ -35,7 +35,7 @@ _aliases.install()
 
 def _write_reports(folder: Any, instance: Instance) -> None:
     """The plan folder's views, for :meth:`Plan.to_dir` (results may not import reports)."""
-    from planner.reports.html import write_reports
+    from planner.reports.writer import write_reports
 
     write_reports(folder, instance=instance)
 

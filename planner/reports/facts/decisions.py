@@ -3,17 +3,20 @@
 Against today (the status quo: each provider's current volume of each service at its price):
 contracts started and ended with their value a year, providers that leave or lose income,
 services newly funded or no longer funded and why (``unfunded.csv``), and the risks (providers
-left below their break-even income). Every figure is a DataFrame computed here from the plan
-folder's files; report.html, summary.md and plan.xlsx only format them.
+left below their break-even income, and by how much). Every figure is a DataFrame computed here
+from the plan folder's files; report.html, summary.md and plan.xlsx only format them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from planner.analysis.compare import offer_prices
-from planner.reports.summary import PlanFiles, break_even
+from planner.reports.facts.providers import break_even
+from planner.results.folder import PlanFiles
 
 CONTRACT_COLUMNS = ["change", "service", "provider", "level", "episodes_today", "episodes_plan",
                     "value_today", "value_plan", "value_change"]
@@ -105,4 +108,22 @@ def risks(files: PlanFiles) -> pd.DataFrame:
     table = break_even(files)
     if "position" not in table:
         return table
-    return table.loc[table["position"] == "below break-even"].reset_index(drop=True)
+    below = table.loc[table["position"] == "below break-even"].reset_index(drop=True)
+    return below.assign(shortfall=below["min_income"] - below["income"])
+
+
+def decision_counts(contracts: pd.DataFrame, providers: pd.DataFrame,
+                    services: pd.DataFrame) -> dict[str, Any]:
+    """The decisions counted and valued (£ a year), from :func:`contract_decisions`,
+    :func:`provider_decisions` and :func:`service_decisions`: contracts started (and their value
+    in the plan), ended (their value today) and moved; providers that leave or lose income (and
+    the income they lose); services newly funded and no longer funded."""
+    started = contracts.loc[contracts["change"] == "started"]
+    ended = contracts.loc[contracts["change"] == "ended"]
+    leaving = providers.loc[providers["change"].isin(["leaves", "loses income"])]
+    return {"started": len(started), "started_value": started["value_plan"].sum(),
+            "ended": len(ended), "ended_value": ended["value_today"].sum(),
+            "moved": int((contracts["change"] == "moved").sum()),
+            "leaving": len(leaving), "income_lost": -leaving["income_change"].sum(),
+            "newly_funded": int((services["change"] == "newly funded").sum()),
+            "no_longer_funded": int((services["change"] == "no longer funded").sum())}
