@@ -32,6 +32,15 @@ from planner.rules import Family, Status
 
 _aliases.install()
 
+# ``planner.solve`` names two things: the layer's package (planner/solve/) and the library's
+# entry point, the function. Importing the package binds it on this module, and it is imported
+# by most of the package, so it is imported here, first, and the name removed again: from then
+# on ``planner.solve`` is the function (loaded on first use, below), and ``import
+# planner.solve.highs`` or ``from planner.solve.session import ...`` still find the modules.
+import planner.solve  # noqa: E402,F401
+
+del globals()["solve"]
+
 
 def _write_reports(folder: Any, instance: Instance) -> None:
     """The plan folder's views, for :meth:`Plan.to_dir` (results may not import reports)."""
@@ -43,11 +52,13 @@ def _write_reports(folder: Any, instance: Instance) -> None:
 set_report_writer(_write_reports)
 
 #: public names that need the model and solver, loaded on first use
-_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps.runner"}
+_LAZY = {"solve": "planner.api", "versions": "planner.api", "changes": "planner.api",
+         "sweep": "planner.sweeps.runner"}
 
 __all__ = [
     "FAMILIES", "Derived", "Family", "InputError", "Instance", "Plan", "PlannerError", "Problem",
-    "Status", "VerificationError", "derive", "load_instance", "solve", "sweep", "verify", "versions",
+    "Status", "VerificationError", "changes", "derive", "load_instance", "solve", "sweep", "verify",
+    "versions",
 ]
 
 
@@ -65,5 +76,5 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from planner.api import solve, versions
+    from planner.api import changes, solve, versions
     from planner.sweeps.runner import sweep

@@ -10,12 +10,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from planner.analysis.alternatives import alternatives as near_optimal
+from planner.analysis.compare import PlanView, compare
 from planner.analysis.diagnosis import diagnose
 from planner.analysis.marginal import TimeBudget, default_budget, marginal_values
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
-from planner.solve.highs import SolveOptions
+from planner.solve.highs import SolveOptions, versions  # noqa: F401 - planner.versions
 from planner.solve.session import PlanningModel
 
 #: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
@@ -38,6 +42,9 @@ def solve(
     marginal_time: float | None = None,
     elastic: bool = False,
     highs_options: dict[str, object] | None = None,
+    status_quo: bool = False,
+    alternatives: int = 0,
+    within: float = 0.01,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -51,6 +58,12 @@ def solve(
     time again, at least 10 s); ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
+
+    What ``planner solve`` writes besides: ``status_quo`` compares a solved plan with today's
+    contracts (``plan.changes``, ``plan.spend_changes``: :func:`changes`); ``alternatives`` (K)
+    finds up to K distinct plans within ``within`` (relative) of the optimum
+    (``plan.alternatives``, :mod:`planner.analysis.alternatives`). ``plan.to_dir`` writes them as
+    changes.csv, spend_changes.csv and alternatives.csv, the files of the CLI.
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
@@ -80,8 +93,22 @@ def solve(
         reasons_s = REASONS_SHARE * (marginal_time if marginal_time is not None
                                      else max(REASONS_MIN_S, default_budget(result, time_limit)))
         plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
+    if status_quo and plan.has_solution:
+        tables = changes(plan)
+        plan.changes, plan.spend_changes = tables["changes.csv"], tables["spend_changes.csv"]
+    if alternatives and plan.has_solution:
+        _, plan.alternatives = near_optimal(instance, alternatives, within, options,
+                                            frozenset(without))
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,
                     "total": finished - started}
     return plan
+
+
+def changes(plan: Plan) -> dict[str, pd.DataFrame]:
+    """A solved plan against the status quo (today's incumbent contracts), as ``planner solve``
+    writes it: changes.csv (each contract started, ended, moved, resized or the same) and
+    spend_changes.csv (£ today and in the plan by level, provider kind and category)."""
+    tables = compare(PlanView.status_quo(plan.instance), PlanView.from_plan(plan))
+    return {"changes.csv": tables["contract_changes"], "spend_changes.csv": tables["spend_by"]}

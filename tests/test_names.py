@@ -34,10 +34,7 @@ IDS = [i for i in NAMED if i not in ("practice", "pct")]  # level ids are common
 
 def _solve_to_dir(instance: planner.Instance, folder: Path) -> Path:
     """Solve and write the plan folder as `planner solve` does (status-quo tables included)."""
-    from planner.cli.main import _status_quo_tables
-
-    plan = planner.solve(instance, marginal=True)
-    plan.to_dir(folder, extra=_status_quo_tables(plan))
+    planner.solve(instance, marginal=True, status_quo=True).to_dir(folder)
     return folder
 
 

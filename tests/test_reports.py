@@ -44,11 +44,7 @@ def _with_policy(instance: planner.Instance, horizon: int | None = None, **polic
 
 def _solve_to_dir(instance: planner.Instance, folder: Path, **options) -> Path:
     """Solve and write the plan folder as `planner solve` does (with the status-quo tables)."""
-    from planner.cli.main import _status_quo_tables
-
-    plan = planner.solve(instance, **options)
-    extra = _status_quo_tables(plan) if plan.has_solution else None
-    plan.to_dir(folder, extra=extra)
+    planner.solve(instance, status_quo=True, **options).to_dir(folder)
     return folder
 
 

@@ -64,6 +64,13 @@ class Plan:
     unfunded: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
+    #: contracts against the status quo (changes.csv) and spend moved by level, provider kind
+    #: and category (spend_changes.csv): ``planner.solve(..., status_quo=True)``
+    changes: pd.DataFrame | None = None
+    spend_changes: pd.DataFrame | None = None
+    #: near-optimal alternatives and how each differs (alternatives.csv):
+    #: ``planner.solve(..., alternatives=K)``
+    alternatives: pd.DataFrame | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -111,6 +118,13 @@ class Plan:
                              "source": self.instance.source},
                 "options": self.options}
 
+    def analysis_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of the analyses asked of :func:`planner.solve`, by the file name
+        :meth:`to_dir` writes them under: changes.csv, spend_changes.csv, alternatives.csv."""
+        files = {"changes.csv": self.changes, "spend_changes.csv": self.spend_changes,
+                 "alternatives.csv": self.alternatives}
+        return {name: frame for name, frame in files.items() if frame is not None}
+
     def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
                reports: bool = True, force: bool = False) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
@@ -122,6 +136,7 @@ class Plan:
         instance's folder, the current or home folder, or one above them (see
         :func:`planner.results.outdir.check_out_dir`). Writers of one folder take turns under a lock and
         the last one wins whole; staging left by a killed writer is removed by the next.
+        The analyses' tables (:meth:`analysis_tables`) are written when the plan carries them;
         ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
         plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.html`),
         inside the same staging so they too are all or nothing.
@@ -138,7 +153,7 @@ class Plan:
                     write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
                 if self.unfunded is not None:
                     write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
-            for name, frame in (extra or {}).items():
+            for name, frame in {**self.analysis_tables(), **(extra or {})}.items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:
                 write_csv(self.marginal_values, staging / "marginal_values.csv")
