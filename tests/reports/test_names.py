@@ -22,7 +22,7 @@ from planner.analysis.pareto import ABOVE_BUDGET, pareto_front
 from planner.data.names import Names
 from planner.formats import money
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOY = ROOT / "instances" / "toy"
 NAMED = {"high_street_surgery": "High Street Surgery",
          "riverside_federation": "Riverside GP Federation",

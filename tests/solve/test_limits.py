@@ -16,7 +16,7 @@ from pytest import approx
 import planner
 
 pytestmark = pytest.mark.solver
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PCT = ROOT / "instances" / "pct"
 
 

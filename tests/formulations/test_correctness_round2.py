@@ -19,7 +19,7 @@ import planner
 from tests.helpers import build
 
 pytestmark = pytest.mark.solver
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def years(services: list[dict], offers: list[dict], providers: list[dict], *, horizon: int,

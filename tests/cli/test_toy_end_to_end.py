@@ -119,7 +119,7 @@ def test_without_budget_restores_the_plan(toy_copy: Path) -> None:
 
 
 def test_bad_input_exit_2_without_traceback(tmp_path: Path) -> None:
-    done = run_cli("solve", str(Path(__file__).parent / "fixtures" / "broken"),
+    done = run_cli("solve", str(Path(__file__).parents[1] / "fixtures" / "broken"),
                    "--out", str(tmp_path / "plan"))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

@@ -22,7 +22,7 @@ from planner.progress import progress
 from planner.solve.highs import SolveResult
 from planner.solve.session import PlanningModel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOY_OBJECTIVE = 1_383_000  # instances/toy/README.md
 
 

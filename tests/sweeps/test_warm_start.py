@@ -23,7 +23,7 @@ from planner.sweeps.scenarios import apply, load_sweep, scenarios
 
 pytestmark = pytest.mark.solver
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # £200,000 a QALY makes the toy's best plan buy an optional service (spend £1.393m): a budget
 # under that binds (the £1.383m plan), and under £1.383m there is no plan at all.
 BUDGETS = [1.6e6, 1.5e6, 1.45e6, 1.42e6, 1.40e6, 1.39e6, 1.383e6, 1.38e6, 1.37e6]

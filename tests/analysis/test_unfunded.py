@@ -79,7 +79,7 @@ def test_the_report_says_why(tmp_path) -> None:
     import subprocess
     import sys
 
-    from tests.test_correctness_round2 import _write
+    from tests.formulations.test_correctness_round2 import _write
 
     instance = build(
         [{"service": "core", "demand": 100},

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.solver
 
 @pytest.fixture(scope="module")
 def toy() -> planner.Instance:
-    return planner.load_instance(Path(__file__).parents[1] / "instances" / "toy")
+    return planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
 
 
 def test_why_not_pct_level(toy: planner.Instance) -> None:
@@ -143,7 +143,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_unknown_ids_are_exit_2_with_the_known_ones_suggested() -> None:
-    toy = str(Path(__file__).parents[1] / "instances" / "toy")
+    toy = str(Path(__file__).parents[2] / "instances" / "toy")
     done = _cli("explain", toy, "--service", "diabetes_care", "--provider", "riverside_federaton")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "unknown provider 'riverside_federaton'" in done.stderr
@@ -221,7 +221,7 @@ def test_asking_about_what_the_plan_already_does(toy: planner.Instance) -> None:
 
 def test_compare_refuses_the_status_quo_of_another_instance(tmp_path: Path) -> None:
     """A toy plan compared with the PCT's status quo would report 174 contracts ended: exit 2."""
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     done = _cli("solve", str(root / "instances" / "toy"), "--out", str(tmp_path / "toy"),
                 "--no-marginal")
     assert done.returncode == 0, done.stderr

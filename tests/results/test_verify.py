@@ -16,7 +16,7 @@ pytestmark = pytest.mark.solver
 
 @pytest.fixture(scope="module")
 def toy_plan() -> tuple[planner.Instance, Plan]:
-    instance = planner.load_instance(Path(__file__).parents[1] / "instances" / "toy")
+    instance = planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
     plan = planner.solve(instance)
     assert planner.verify(instance, plan) == []
     return instance, plan
@@ -104,7 +104,7 @@ def test_verify_takes_a_path_and_refuses_a_plan_of_another_instance(toy_plan) ->
     from pathlib import Path
 
     instance, plan = toy_plan
-    toy = Path(__file__).resolve().parents[1] / "instances" / "toy"
+    toy = Path(__file__).resolve().parents[2] / "instances" / "toy"
     assert planner.verify(toy, plan) == []
     other = copy.deepcopy(plan)
     other.services["service"] = other.services["service"].replace({"hip_replacement": "heart"})

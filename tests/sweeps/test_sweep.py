@@ -33,7 +33,7 @@ SWEEP = {
 
 @pytest.fixture(scope="module")
 def toy() -> planner.Instance:
-    return planner.load_instance(Path(__file__).parents[1] / "instances" / "toy")
+    return planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_rows_are_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_cli_sweep(tmp_path: Path) -> None:
     spec = tmp_path / "sweep.yaml"
     spec.write_text("parameters:\n  policy.budget: [1390000, 1400000]\n")
-    root = Path(__file__).parents[1]
+    root = Path(__file__).parents[2]
     done = subprocess.run([sys.executable, "-m", "planner", "sweep", str(root / "instances" / "toy"),
                            str(spec), "--out", str(tmp_path / "out"), "--plans"],
                           capture_output=True, text=True, check=False)

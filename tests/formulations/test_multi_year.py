@@ -16,7 +16,7 @@ from planner.derive.tables import derive
 from planner.solve.highs import HighsAdapter
 
 pytestmark = pytest.mark.solver
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def instance(services: list[dict], offers: list[dict], providers: list[dict], *, horizon: int,

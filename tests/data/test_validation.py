@@ -10,7 +10,7 @@ import pytest
 import planner
 from planner.errors import InputError
 
-BROKEN = Path(__file__).parent / "fixtures" / "broken"
+BROKEN = Path(__file__).parents[1] / "fixtures" / "broken"
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_effect_row_for_a_category_no_service_has_is_a_warning(tmp_path: Path) -
     import sys
 
     folder = tmp_path / "toy"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "instances" / "toy", folder)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "instances" / "toy", folder)
     with open(folder / "level_effects.csv", "a", encoding="utf-8") as table:
         table.write("pct,urgent,1.2\n")
     done = subprocess.run([sys.executable, "-m", "planner", "validate", str(folder)],

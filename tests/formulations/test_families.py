@@ -819,7 +819,7 @@ def test_conflicted_provider_cannot_be_contracted_by_its_own_level():
 @pytest.mark.solver
 def test_toy_instance_hand_derived_optimum():
     """instances/toy: the optimum £1,383,000 was derived by hand (instances/toy)."""
-    inst = planner.load_instance(Path(__file__).parent.parent / "instances" / "toy")
+    inst = planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
     plan = solve(inst)
     assert plan.objective == approx(1_383_000)
     assert plan.totals["spend"] == approx(1_383_000)

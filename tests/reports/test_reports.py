@@ -26,7 +26,7 @@ from planner.data.workbook_writer import instance_workbook_bytes, write_instance
 from planner.errors import InputError
 from planner.reports.html import SECTIONS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 CHROMIUM = Path("/usr/bin/chromium")
 CORE_SECTIONS = ("headline", "decisions", "money", "continuum", "providers", "quality", "changes",
@@ -92,7 +92,7 @@ def test_report_has_every_section_and_is_self_contained(toy_plan: Path) -> None:
     assert "£1.38m" in html and "£17,000" in html  # headline against the £1.4m budget
     assert "Risk pooling" in html and "CV 0.45 &gt; tolerance 0.10" in html  # hip replacement
     assert "demand effect: −10% demand here (factor 0.9)" in html  # diabetes at practice level
-    # the toy's plain names, not its ids (tests/test_names.py checks ids without names)
+    # the toy's plain names, not its ids (tests/reports/test_names.py checks ids without names)
     assert "County Hospital NHS Trust" in html and "above break-even" in html
     assert "Riverside GP Federation / GP consultations" in html  # a binding capacity, £1
 

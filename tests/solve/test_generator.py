@@ -28,7 +28,7 @@ from planner.cli.main import main
 from planner.derive.tables import derive
 from planner.solve.highs import FastHighs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import generate_instance  # noqa: E402
 
