@@ -138,7 +138,7 @@ class Plan:
         the last one wins whole; staging left by a killed writer is removed by the next.
         The analyses' tables (:meth:`analysis_tables`) are written when the plan carries them;
         ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
-        plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.html`),
+        plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.writer`),
         inside the same staging so they too are all or nothing.
         """
         target = Path(path)
