@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 
 from planner.data.instance import Instance
+from planner.reports import html, markdown, xlsx
 from planner.reports.html import render_html
 from planner.reports.markdown import render_markdown
-from planner.reports.xlsx import plan_workbook_bytes
 from planner.results.folder import PlanFiles
 
 __all__ = ["REPORT_FILES", "render_html", "render_markdown", "write_files", "write_reports"]
@@ -34,9 +34,10 @@ def write_files(files: PlanFiles, target: Path) -> list[Path]:
     """Write the three reports of ``files`` into the folder ``target``. Each is written to a
     temporary name and renamed into place, so a reader never sees half a report."""
     target.mkdir(parents=True, exist_ok=True)
-    makers = {"report.html": lambda: render_html(files).encode("utf-8"),
-              "summary.md": lambda: render_markdown(files).encode("utf-8"),
-              "plan.xlsx": lambda: plan_workbook_bytes(files)}
+    # looked up on their modules at each call, so a test patching one view reaches it here
+    makers = {"report.html": lambda: html.render_html(files).encode("utf-8"),
+              "summary.md": lambda: markdown.render_markdown(files).encode("utf-8"),
+              "plan.xlsx": lambda: xlsx.plan_workbook_bytes(files)}
     contents = {name: makers[name]() for name in REPORT_FILES}  # all made before any is written
     return [_write_atomic(target / name, data) for name, data in contents.items()]
 
