@@ -12,10 +12,10 @@ import pytest
 from pytest import approx
 
 import planner
-from planner import sweeps as sweep_module
 from planner.analysis.pareto import pareto_front
 from planner.errors import InputError
 from planner.solve.highs import SolveOptions
+from planner.sweeps import runner as sweep_module
 from planner.sweeps.scenarios import apply, load_sweep, scenarios
 from planner.sweeps.store import file_names
 
