@@ -10,11 +10,13 @@ Library entry points (the contract of docs/api.md):
     plan.to_dir("out/toy")
 
 The package is layered as the pipeline (docs/architecture.md): ``data`` → ``derive`` →
-``formulations`` (a sibling package) → ``results`` → ``solve`` → ``analysis`` → ``reports`` →
-``sweeps`` → ``api`` → ``cli``. ``solve``, ``versions``, ``sweep`` and ``risk``-like staged calls
-are imported on first use (PEP 562), so ``import planner`` stays light and ``import formulations``
-works on its own. The old flat module paths (``planner.solver``, ``planner.session``, …) remain
-importable as aliases for one release: see :mod:`planner._aliases`.
+``formulations`` (a sibling package) → ``results`` → ``solver`` → ``analysis`` → ``reports`` →
+``api`` → ``sweeps`` → ``cli``. ``solve``, ``versions``, ``changes``, ``sweep``, ``risk`` and
+``stress`` are imported on first use (PEP 562), so ``import planner`` stays light and ``import
+formulations`` works on its own. (The solve layer's folder is ``solver``: a package named
+``solve`` would take the place of the function ``planner.solve`` when first imported.) The old
+flat module paths (``planner.session``, ``planner.report``, …) remain importable as aliases for
+one release: see :mod:`planner._aliases`.
 """
 
 from __future__ import annotations
@@ -32,10 +34,9 @@ from planner.rules import Family, Status
 
 _aliases.install()
 
-
 def _write_reports(folder: Any, instance: Instance) -> None:
     """The plan folder's views, for :meth:`Plan.to_dir` (results may not import reports)."""
-    from planner.reports.html import write_reports
+    from planner.reports.writer import write_reports
 
     write_reports(folder, instance=instance)
 
@@ -43,13 +44,14 @@ def _write_reports(folder: Any, instance: Instance) -> None:
 set_report_writer(_write_reports)
 
 #: public names that need the model and solver, loaded on first use
-_LAZY = {"solve": "planner.api", "versions": "planner.api", "sweep": "planner.sweeps.runner",
-         "risk": "planner.analysis.risk", "stress": "planner.sweeps.stress"}
+_LAZY = {"solve": "planner.api", "versions": "planner.api", "changes": "planner.api",
+         "sweep": "planner.sweeps.runner", "risk": "planner.analysis.risk",
+         "stress": "planner.sweeps.stress"}
 
 __all__ = [
     "FAMILIES", "Derived", "Family", "InputError", "Instance", "Plan", "PlannerError", "Problem",
-    "Status", "VerificationError", "derive", "load_instance", "risk", "solve", "stress", "sweep",
-    "verify", "versions",
+    "Status", "VerificationError", "changes", "derive", "load_instance", "risk", "solve", "stress",
+    "sweep", "verify", "versions",
 ]
 
 
@@ -68,6 +70,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from planner.analysis.risk import risk
-    from planner.api import solve, versions
+    from planner.api import changes, solve, versions
     from planner.sweeps.runner import sweep
     from planner.sweeps.stress import stress

@@ -10,6 +10,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from planner.analysis.alternatives import alternatives as near_optimal
+from planner.analysis.compare import PlanView, compare
 from planner.analysis.diagnosis import diagnose
 from planner.analysis.marginal import TimeBudget, default_budget, marginal_values
 from planner.analysis.priorities import priorities as priority_list
@@ -46,6 +50,9 @@ def solve(
     elastic: bool = False,
     highs_options: dict[str, object] | None = None,
     priorities: bool | None = None,
+    status_quo: bool = False,
+    alternatives: int = 0,
+    within: float = 0.01,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -62,6 +69,12 @@ def solve(
     ``priorities`` adds the PBMA wish and hit lists (``plan.priorities``, :mod:`planner.analysis.priorities`,
     one re-solve per budget step); None (default) = only for an instance that shifts care
     (effects.csv or a min_coverage below 1).
+
+    What ``planner solve`` writes besides: ``status_quo`` compares a solved plan with today's
+    contracts (``plan.changes``, ``plan.spend_changes``: :func:`changes`); ``alternatives`` (K)
+    finds up to K distinct plans within ``within`` (relative) of the optimum
+    (``plan.alternatives``, :mod:`planner.analysis.alternatives`). ``plan.to_dir`` writes them as
+    changes.csv, spend_changes.csv and alternatives.csv, the files of the CLI.
     """
     started = time.perf_counter()
     if not isinstance(instance, Instance):
@@ -93,8 +106,22 @@ def solve(
         plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
     if result.has_solution and (priorities or (priorities is None and uses_shifting(instance))):
         plan.priorities = priority_list(instance, plan, solve=_priority_solve)  # issue 15
+    if status_quo and plan.has_solution:
+        tables = changes(plan)
+        plan.changes, plan.spend_changes = tables["changes.csv"], tables["spend_changes.csv"]
+    if alternatives and plan.has_solution:
+        _, plan.alternatives = near_optimal(instance, alternatives, within, options,
+                                            frozenset(without))
     finished = time.perf_counter()
     plan.timings = {"load": loaded - started, **session.timings, "transfer": result.transfer_s,
                     "solve": result.solve_s, "report": finished - solved_at,
                     "total": finished - started}
     return plan
+
+
+def changes(plan: Plan) -> dict[str, pd.DataFrame]:
+    """A solved plan against the status quo (today's incumbent contracts), as ``planner solve``
+    writes it: changes.csv (each contract started, ended, moved, resized or the same) and
+    spend_changes.csv (£ today and in the plan by level, provider kind and category)."""
+    tables = compare(PlanView.status_quo(plan.instance), PlanView.from_plan(plan))
+    return {"changes.csv": tables["contract_changes"], "spend_changes.csv": tables["spend_by"]}

@@ -52,3 +52,11 @@ def number(value: Any, decimals: int = 0) -> str:
     if abs(amount) < 0.5 * 10 ** -decimals:
         amount = 0.0
     return (MINUS if amount < 0 else "") + f"{abs(amount):,.{decimals}f}"
+
+
+def unit_money(value: Any) -> str:
+    """£ per unit of a marginal value: to the penny from £1 up (£800.00, −£6,000.00), four
+    decimals below (£0.2101); a real minus sign, and none on an amount that rounds to zero."""
+    amount = float(value)
+    digits = 2 if abs(amount) >= 1 or amount == 0 else 4
+    return (MINUS if amount < 0 and round(abs(amount), digits) > 0 else "") + f"£{abs(amount):,.{digits}f}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's headless-capable Chromium for the report tests (tests/test_reports.py),
+# Install Debian's headless-capable Chromium for the report tests (tests/reports/test_reports.py),
 # unless it is already there. The tests open report.html in it to check it renders with no
 # console errors and to write a screenshot. Needs root (the CI and dev containers run as root).
 set -euo pipefail

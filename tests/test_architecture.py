@@ -53,7 +53,7 @@ def test_no_module_imports_itself_in_a_circle() -> None:
 
 @pytest.mark.parametrize("old, new", [
     ("planner.session", "planner.solver.session"),
-    ("planner.scenarios", "planner.sweeps.scenarios"), ("planner.report", "planner.reports.html"),
+    ("planner.scenarios", "planner.sweeps.scenarios"), ("planner.report", "planner.reports.writer"),
     ("planner.marginal", "planner.analysis.marginal"), ("planner.instance", "planner.data.instance"),
     ("planner.plan", "planner.results.plan"), ("planner.checks", "planner.data.checks"),
 ])

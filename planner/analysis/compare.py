@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from planner.data.instance import Instance
-from planner.errors import InputError, Problem
 from planner.formats import money
 
 STATUS_QUO = "status quo"
@@ -41,15 +40,12 @@ class PlanView:
 
     @classmethod
     def from_dir(cls, folder: str | Path) -> PlanView:
-        """A plan folder read with :func:`planner.results.plan.read_plan_tables`, the writer's own types:
-        ids such as ``007``, ``NA`` or ``=x`` compare as the ids they are."""
-        from planner.results.plan import read_plan_json, read_plan_tables
+        """A plan folder read with :func:`planner.results.folder.read_plan_tables`, the writer's own
+        types: ids such as ``007``, ``NA`` or ``=x`` compare as the ids they are."""
+        from planner.results.folder import read_plan_meta, read_plan_tables
 
         folder = Path(folder)
-        if not (folder / "plan.json").is_file():
-            raise InputError(Problem("plan", f"'{folder}' is not a plan folder (no plan.json).",
-                                     "Give a folder written by 'planner solve'."))
-        report = read_plan_json(folder / "plan.json")
+        report = read_plan_meta(folder)
         tables = read_plan_tables(folder, ("contracts", "providers", "services"),
                                   required=("contracts", "providers", "services"))
         contracts, providers, services = (tables[name] for name in

@@ -32,11 +32,16 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planner.analysis.diagnosis import FAMILIES, subject_of
+from planner.analysis.marginal_duals import (  # noqa: F401 - DUAL_* were defined here
+    DUAL_COMPONENTS,
+    DUAL_TOL,
+    MAX_KINK_RESOLVES,
+    lp_duals,
+)
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
-from planner.solver.fixed_lp import OneUnit, fixed_plan, is_kink
-from planner.solver.highs import HighsAdapter, SolveResult
+from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
@@ -45,20 +50,6 @@ TOGETHER_TOL = 2 * RESOLVE_GAP  # relative: choice rules together worth less are
 RESOLVE_TIME_FACTOR = 3.0  # each re-solve may take this many times the plan's own solve
 MIN_BUDGET_S = 10.0  # the re-solves share at least this many seconds ...
 BUDGET_FACTOR = 0.5  # ... or this many times the plan's own solve (see default_budget)
-DUAL_TOL = 1e-7
-MAX_KINK_RESOLVES = 200  # rows whose ±1-unit values are measured (2 LP re-solves each)
-DUAL_COMPONENTS = {  # component -> (unit of one more, what it is)
-    "budget_limit": ("£", "budget"),
-    "budget_year_cap": ("£", "the 2 % yearly overspend limit"),
-    "offer_capacity": ("episodes", "capacity"),
-    "provider_capacity": ("resource units", "shared provider capacity"),
-    "min_income": ("£", "break-even income"),
-    "avg_quality": ("quality-weighted episodes", "average quality threshold"),
-    "delegated_budget": ("£", "delegated budget"),
-    "management_cost": ("£", "management cost cap"),
-    "demand": ("episodes", "demand"),
-    "setting_target": ("episodes", "setting target"),
-}
 CHOICE_COMPONENTS = ("min_providers", "max_providers", "headroom")
 
 
@@ -158,7 +149,7 @@ def marginal_values(session: PlanningModel, base: SolveResult, time_limit: float
     finally:
         session.adapter.options = exact
         session.adapter.solver.restart_from(start)  # a later run of the session starts at the plan
-    rows += _lp_duals(session, base)
+    rows += lp_duals(session, base)
     columns = ["constraint", "subject", "method", "change", "unit", "marginal_value",
                "qalys_per_unit", "status", "message", "value_plus_one", "value_minus_one",
                "degenerate"]
@@ -187,10 +178,6 @@ def _totals(session: PlanningModel, result: SolveResult) -> dict:
             "spend": plan.totals.get("spend", 0.0)}
 
 
-def _unit_money(value: float) -> str:
-    """£ per unit: to the penny from £1 up (£800.00), four decimals below (£0.2101)."""
-    digits = 2 if abs(value) >= 1 or value == 0 else 4
-    return ("−" if value < 0 and round(abs(value), digits) > 0 else "") + f"£{abs(value):,.{digits}f}"
 
 
 def _signed(value: float, decimals: int) -> str:
@@ -353,58 +340,7 @@ def _binding(con, z: dict, y: dict) -> bool:
     return abs(body - pyo.value(limit)) < 1e-6
 
 
-def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
-    """Shadow prices of the LP with every integer variable fixed at its value in the plan, and
-    for each reported row the value of one more and one fewer unit (see planner.solver.fixed_lp)."""
-    model = session.model
-    with fixed_plan(session, base) as complete:
-        if not complete:
-            return []
-        adapter = HighsAdapter(session.options)
-        result = adapter.solve(model, var_names=(), duals=True)
-        if not result.has_solution:
-            return []
-        family_of = {f.component: f for f in FAMILIES}
-        rows: list[dict] = []
-        one_unit = OneUnit(adapter)
-        for component, (unit, what) in DUAL_COMPONENTS.items():
-            for index, dual in result.duals.get(component, {}).items():
-                if abs(dual) <= DUAL_TOL:
-                    continue
-                family = family_of.get(component)
-                subject = subject_of(session.built, family, index) if family else str(index)
-                value = abs(dual) if component != "demand" else -dual
-                message = _dual_message(component, what, subject, value, unit)
-                plus = minus = degenerate = None
-                if len(rows) < MAX_KINK_RESOLVES:
-                    con = getattr(model, component)[index]
-                    plus, minus = one_unit.values(con, result.objective)
-                    degenerate = is_kink(value, plus, minus)
-                    if degenerate:
-                        message += _kink_message(plus, minus)
-                rows.append({"constraint": family.name if family else component,
-                             "subject": subject, "method": "lp_dual", "change": 1, "unit": unit,
-                             "marginal_value": value, "qalys_per_unit": None,
-                             "status": "optimal", "message": message,
-                             "value_plus_one": plus, "value_minus_one": minus,
-                             "degenerate": degenerate})
-    return rows
 
 
-def _kink_message(plus: float | None, minus: float | None) -> str:
-    more = "is not possible in the fixed plan" if plus is None else f"is worth {_unit_money(plus)}"
-    fewer = "is not possible in the fixed plan" if minus is None else f"costs {_unit_money(minus)}"
-    return (f" Degenerate: the dual is one side of a kink; one more unit {more}, one fewer "
-            f"{fewer}.")
 
 
-def _dual_message(component: str, what: str, subject: str, value: float, unit: str) -> str:
-    if component == "demand":
-        return f"One more episode of {subject} adds £{-value:,.2f} to the objective (fixed plan)."
-    if component == "min_income":
-        return (f"Each £1 less of {subject}'s break-even income would save {_unit_money(value)} "
-                "(fixed plan).")
-    if component in ("budget_limit", "budget_year_cap"):
-        return f"£1 more of {what} ({subject}) is worth {_unit_money(value)} to the objective (fixed plan)."
-    one = "£1 more" if unit == "£" else f"One more {unit[:-1] if unit.endswith('s') else unit}"
-    return f"{one} of {what} for {subject} is worth {_unit_money(value)} to the objective (fixed plan)."

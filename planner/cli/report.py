@@ -29,8 +29,8 @@ from planner.errors import InputError, Problem
 def report(plan_dir: str, instance_path: str | None, out: str | None, force: bool) -> None:
     """Write report.html, summary.md and plan.xlsx for the plan folder PLAN_DIR."""
     from planner.data.instance import load_instance
-    from planner.reports.html import write_files
-    from planner.reports.summary import PlanFiles
+    from planner.reports.writer import write_files
+    from planner.results.folder import PlanFiles
 
     if out:
         check_out_dir(out, instance=instance_path, force=force)

@@ -26,7 +26,7 @@ from planner.errors import EXIT_INFEASIBLE, InputError, Problem
 def _plan_files(plan_dir: str, instance_path: str | None) -> Any:
     """The plan folder's files with its instance (exit 2 when either is missing)."""
     from planner.data.instance import load_instance
-    from planner.reports.summary import PlanFiles
+    from planner.results.folder import PlanFiles
 
     instance = load_instance(instance_path) if instance_path else None
     files = PlanFiles.read(plan_dir, instance=instance)
@@ -65,8 +65,8 @@ def _json_bytes(data: dict[str, Any]) -> bytes:
 
 def _write(target: Path, contents: dict[str, bytes], plan_folder: bool, instance: Any) -> list[Path]:
     """Write the made files, then (into a plan folder) its reports again."""
-    from planner.reports.html import _write_atomic, write_files
-    from planner.reports.summary import PlanFiles
+    from planner.reports.writer import _write_atomic, write_files
+    from planner.results.folder import PlanFiles
 
     written = [_write_atomic(target / name, data) for name, data in contents.items()]
     if plan_folder:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import errno
 import functools
+import shutil
 import sys
 import traceback
+from importlib import resources
+from pathlib import Path
 
 import click
 
@@ -87,3 +90,13 @@ def guarded(command):
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+def copy_template(target: Path) -> None:
+    """Copy the template instance shipped with the planner (CSV, YAML and notes) into ``target``."""
+    template = resources.files("planner") / "templates"
+    target.mkdir(parents=True, exist_ok=True)
+    for item in template.iterdir():
+        if item.name.endswith((".csv", ".yaml", ".md")):
+            with resources.as_file(item) as source:
+                shutil.copyfile(source, target / item.name)

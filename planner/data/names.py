@@ -4,7 +4,7 @@ Ids are the keys every table refers to, so they stay short and stable (and stay 
 CSV of a plan folder); a board reads names. levels.csv, services.csv and providers.csv take an
 optional ``name`` column, and every report (report.html, summary.md, plan.xlsx, charts) shows the
 name where one is given and the id where not. Reports map at display time through :class:`Names`,
-so the facts in :mod:`planner.reports.summary` and :mod:`planner.reports.decisions` keep ids
+so the facts in :mod:`planner.reports.facts` keep ids
 and stay joinable.
 """
 

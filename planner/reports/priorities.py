@@ -29,7 +29,7 @@ def has_section(files) -> bool:
 
 def section(files) -> str:
     """The HTML of the section (tables via report.html_table, every cell escaped)."""
-    from planner.reports.html import Col, html_table
+    from planner.reports.html_parts import Col, html_table
 
     names = files.names
     label = names.service

@@ -10,24 +10,16 @@ provider's failure would cost.
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from planner.formats import money
 from planner.reports import charts
-from planner.results.plan import read_plan_json
+from planner.results.folder import EXTRA_FILES
 
-RISK_FILE = "risk.json"
-STRESS_FILE = "stress.json"
-
-
-def read_extras(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """risk.json and stress.json of a plan folder, those that exist (garbled ones: exit 2)."""
-    folder = Path(folder)
-    return {name: read_plan_json(folder / file) for name, file in
-            (("risk", RISK_FILE), ("stress", STRESS_FILE)) if (folder / file).is_file()}
+RISK_FILE = EXTRA_FILES["risk"]
+STRESS_FILE = EXTRA_FILES["stress"]
 
 
 def spend_distribution(risk: dict[str, Any], title: str) -> str:

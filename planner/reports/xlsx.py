@@ -6,8 +6,6 @@ escaping, fixed dates, so the same plan gives the same bytes).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from openpyxl.styles import Font
@@ -21,6 +19,8 @@ from planner.data.workbook_writer import (
     _save,
     _write_sheet,
 )
+from planner.reports.facts import headline, headline_sentence, relaxations
+from planner.results.folder import PlanFiles
 
 __all__ = ["plan_workbook_bytes"]
 
@@ -57,11 +57,9 @@ def _headers(sheet: str, frame: pd.DataFrame) -> tuple[list[str], list[str | Non
     return headers, formats
 
 
-def plan_workbook_bytes(files: Any) -> bytes:
-    """plan.xlsx for a :class:`planner.reports.summary.PlanFiles`: a summary sheet, then one sheet
-    per table."""
-    from planner.reports.summary import headline, headline_sentence, relaxations
-
+def plan_workbook_bytes(files: PlanFiles) -> bytes:
+    """plan.xlsx for a :class:`planner.results.folder.PlanFiles`: a summary sheet (the headline
+    facts of :mod:`planner.reports.facts`), then one sheet per table."""
     book = _new_workbook()
     sheet = book.create_sheet("summary")
     sheet.append([_safe(f"Commissioning plan: {files.name}")])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.csvsafe import unescape_cell, write_csv
+from planner.csvsafe import write_csv
 from planner.data.instance import Instance
 from planner.data.names import Names
-from planner.errors import InputError, Problem
 from planner.formats import money, number
+from planner.results.folder import (  # noqa: F401 - the plan folder's reader lived here before
+    BOOL_COLUMNS,
+    TEXT_COLUMNS,
+    read_plan_json,
+    read_plan_table,
+    read_plan_tables,
+)
 from planner.results.outdir import (
     MARKER_TEXT,
     PLAN_MARKER,
@@ -31,12 +37,6 @@ from planner.results.outdir import (
     replace_dir,
 )
 from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
-
-#: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
-TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
-                "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
-                "status", "message", "reason", "differs", "scope")
-BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
 
 
 @dataclass
@@ -68,6 +68,13 @@ class Plan:
     priorities: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
+    #: contracts against the status quo (changes.csv) and spend moved by level, provider kind
+    #: and category (spend_changes.csv): ``planner.solve(..., status_quo=True)``
+    changes: pd.DataFrame | None = None
+    spend_changes: pd.DataFrame | None = None
+    #: near-optimal alternatives and how each differs (alternatives.csv):
+    #: ``planner.solve(..., alternatives=K)``
+    alternatives: pd.DataFrame | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -115,6 +122,13 @@ class Plan:
                              "source": self.instance.source},
                 "options": self.options}
 
+    def analysis_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of the analyses asked of :func:`planner.solve`, by the file name
+        :meth:`to_dir` writes them under: changes.csv, spend_changes.csv, alternatives.csv."""
+        files = {"changes.csv": self.changes, "spend_changes.csv": self.spend_changes,
+                 "alternatives.csv": self.alternatives}
+        return {name: frame for name, frame in files.items() if frame is not None}
+
     def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
                reports: bool = True, force: bool = False) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
@@ -126,8 +140,9 @@ class Plan:
         instance's folder, the current or home folder, or one above them (see
         :func:`planner.results.outdir.check_out_dir`). Writers of one folder take turns under a lock and
         the last one wins whole; staging left by a killed writer is removed by the next.
+        The analyses' tables (:meth:`analysis_tables`) are written when the plan carries them;
         ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
-        plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.html`),
+        plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.writer`),
         inside the same staging so they too are all or nothing.
         """
         target = Path(path)
@@ -146,7 +161,7 @@ class Plan:
                     write_csv(to_the_penny(self.effects), staging / "effects.csv")
                 if self.priorities is not None:
                     write_csv(to_the_penny(self.priorities), staging / "priorities.csv")
-            for name, frame in (extra or {}).items():
+            for name, frame in {**self.analysis_tables(), **(extra or {})}.items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:
                 write_csv(self.marginal_values, staging / "marginal_values.csv")
@@ -180,64 +195,6 @@ def set_report_writer(writer: ReportWriter) -> None:
     """Use ``writer`` for the reports of :meth:`Plan.to_dir` (the package root calls this)."""
     global _report_writer
     _report_writer = writer
-
-
-# --- reading a plan folder back: the one reader, with the writer's types -----------------------
-def read_plan_table(path: str | Path) -> pd.DataFrame:
-    """A plan CSV as the writer meant it: ids as text (``007``, ``100`` and ``NA`` stay
-    themselves), csvsafe's formula escaping undone (``'=x`` back to ``=x``), true/false as bool,
-    numbers as numbers and blanks as NaN. A file that does not parse is an InputError naming it
-    (exit 2), not an internal error."""
-    path = Path(path)
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-        # marginal_values.csv's 'change' is the step tried (a number), not a kind of change
-        words = [c for c in TEXT_COLUMNS if not (c == "change" and path.stem == "marginal_values")]
-        dtypes = {c: str for c in header if c in words}
-        frame = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            ValueError) as exc:
-        raise InputError(Problem(path.name, f"in '{path.parent}' cannot be read as a plan table "
-                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
-                                 "Write the plan folder again with 'planner solve'.")) from exc
-    for column in frame.columns:
-        if column in words:
-            frame[column] = frame[column].map(unescape_cell)
-        elif column in BOOL_COLUMNS and frame[column].dtype != bool:
-            frame[column] = frame[column].map(
-                lambda v: str(v).strip().lower() == "true" if not pd.isna(v) else False)
-        elif frame[column].isna().all():
-            # a numeric column with no value in any row (say avg_quality when no service is
-            # commissioned) would otherwise be read as text and break arithmetic on it
-            frame[column] = frame[column].astype(float)
-    return frame
-
-
-def read_plan_tables(folder: str | Path, names: Iterable[str],
-                     required: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
-    """The tables ``names`` of a plan folder that exist, by file stem (``required`` ones must)."""
-    folder = Path(folder)
-    missing = [name for name in required if not (folder / f"{name}.csv").is_file()]
-    if missing:
-        raise InputError(Problem("plan", f"'{folder}' has no {', '.join(f'{m}.csv' for m in missing)}"
-                                 " (not a plan folder with a solution, or an incomplete copy).",
-                                 "Give a folder written by 'planner solve'."))
-    return {name: read_plan_table(folder / f"{name}.csv") for name in names
-            if (folder / f"{name}.csv").is_file()}
-
-
-def read_plan_json(path: str | Path) -> dict[str, Any]:
-    """plan.json (or diagnosis.json) of a plan folder; garbled or not an object is exit 2."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(path.name, f"in '{path.parent}' is not valid JSON ({exc}).",
-                                 "Write the plan folder again with 'planner solve'.")) from None
-    if not isinstance(data, dict):
-        raise InputError(Problem(path.name, f"in '{path.parent}' is not a JSON object.",
-                                 "Write the plan folder again with 'planner solve'."))
-    return data
 
 
 def _write_json(data: dict[str, Any], path: Path) -> None:

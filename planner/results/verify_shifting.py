@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from planner.results.verify import _Context
+    from planner.results.verify_context import Context as _Context
 
 
 class ShiftCheck:

@@ -160,7 +160,7 @@ class FastHighs(Highs):
 
     Pyomo's bookkeeping (which constraint references which variable) is kept exactly as
     ``PersistentSolverUtils.add_constraints`` keeps it, so later updates, removals and duals work
-    unchanged. ``tests/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
+    unchanged. ``tests/solve/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
     """
 
     def set_instance(self, model):

@@ -1,0 +1,153 @@
+"""Marginal values within a time budget: re-solves share it, rows it does not reach say why,
+progress shows on a terminal only, and a default solve of pct_5y writes marginal_values.csv.
+
+No test here times anything: the budget is spent by an injected clock, and the one long solve
+is bounded by its subprocess timeout (the harness), not by an assertion on elapsed time.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pytest import approx
+
+import planner
+from planner.analysis.marginal import BUDGET_FACTOR, MIN_BUDGET_S, TimeBudget, default_budget, marginal_values
+from planner.progress import progress
+from planner.solver.highs import SolveResult
+from planner.solver.session import PlanningModel
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY_OBJECTIVE = 1_383_000  # instances/toy/README.md
+
+
+class Ticks:
+    """A clock that advances ``step`` seconds each time it is read: the budget is spent by
+    counting re-solves, whatever the machine's speed."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def _result(solve_s: float) -> SolveResult:
+    return SolveResult(status="optimal", termination="", objective=0.0, bound=0.0, gap=0.0,
+                       solve_s=solve_s)
+
+
+def test_default_budget_is_shared_and_within_the_time_limit() -> None:
+    assert default_budget(_result(0.1)) == MIN_BUDGET_S
+    assert default_budget(_result(30.0)) == approx(BUDGET_FACTOR * 30.0)
+    assert default_budget(_result(30.0), time_limit=5.0) == 5.0
+    assert default_budget(_result(0.1), time_limit=3.0) == 3.0
+
+
+@pytest.mark.solver
+def test_resolves_beyond_the_budget_are_skipped_with_the_reason() -> None:
+    """The clock reads 100 s more at each look: the budget of 250 s is made at 100, has 150 s
+    left before the first re-solve and 50 s before the second, none before the third. So the
+    toy's two first budget re-solves are computed and every later one is skipped, with
+    "time budget" as its reason; the LP duals (no MILP) are all still there, and the plan's
+    optimum is untouched."""
+    session = PlanningModel(planner.load_instance(ROOT / "instances" / "toy"))
+    base = session.run()
+    assert base.objective == approx(TOY_OBJECTIVE)
+    values = marginal_values(session, base, budget=TimeBudget(250.0, clock=Ticks(100.0)))
+    resolves = values[values.method != "lp_dual"]
+    assert len(resolves) >= 4  # the four budget steps at least
+    assert list(resolves.method[:2]) == ["milp_resolve", "milp_resolve"]
+    skipped = resolves.iloc[2:]
+    assert (skipped.method == "skipped").all() and (skipped.status == "skipped").all()
+    assert skipped.message.str.contains("time budget").all()
+    assert skipped.marginal_value.isna().all()
+    assert (values.method == "lp_dual").any()
+    assert session.run().objective == approx(TOY_OBJECTIVE)  # the model is restored
+
+
+@pytest.mark.solver
+def test_no_budget_skips_every_resolve_and_says_why(tmp_path) -> None:
+    """planner.solve(..., marginal_time=0): not one MILP re-solve runs; each of their rows is
+    in marginal_values.csv as skipped, naming the time budget and how to give more."""
+    plan = planner.solve(ROOT / "instances" / "toy", marginal=True, marginal_time=0)
+    assert plan.objective == approx(TOY_OBJECTIVE)
+    plan.to_dir(tmp_path / "plan")
+    table = pd.read_csv(tmp_path / "plan" / "marginal_values.csv")
+    assert not (table.method == "milp_resolve").any()
+    skipped = table[table.method == "skipped"]
+    assert list(skipped.subject[:4]) == ["budget -5%", "budget -1%", "budget +1%", "budget +5%"]
+    for message in skipped.message:
+        assert message.startswith("Skipped (time budget): ") and "marginal_time" in message
+    assert (table.method == "lp_dual").any()
+
+
+def test_progress_shows_on_a_terminal_only() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown, piped = Terminal(), io.StringIO()
+    for stream in (shown, piped):
+        with progress("marginal values", 30, file=stream) as bar:
+            bar.update(12)
+            bar.refresh()
+    assert "marginal values: 12 of 30 re-solves" in shown.getvalue()
+    assert piped.getvalue() == ""
+
+
+@pytest.mark.solver
+def test_default_cli_solve_of_pct_5y_writes_marginal_values(tmp_path) -> None:
+    """The default ``planner solve instances/pct_5y`` (marginal values on) ran for over 9
+    minutes before the re-solves shared one budget; now it writes marginal_values.csv with
+    the budget steps, each computed or skipped with a reason, and the LP duals. The timeout
+    is the harness's bound, generous for a loaded shared machine (docs/performance.md)."""
+    out = tmp_path / "plan"
+    done = subprocess.run([sys.executable, "-m", "planner", "solve",
+                           str(ROOT / "instances" / "pct_5y"), "--out", str(out)],
+                          capture_output=True, text=True, check=False, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "marginal values:" not in done.stderr  # no progress bar on a pipe
+    table = pd.read_csv(out / "marginal_values.csv")
+    assert set(table.method) <= {"lp_dual", "milp_resolve", "skipped"}
+    budget = table[table.constraint == "budget"]
+    assert {"budget -5%", "budget -1%", "budget +1%", "budget +5%"} <= set(budget.subject)
+    assert (table.method == "lp_dual").any()
+    skipped = table[table.method == "skipped"]
+    assert skipped.message.str.startswith("Skipped (").all()
+
+
+def twins(max_providers: int) -> planner.Instance:
+    """Two mandatory services of 100 episodes, each offered by A and B at the same £10 and
+    quality: with ``max_providers`` 1 each service uses one of them, the rule binds, and a
+    second provider is worth nothing (objective £2,000 either way)."""
+    return planner.Instance.from_frames(
+        {"name": "twins", "population": 1000, "policy": {"budget": 5000}},
+        levels=pd.DataFrame([{"level": "pct", "order": 1, "population": 1000}]),
+        services=pd.DataFrame([{"service": s, "category": "elective", "demand": 100,
+                                "mandatory": True, "max_providers": max_providers}
+                               for s in ("s1", "s2")]),
+        providers=pd.DataFrame([{"provider": p, "kind": "nhs_trust"} for p in ("A", "B")]),
+        offers=pd.DataFrame([{"provider": p, "service": s, "price": 10, "quality": 1.0}
+                             for p in ("A", "B") for s in ("s1", "s2")]))
+
+
+@pytest.mark.solver
+def test_choice_rules_that_cannot_matter_are_answered_by_one_resolve() -> None:
+    """Both services' max_providers rows bind (one provider each), and relaxing both together
+    finds nothing better than £2,000: one re-solve answers both rows, each saying so with the
+    £ bound, instead of one re-solve per rule."""
+    plan = planner.solve(twins(1), marginal=True)
+    assert plan.objective == approx(2000)
+    rows = plan.marginal_values[plan.marginal_values.constraint == "max_providers"]
+    assert sorted(rows.subject) == ["s1", "s2"]
+    assert (rows.method == "skipped").all()
+    for message in rows.message:
+        assert message.startswith("Skipped (answered together): one re-solve with all 2 binding")
+        assert "at most £0" in message
