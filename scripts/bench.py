@@ -172,7 +172,7 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     t4 = time.perf_counter()
     out = {"load_s": t1 - t0, "derive_s": session.timings["derive"],
            "build_s": session.timings["build"],
-           "start_s": float(session.built.data.extra.get("start_seconds", 0.0)),
+           "start_s": float(session.built.data.start_seconds),
            "transfer_s": result.transfer_s, "solve_s": result.solve_s, "extract_s": t3 - t2,
            "verify_s": t4 - t3, "total_s": t4 - t0, "peak_mb": peak_mb(),
            "status": result.status, "objective": result.objective, "bound": result.bound,

@@ -32,7 +32,7 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
-from formulations.families import BUDGET_ROWS
+from formulations.registry import BUDGET_ROWS
 from planner.solve.highs import SolveResult
 from planner.solve.session import PlanningModel
 from planner.sweeps.scenarios import Scenario

@@ -39,11 +39,11 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from formulations.coefficients import structure_signature
 from planner.data.instance import Instance, load_instance
 from planner.errors import InputError, PlannerError, Problem
 from planner.solve.highs import SolveOptions
 from planner.solve.session import PlanningModel
+from planner.solve.signature import structure_signature
 from planner.sweeps.neighbours import Neighbours, neighbour_order
 from planner.sweeps.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios
 from planner.sweeps.store import RESULT_COLUMNS, file_names, resume, table, write_results, write_row
