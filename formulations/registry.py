@@ -14,8 +14,8 @@ is built. An entry gives
 * ``rows``: its Pyomo constraint components, each with its unit, its subject (what the row's
   index names: service, provider, offer, contract, service_level, level, budget, policy,
   target, ...), whether diagnosis may relax it (``relax``: the rank in which diagnosis tries
-  it, money first; None: never relaxed) and what one more unit of it is for marginal values
-  (``marginal``; None: no shadow price reported);
+  it, money first; None: never relaxed) and, for marginal values, the rank of its shadow
+  prices in marginal_values.csv and what one more unit of it is (``dual``; None: not reported);
 * ``stage``: when it is added (:class:`Stage`: after the variables; after the costs; after
   spend); ``several_years``: True for the multi-year model's own families.
 
@@ -59,7 +59,7 @@ class Rows:
     unit: str
     subject: str
     relax: int | None = None  # the rank in which diagnosis relaxes it; None: never
-    marginal: str | None = None  # what one more unit is, for marginal values; None: no dual
+    dual: tuple[int, str] | None = None  # (rank in marginal values, what one more unit is)
 
 
 @dataclass(frozen=True)
@@ -83,21 +83,21 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("mandatory", Family.MANDATORY, demand.add_level_choice,
                (Rows("level_choice", "services", S, relax=16),)),
     FamilySpec("demand", None, demand.add_demand,
-               (Rows("demand", "episodes", SL, relax=6, marginal="demand"),)),
+               (Rows("demand", "episodes", SL, relax=6, dual=(9, "demand")),)),
     FamilySpec("linking", None, demand.add_linking, (
         Rows("link_x_z", "episodes", C), Rows("let_activity", "episodes", C),
         Rows("link_z_y", "contracts", C), Rows("link_z_w", "contracts", "contract_row"),
         Rows("link_x_w", "episodes", "contract_row"), Rows("provider_use", "episodes", P))),
     FamilySpec("offer_capacity", Family.OFFER_CAPACITY, capacity.add_offer_capacity,
-               (Rows("offer_capacity", "episodes", OF, relax=4, marginal="capacity"),)),
+               (Rows("offer_capacity", "episodes", OF, relax=4, dual=(3, "capacity")),)),
     FamilySpec("provider_capacity", Family.PROVIDER_CAPACITY, capacity.add_provider_capacity,
                (Rows("provider_capacity", "resource units", P, relax=5,
-                     marginal="shared provider capacity"),)),
+                     dual=(4, "shared provider capacity")),)),
     FamilySpec("min_share", Family.MIN_SHARE, choice.add_min_share,
                (Rows("min_share", "episodes", C, relax=12),)),
     FamilySpec("avg_quality", Family.AVG_QUALITY, choice.add_avg_quality,
                (Rows("avg_quality", "quality-weighted episodes", S, relax=8,
-                     marginal="average quality threshold"),)),
+                     dual=(6, "average quality threshold")),)),
     FamilySpec("min_providers", Family.MIN_PROVIDERS, choice.add_min_providers,
                (Rows("min_providers", "providers", S, relax=9),)),
     FamilySpec("max_providers", Family.MAX_PROVIDERS, choice.add_max_providers,
@@ -105,17 +105,17 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("headroom", Family.HEADROOM, choice.add_headroom,
                (Rows("headroom", "episodes", S, relax=11),)),
     FamilySpec("min_income", Family.MIN_INCOME, budget.add_min_income,
-               (Rows("min_income", "£", P, relax=7, marginal="break-even income"),)),
+               (Rows("min_income", "£", P, relax=7, dual=(5, "break-even income")),)),
     FamilySpec("events", None, years.add_events, (
         Rows("start_rule", "contracts", "contract_year"), Rows("entry_rule", "providers", "w_year"),
         Rows("exit_rule", "providers", "w_year")), several_years=True),
     FamilySpec("management_cost", Family.MANAGEMENT_COST, levels.add_management_cost,
-               (Rows("management_cost", "£", "policy", relax=13, marginal="management cost cap"),),
+               (Rows("management_cost", "£", "policy", relax=13, dual=(8, "management cost cap")),),
                stage=Stage.LIMITS),
     FamilySpec("max_services", Family.MAX_SERVICES, levels.add_max_services,
                (Rows("max_services", "services", "level", relax=14),), stage=Stage.LIMITS),
     FamilySpec("delegated_budget", Family.DELEGATED_BUDGET, levels.add_delegated_budget,
-               (Rows("delegated_budget", "£", "level", relax=15, marginal="delegated budget"),),
+               (Rows("delegated_budget", "£", "level", relax=15, dual=(7, "delegated budget")),),
                stage=Stage.LIMITS),
     FamilySpec("notice", None, years.add_notice, (
         Rows("notice_running", "episodes", OF), Rows("notice_shortfall", "episodes", OF),
@@ -125,13 +125,13 @@ REGISTRY: tuple[FamilySpec, ...] = (
                (Rows("min_contract_years", "contracts", "contract_years"),),
                stage=Stage.LIMITS, several_years=True),
     FamilySpec("budget", Family.BUDGET, budget.add_break_even, (
-        Rows("budget_limit", "£", "budget", relax=1, marginal="budget"),
-        Rows("budget_year_cap", "£", "budget", relax=2, marginal="the 2 % yearly overspend limit"),
+        Rows("budget_limit", "£", "budget", relax=1, dual=(1, "budget")),
+        Rows("budget_year_cap", "£", "budget", relax=2, dual=(2, "the 2 % yearly overspend limit")),
         Rows("carry_over", "£", "budget"),
         Rows("carry_rule", "£", "budget", relax=3),
         Rows("carry_lapse", "£", "budget")), stage=Stage.BREAK_EVEN),
     FamilySpec("setting_targets", Family.SETTING_TARGETS, years.add_setting_targets,
-               (Rows("setting_target", "episodes", "target", relax=17, marginal="setting target"),),
+               (Rows("setting_target", "episodes", "target", relax=17, dual=(10, "setting target")),),
                stage=Stage.BREAK_EVEN, several_years=True),
     # eligibility rules: applied to the derived tables (planner.derive), no rows of their own
     FamilySpec("min_quality", Family.MIN_QUALITY, None),
@@ -164,6 +164,12 @@ COMPONENTS: dict[str, tuple[FamilySpec, Rows]] = {
 #: the names ``--without`` accepts: the families with a switch, in the contract's order
 SWITCHES: tuple[str, ...] = tuple(f.value for f in Family
                                   if any(spec.switch is f for spec in REGISTRY))
+
+
+def with_duals() -> list[tuple[FamilySpec, Rows]]:
+    """The rows whose shadow prices marginal values report, in their order there."""
+    pairs = [(spec, r) for spec in REGISTRY for r in spec.rows if r.dual is not None]
+    return sorted(pairs, key=lambda pair: pair[1].dual[0])
 
 
 def relaxable() -> list[tuple[FamilySpec, Rows]]:

@@ -20,6 +20,8 @@ importable as aliases for one release: see :mod:`planner._aliases`.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from planner import _aliases
@@ -58,6 +60,20 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later look-ups skip this function
     return value
+
+
+class _Package(types.ModuleType):
+    """``planner`` itself: importing the subpackage ``planner.solve`` must not replace the
+    API function ``planner.solve`` (the import system binds a subpackage as an attribute of
+    its parent; the subpackage stays importable by name through ``sys.modules``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__() -> list[str]:

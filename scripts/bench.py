@@ -12,7 +12,7 @@ in a fresh subprocess so that peak memory (``ru_maxrss``) belongs to that run al
   MIP start it was given;
 * ``highs``: HiGHS alone on that model (read from the MPS file, same options, same start): the
   floor any modelling layer is measured against;
-* ``textbook``: the same model in the textbook formulation of ``formulations/textbook.py``
+* ``textbook``: the same model in the textbook formulation of ``scripts/textbook.py``
   (dense index, big-M = total demand), to show what the planner's formulation buys; refused (and
   reported) where its estimated memory or size is out of reach.
 
@@ -230,7 +230,7 @@ def run_textbook(folder: Path, case: Case) -> dict:
     from planner.derive.tables import derive
     from planner.solve.highs import HighsAdapter, SolveOptions
 
-    textbook = importlib.import_module("formulations.textbook")  # after planner: import order
+    textbook = importlib.import_module("textbook")  # scripts/textbook.py, after planner
 
     t0 = time.perf_counter()
     derived = derive(load_instance(folder))

@@ -31,10 +31,12 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pyomo.environ as pyo
 
+from formulations.registry import rows_of, with_duals
 from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
+from planner.rules import Family
 from planner.solve.fixed_lp import OneUnit, fixed_plan, is_kink
 from planner.solve.highs import HighsAdapter, SolveResult
 from planner.solve.session import PlanningModel
@@ -47,19 +49,11 @@ MIN_BUDGET_S = 10.0  # the re-solves share at least this many seconds ...
 BUDGET_FACTOR = 0.5  # ... or this many times the plan's own solve (see default_budget)
 DUAL_TOL = 1e-7
 MAX_KINK_RESOLVES = 200  # rows whose ±1-unit values are measured (2 LP re-solves each)
-DUAL_COMPONENTS = {  # component -> (unit of one more, what it is)
-    "budget_limit": ("£", "budget"),
-    "budget_year_cap": ("£", "the 2 % yearly overspend limit"),
-    "offer_capacity": ("episodes", "capacity"),
-    "provider_capacity": ("resource units", "shared provider capacity"),
-    "min_income": ("£", "break-even income"),
-    "avg_quality": ("quality-weighted episodes", "average quality threshold"),
-    "delegated_budget": ("£", "delegated budget"),
-    "management_cost": ("£", "management cost cap"),
-    "demand": ("episodes", "demand"),
-    "setting_target": ("episodes", "setting target"),
-}
-CHOICE_COMPONENTS = ("min_providers", "max_providers", "headroom")
+#: component -> (unit of one more, what it is), in the order of marginal_values.csv (registry)
+DUAL_COMPONENTS = {rows.component: (rows.unit, rows.dual[1]) for _, rows in with_duals()}
+#: the choice rules re-solved as MILPs with one provider more or fewer (or headroom dropped)
+CHOICE_COMPONENTS = tuple(rows_of(f)[0] for f in (Family.MIN_PROVIDERS, Family.MAX_PROVIDERS,
+                                                  Family.HEADROOM))
 
 
 def default_budget(base: SolveResult, time_limit: float | None = None) -> float:

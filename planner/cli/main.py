@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from formulations.registry import SWITCHES
 from planner import api
 from planner.analysis.diagnosis import console_lines
 from planner.cli.support import (
@@ -28,7 +29,7 @@ from planner.cli.support import guarded as _guarded
 from planner.data.instance import load_instance
 from planner.data.names import Names
 from planner.derive.prechecks import precheck
-from planner.derive.tables import FAMILIES, derive
+from planner.derive.tables import derive
 from planner.errors import (
     EXIT_INFEASIBLE,
     EXIT_INTERNAL,
@@ -86,7 +87,7 @@ def validate(instance: str) -> None:
 @click.option("--gap", type=FiniteFloat(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads.")
-@click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES),
+@click.option("--without", "without", multiple=True, type=click.Choice(SWITCHES),
               help="Switch a constraint family off (repeatable) to see what it costs.")
 @click.option("--log", "log_file", type=click.Path(), default=None, help="HiGHS log file.")
 @click.option("--highs-option", "highs_options", multiple=True, metavar="KEY=VALUE",
@@ -280,7 +281,7 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
 @main.command(name="derive")
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), required=True, help="Folder for the tables.")
-@click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES))
+@click.option("--without", "without", multiple=True, type=click.Choice(SWITCHES))
 @click.option("--force", is_flag=True, help="Write into --out even if it is not the planner's.")
 @_guarded
 def derive_command(instance: str, out: str, without: tuple[str, ...], force: bool) -> None:
