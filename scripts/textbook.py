@@ -14,8 +14,8 @@ model (same optimum) written the way a first textbook attempt would write it:
   provider has a total capacity.
 
 Everything else reuses the planner's families (:mod:`formulations.registry`), so the two
-models differ only in those two respects. Plans read back from it are the same tables (the dense rows with no volume are
-simply not let), so they can be verified like any other.
+models differ only in those two respects. Plans read back from it are the same tables (the
+dense rows with no volume are simply not let), so they can be verified like any other.
 """
 
 from __future__ import annotations
