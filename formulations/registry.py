@@ -107,8 +107,8 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("min_income", Family.MIN_INCOME, budget.add_min_income,
                (Rows("min_income", "£", P, relax=7, dual=(5, "break-even income")),)),
     FamilySpec("events", None, years.add_events, (
-        Rows("start_rule", "contracts", "contract_year"), Rows("entry_rule", "providers", "w_year"),
-        Rows("exit_rule", "providers", "w_year")), several_years=True),
+        Rows("start_rule", "contracts", "contract"), Rows("entry_rule", "providers", "provider_binary"),
+        Rows("exit_rule", "providers", "provider_binary")), several_years=True),
     FamilySpec("management_cost", Family.MANAGEMENT_COST, levels.add_management_cost,
                (Rows("management_cost", "£", "policy", relax=13, dual=(8, "management cost cap")),),
                stage=Stage.LIMITS),
@@ -122,7 +122,7 @@ REGISTRY: tuple[FamilySpec, ...] = (
         Rows("notice_no_new", "episodes", OF), Rows("notice_at_shortfall", "episodes", OF)),
         stage=Stage.LIMITS, several_years=True),
     FamilySpec("contract_stability", None, years.add_contract_stability,
-               (Rows("min_contract_years", "contracts", "contract_years"),),
+               (Rows("min_contract_years", "contracts", "contract_span"),),
                stage=Stage.LIMITS, several_years=True),
     FamilySpec("budget", Family.BUDGET, budget.add_break_even, (
         Rows("budget_limit", "£", "budget", relax=1, dual=(1, "budget")),

@@ -15,6 +15,7 @@ from planner.analysis.marginal import TimeBudget, default_budget, marginal_value
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
+from planner.rules import Status
 from planner.solve.highs import SolveOptions
 from planner.solve.session import PlanningModel
 
@@ -62,7 +63,7 @@ def solve(
     result = session.run()
     solved_at = time.perf_counter()
     plan = session.plan(result, check=check)
-    if result.status == "infeasible" and (diagnose_infeasible or elastic):
+    if result.status is Status.INFEASIBLE and (diagnose_infeasible or elastic):
         plan.diagnosis, relaxed = diagnose(instance, session.derived, options, elastic)
         if relaxed is not None:
             plan.relaxed = True

@@ -30,6 +30,7 @@ from planner.data.names import Names
 from planner.derive.prechecks import budget_lower_bound
 from planner.derive.tables import Derived
 from planner.formats import money
+from planner.rules import Status
 from planner.solve.highs import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
@@ -169,7 +170,7 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
             message += f" (Only together with the other {family.name} rows marked together.)"
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
                      "unit": family.unit, "alone": scope == "alone", "scope": scope,
-                     "exact": result.status == "optimal",
+                     "exact": result.status is Status.OPTIMAL,
                      "cost": round(value * _weight(built, family, index), 2),
                      "message": message})
     return rows
@@ -248,7 +249,7 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
             totals, by_year, budget = compute_totals(instance, tables)
             tables.update(budget=budget, totals=totals, totals_by_year=by_year,
                           objective=result.objective)
-    return {"status": "infeasible", "prechecks": budget_lower_bound(instance, derived),
+    return {"status": Status.INFEASIBLE, "prechecks": budget_lower_bound(instance, derived),
             "relaxations": in_reading_order(relaxations)}, tables
 
 

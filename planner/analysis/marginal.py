@@ -36,7 +36,7 @@ from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
-from planner.rules import Family
+from planner.rules import Family, Status
 from planner.solve.fixed_lp import OneUnit, fixed_plan, is_kink
 from planner.solve.highs import HighsAdapter, SolveResult
 from planner.solve.session import PlanningModel
@@ -195,7 +195,7 @@ def _signed(value: float, decimals: int) -> str:
 
 def _cut_short(result: SolveResult) -> str:
     """A note for a re-solve that stopped at its time limit with a plan (status feasible)."""
-    if result.status != "feasible":
+    if result.status is not Status.FEASIBLE:
         return ""
     gap = "" if result.gap is None else f" (gap {result.gap:.2%})"
     return (f" The re-solve stopped at its time limit{gap}: this is the best plan it found, "
@@ -226,7 +226,7 @@ def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
                 f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
                 f"{_money(-gain * change)} and QALYs by {_signed(qalys * change, 2)} "
                 f"({number(qalys * 1e6, 1)} QALYs per £1m).") + _cut_short(result))
-        elif result.status == "infeasible":
+        elif result.status is Status.INFEASIBLE:
             row["message"] = f"With the budget {step:+.0%} there is no feasible plan."
         else:
             row["message"] = f"The re-solve with the budget {step:+.0%} stopped ({result.status})."
@@ -253,7 +253,7 @@ def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
         if gain is not None:
             message = (f"For {subject}, {what} would improve the objective by {_money(gain)}."
                        + _cut_short(result))
-        elif result.status == "infeasible":
+        elif result.status is Status.INFEASIBLE:
             message = f"For {subject}, relaxing it gives no feasible plan."
         else:
             message = f"For {subject}, the re-solve with {what} stopped ({result.status})."
@@ -283,7 +283,7 @@ def _together(session: PlanningModel, base: SolveResult, jobs: list[Resolve]) ->
     None if they may improve it: then each is re-solved alone."""
     with _relaxed(session, [job.key for job in jobs]):
         result = session.run()
-    if result.status != "optimal" or result.bound is None:
+    if result.status is not Status.OPTIMAL or result.bound is None:
         return None
     most = max(base.objective - result.bound, 0.0)
     if most > TOGETHER_TOL * max(1.0, abs(base.objective)):
@@ -379,7 +379,7 @@ def _lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
                 rows.append({"constraint": family.name if family else component,
                              "subject": subject, "method": "lp_dual", "change": 1, "unit": unit,
                              "marginal_value": value, "qalys_per_unit": None,
-                             "status": "optimal", "message": message,
+                             "status": Status.OPTIMAL, "message": message,
                              "value_plus_one": plus, "value_minus_one": minus,
                              "degenerate": degenerate})
     return rows

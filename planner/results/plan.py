@@ -30,7 +30,7 @@ from planner.results.outdir import (
     make_staging,
     replace_dir,
 )
-from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
+from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS, Status
 
 #: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
 TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
@@ -44,7 +44,7 @@ class Plan:
     """The answer: which services, at which level, from whom, and what it costs (£ per year)."""
 
     instance: Instance
-    status: str
+    status: Status  # a str given is parsed (planner.rules.Status)
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -65,9 +65,12 @@ class Plan:
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return self.status.has_plan
 
     def summary(self) -> str:
         """A few lines for the terminal."""

@@ -33,6 +33,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
 from formulations.registry import BUDGET_ROWS
+from planner.rules import Status
 from planner.solve.highs import SolveResult
 from planner.solve.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
@@ -111,9 +112,9 @@ class Neighbours:
         docstring); None otherwise."""
         if not self._tightens(session, data_key, last):
             return None
-        if last.result.status == "infeasible":
+        if last.result.status is Status.INFEASIBLE:
             return _copy(last.result)
-        if last.result.status != "optimal" or not last.incumbent:
+        if last.result.status is not Status.OPTIMAL or not last.incumbent:
             return None
         if not self._fits(session, last.incumbent):
             return None
