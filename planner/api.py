@@ -17,6 +17,7 @@ from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
 from planner.rules import Status
 from planner.solve.highs import SolveOptions
+from planner.solve.highs import versions as versions  # re-exported: planner.versions(), doctor
 from planner.solve.session import PlanningModel
 
 #: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time

@@ -108,7 +108,7 @@ class HighsAdapter:
         solver_options.update(dict(opts.highs_options))  # the caller's own options win
         timer = HierarchicalTimer()
         start = time.perf_counter()
-        with PauseGC():  # transfer makes many small objects: see formulations.families.gc_paused
+        with PauseGC():  # transfer makes many small objects: see formulations.model_data.gc_paused
             results = self.solver.solve(
                 model, time_limit=opts.time_limit, rel_gap=opts.gap, threads=opts.threads,
                 load_solutions=False, raise_exception_on_nonoptimal_result=False,

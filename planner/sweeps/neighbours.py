@@ -39,7 +39,7 @@ from planner.solve.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
 
 #: Rows in which the budget Params appear, each an upper limit that grows with every year's
-#: budget (formulations/single_year.py and multi_year.py): lowering budgets, and nothing else,
+#: budget (formulations/budget.py, the registry's budget rows): lowering budgets, and nothing else,
 #: shrinks the feasible set. A model whose budget appears in any other row gets starts only.
 MONOTONE_BUDGET_ROWS = frozenset(BUDGET_ROWS)
 #: Relative slack allowed when checking that a plan fits a budget row (HiGHS's own feasibility
