@@ -2,8 +2,9 @@
 
 For every family of :data:`formulations.registry.REGISTRY` that writes rows, the toy model's
 rows of that family are written in a canonical, readable form and compared with the stored
-file ``tests/formulations/baselines/<family>.txt`` (and, for the multi-year families, the
-three-year variant of the toy in ``baselines/toy_3y/<family>.txt``). A row reads
+file ``tests/formulations/baselines/<family>.txt``; the toy with every single-year rule set
+(:func:`toy_rules`) is stored in ``baselines/toy_rules/<family>.txt`` and, for the multi-year
+families, the three-year toy (:func:`toy_3y`) in ``baselines/toy_3y/<family>.txt``. A row reads
 
     demand[0,0]: +1 x[0,0] +1 x[1,0] -400 y[0] = 0
 
@@ -110,7 +111,29 @@ def toy_3y() -> planner.Instance:
                             toy.level_effects)
 
 
-CASES = {"toy": lambda: planner.load_instance(ROOT / "instances" / "toy"), "toy_3y": toy_3y}
+def toy_rules() -> planner.Instance:
+    """The toy with every single-year rule set, so each family has rows: diabetes care needs an
+    average quality of 0.85, a 20 % minimum share and at most 2 providers; GP consultations at
+    least 2 providers and 10 % headroom; a practice commissions at most 1 service; the PCT has
+    a delegated budget of £1.3m; the county hospital 25 resource units; transaction costs are
+    capped at £10,000 a year."""
+    toy = planner.load_instance(ROOT / "instances" / "toy")
+    services = toy.services.set_index("service")
+    services.loc["diabetes_care", ["min_avg_quality", "min_share", "max_providers"]] = [0.85, 0.2, 2]
+    services.loc["gp_consultations", ["min_providers", "choice_headroom"]] = [2, 0.1]
+    levels = toy.levels.set_index("level")
+    levels.loc["practice", "max_services"] = 1
+    levels.loc["pct", "delegated_budget"] = 1_300_000.0
+    providers = toy.providers.set_index("provider")
+    providers.loc["county_hospital", "total_capacity"] = 25.0
+    policy = toy.config.policy.model_copy(update={"management_cost_cap": 10_000.0})
+    config = toy.config.model_copy(update={"policy": policy})
+    return planner.Instance(config, levels.reset_index(), services.reset_index(),
+                            providers.reset_index(), toy.offers, toy.level_effects)
+
+
+CASES = {"toy": lambda: planner.load_instance(ROOT / "instances" / "toy"), "toy_3y": toy_3y,
+         "toy_rules": toy_rules}
 BUILT: dict[str, object] = {}
 
 
@@ -126,6 +149,7 @@ def baseline_path(case: str, name: str) -> Path:
 
 WRITING = [spec for spec in REGISTRY if spec.add is not None]
 PARAMS = [("toy", spec) for spec in WRITING if not spec.several_years] + [
+    ("toy_rules", spec) for spec in WRITING if not spec.several_years] + [
     ("toy_3y", spec) for spec in WRITING if spec.several_years or spec.name == "budget"]
 
 
@@ -167,3 +191,21 @@ def test_canonical_form_is_by_meaning() -> None:
     assert forms == {"+1 x -2 y <= +3"}
     m.e = pyo.Constraint(expr=-m.x + 2 * m.y == -3)
     assert canonical_row(m.e) == "e: +1 x -2 y = +3"
+
+
+def test_rows_derived_by_hand() -> None:
+    """Two rows of toy_rules worked out from the CSVs, independently of the baselines.
+
+    Headroom on GP consultations (demand 40,000 episodes, headroom 10 %): the chosen level must
+    be covered 1.1 × 40,000 = 44,000 episodes by the let contracts, each counting
+    min(capacity, 1.1 × demand): Riverside 30,000 (twice: practice and PCT contracts), High
+    Street 40,000. The PCT's delegated budget (£1.3m): its contracts' prices (£260, £200,
+    £180 diabetes care; £30, £29 GP; £6,000 hip) and its £2,000 transaction cost per contract.
+    """
+    model = model_of("toy_rules").model
+    assert canonical_row(model.headroom["gp_consultations", 0]) == (
+        "headroom[gp_consultations,0]: +44000 y[0] +44000 y[1] -30000 z[5,0] -40000 z[6,0] "
+        "-30000 z[7,0] <= +0")
+    row = canonical_row(model.delegated_budget["pct", 0])
+    assert row.endswith("<= +1300000") and "+6000 x[8,0]" in row and "+260 x[2,0]" in row
+    assert row.count("+2000 z[") == 6
