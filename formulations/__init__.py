@@ -1,14 +1,14 @@
 """Pyomo formulations of the commissioning model: pure functions of derived data.
 
 ``build(derived)`` picks the single-year model (MODEL §2) for a horizon of one year and the
-multi-year model (MODEL §3) otherwise; both declare their constraint families with the shared
-code in :mod:`formulations.families`.
+multi-year model (MODEL §3) otherwise; both are built from the constraint families declared
+once in :mod:`formulations.registry` (one module per group of families).
 """
 
 from __future__ import annotations
 
 from formulations import multi_year, single_year
-from formulations.families import BuiltModel
+from formulations.model_data import BuiltModel
 from planner.derive.tables import Derived
 
 

@@ -6,15 +6,14 @@ the model only as the coefficients below. A plain build writes them into the row
 ``Param`` instead, and lets no row's presence depend on these values (a row that a value makes
 redundant is kept). A scenario whose derived *structure* (``structure_signature``) equals the
 built model's then needs no rebuild: ``update_coefficients`` stores the scenario's values in the
-parameters and the persistent HiGHS model takes only those changes.
+parameters and the persistent HiGHS model takes only those changes
+(:func:`planner.solver.signature.structure_signature` computes the structure).
 
 Every table is an array of shape (rows, years), in the units stated.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -144,30 +143,3 @@ def update_coefficients(m: pyo.ConcreteModel, d: ModelData) -> None:
             raise ValueError(f"coefficient table {name} changed shape; the model needs a rebuild")
         index = [(i, t) for i in range(array.shape[0]) for t in range(array.shape[1])]
         param.store_values(dict(zip(index, array.ravel().tolist())))
-
-
-def structure_signature(derived: Derived) -> str:
-    """What a mutable model's rows, variables and fixed numbers depend on, as a digest.
-
-    Two derived instances with the same signature give models that differ only in the
-    coefficient tables, the budget and the value of a QALY.
-    """
-    digest = hashlib.sha256()
-    config = derived.instance.config
-    policy = {k: v for k, v in config.policy.model_dump(mode="json").items()
-              if k not in VALUE_POLICY_KEYS}
-    policy["has_budget"] = config.policy.budget is not None
-    digest.update(json.dumps({"policy": policy, "years": list(derived.years),
-                              "without": sorted(derived.without),
-                              "capacity_in_big_m": derived.capacity_in_big_m},
-                             sort_keys=True, default=str).encode())
-    if not derived.instance.effects.empty:  # effect bounds follow demand: values are structure
-        digest.update(derived.instance.effects.to_csv(index=False).encode())
-        digest.update(derived.services.to_csv(index=False).encode())
-        digest.update(derived.service_levels.to_csv(index=False).encode())
-    for name, values in VALUE_COLUMNS.items():
-        frame = getattr(derived, name)
-        kept = frame[[c for c in frame.columns if c not in values]]
-        digest.update(name.encode())
-        digest.update(kept.to_csv(index=False).encode())
-    return digest.hexdigest()

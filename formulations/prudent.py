@@ -44,7 +44,8 @@ import math
 import numpy as np
 import pyomo.environ as pyo
 
-from formulations.families import ModelData, linear
+from formulations.model_data import ModelData
+from formulations.rows import linear, rows
 from planner.data.prudent import z_value
 
 
@@ -69,18 +70,19 @@ def variance_coefficients(d: ModelData) -> np.ndarray:
 
 def add_budget_confidence(m: pyo.ConcreteModel, d: ModelData) -> None:
     """The prudent budget row of year 0 (single-year models only; see the module docstring)."""
-    policy = d.derived.instance.config.policy
+    policy = d.derived.policy
     alpha = policy.budget_confidence
-    if alpha is None or not d.derived.on("budget") or policy.budget is None or d.derived.horizon != 1:
+    if alpha is None or not d.derived.on("budget") or not policy.has_budget or d.derived.horizon != 1:
         return
     z = z_value(alpha)
     q0 = reference_variance(d)
     root = math.sqrt(q0)
     slope = variance_coefficients(d) * z / (2.0 * root)
-    d.extra["budget_confidence"] = {"alpha": alpha, "z": z, "q0": q0}
+    carried = np.flatnonzero(slope > 0).tolist()
 
-    def row(_, t):
-        body = linear((float(slope[c]), d.x(c, t)) for c in np.flatnonzero(slope > 0).tolist())
+    def row(t: int):
+        body = linear((float(slope[c]), d.x(c, t)) for c in carried)
         return body + m.spend[t] + z * root / 2.0 <= m.budget[t]
 
-    m.budget_confidence = pyo.Constraint(d.years, rule=row)
+    years = list(d.years)
+    m.budget_confidence = rows(years, (row(t) for t in years))

@@ -37,9 +37,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyomo.environ as pyo
 
+from formulations.rows import at_most, equal, linear, rows
+
 if TYPE_CHECKING:
-    from formulations.families import ModelData
-    from planner.derive import Derived
+    from formulations.model_data import ModelData
+    from planner.derive.tables import Derived
 
 
 @dataclass
@@ -63,12 +65,11 @@ def prepare(derived: Derived, by_service: dict[object, np.ndarray],
             sl_rows: np.ndarray) -> ShiftData:
     """The shifting data of a derived instance (empty when it has no effects or coverage)."""
     data = ShiftData()
-    instance = derived.instance
     sl = derived.service_levels.loc[sl_rows].reset_index(drop=True)
     coverage = derived.services.set_index("service")["min_coverage"]
     partial = sl["service"].map(coverage).fillna(1.0).to_numpy()
     data.covered = {int(j): float(partial[j]) for j in np.flatnonzero(partial < 1 - 1e-12)}
-    effects = instance.effects
+    effects = derived.effects
     if effects.empty:
         return data
     years = range(derived.horizon)
@@ -77,14 +78,15 @@ def prepare(derived: Derived, by_service: dict[object, np.ndarray],
     most = {s: [float(np.max(demand[r] * growth[r] ** t)) for t in years]
             for s, r in sl.groupby("service").indices.items()}  # episodes a source can carry
     services_of_sl = sl["service"].to_numpy()
-    for target, rows in effects.groupby("target", sort=False):
+    for target, effect_rows in effects.groupby("target", sort=False):
         positions = np.flatnonzero(services_of_sl == target).tolist()
         if not positions:
             continue  # no eligible level: prechecks report a mandatory service without one
         data.targets[target] = positions
         data.target_of.update({j: target for j in positions})
         items = []
-        for source, factor, lag in zip(rows["source"], rows["factor"], rows["lag"]):
+        for source, factor, lag in zip(effect_rows["source"], effect_rows["factor"],
+                                       effect_rows["lag"]):
             contracts = by_service.get(source)
             if contracts is None or source not in most:
                 continue  # a source nobody can deliver shifts nothing
@@ -112,35 +114,41 @@ def added_demand(data: ShiftData, derived: Derived) -> np.ndarray:
 
 def declare(m: pyo.ConcreteModel, d: ModelData) -> None:
     """Coverage and shift variables and their rows (before the demand rows, which use them)."""
-    data: ShiftData = d.extra["shifting"]
+    data = d.shifting
+    if data is None:
+        return
     years = list(d.years)
     covered = [(j, t) for j in data.covered for t in years]
     m.coverage = pyo.Var(covered, bounds=(0, 1))
-    m.coverage_floor = pyo.Constraint(covered, rule=lambda _, j, t: data.covered[j] * d.yv[j]
-                                      <= m.coverage[j, t])
-    m.coverage_cap = pyo.Constraint(covered, rule=lambda _, j, t: m.coverage[j, t] <= d.yv[j])
+    m.coverage_floor = rows(covered, (at_most(linear(((data.covered[j], d.yv[j]),
+                                                      (-1.0, m.coverage[j, t]))))
+                                      for j, t in covered))
+    m.coverage_cap = rows(covered, (at_most(linear(((1.0, m.coverage[j, t]), (-1.0, d.yv[j]))))
+                                    for j, t in covered))
     shifted = [(j, t) for j in data.target_of for t in years]
     low = {(j, t): data.low.get((data.target_of[j], t), 0.0) for j, t in shifted}
     high = {(j, t): data.high.get((data.target_of[j], t), 0.0) for j, t in shifted}
     m.shifted = pyo.Var(shifted, bounds=lambda _, j, t: (low[j, t], high[j, t]))
-    m.shift_low = pyo.Constraint([k for k in shifted if low[k] < 0], rule=lambda _, j, t:
-                                 low[j, t] * d.yv[j] <= m.shifted[j, t])
-    m.shift_high = pyo.Constraint([k for k in shifted if high[k] > 0], rule=lambda _, j, t:
-                                  m.shifted[j, t] <= high[j, t] * d.yv[j])
+    lows = [k for k in shifted if low[k] < 0]
+    m.shift_low = rows(lows, (at_most(linear(((low[k], d.yv[k[0]]), (-1.0, m.shifted[k]))))
+                              for k in lows))
+    highs = [k for k in shifted if high[k] > 0]
+    m.shift_high = rows(highs, (at_most(linear(((1.0, m.shifted[k]), (-high[k], d.yv[k[0]]))))
+                                for k in highs))
     balance = [(s, t) for s in data.targets for t in years]
 
-    def effect_balance(_, s, t):
-        moved = [factor * m.x[c, t - lag] for factor, lag, rows in data.effects.get(s, ())
-                 if t >= lag for c in rows]
-        return pyo.quicksum(m.shifted[j, t] for j in data.targets[s]) == pyo.quicksum(moved)
+    def effect_balance(s: str, t: int):
+        moved = [(-factor, m.x[c, t - lag]) for factor, lag, contracts in data.effects.get(s, ())
+                 if t >= lag for c in contracts]
+        return equal(linear([(1.0, m.shifted[j, t]) for j in data.targets[s]] + moved), 0.0)
 
-    m.effect_balance = pyo.Constraint(balance, rule=effect_balance)
+    m.effect_balance = rows(balance, (effect_balance(s, t) for s, t in balance))
 
 
 def demand_side(m: pyo.ConcreteModel, d: ModelData, j: int, t: int, demand: object) -> list:
     """The right-hand side of j's demand row in year t as (coefficient, variable) terms of
     Σx − (…) = 0: −D·y normally, −D·c when partly covered, and −a where effects shift it."""
-    data: ShiftData | None = d.extra.get("shifting")
+    data = d.shifting
     if data is None or not data.active:
         return [(-demand, d.yv[j])]
     terms = [(-demand, m.coverage[j, t] if j in data.covered else d.yv[j])]

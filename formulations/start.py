@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from formulations.families import ModelData
+from formulations.model_data import ModelData
 
 START_ATTRIBUTE = "_mip_start"
 """Attribute of a Pyomo model holding [(VarData, value)], a MIP start passed to HiGHS on the first
@@ -87,7 +87,7 @@ class _Greedy:
         self.providers = derived.providers.set_index("provider")
         self.provider_of = contracts["provider"].to_numpy()
         self.service_of = contracts["service"].to_numpy()
-        value = derived.instance.config.policy.value_per_qaly
+        value = derived.policy.value_per_qaly
         self.net_price = d.base_price - value * contracts["qaly_per_episode"].to_numpy()
         self.fixed = contracts["contract_cost"].to_numpy() + contracts["setup"].to_numpy()
         capacity = d.capacity if self.on("offer_capacity") else np.full(len(contracts), np.nan)

@@ -34,6 +34,7 @@ from planner.rules import Family, Status
 
 _aliases.install()
 
+
 def _write_reports(folder: Any, instance: Instance) -> None:
     """The plan folder's views, for :meth:`Plan.to_dir` (results may not import reports)."""
     from planner.reports.writer import write_reports

@@ -21,7 +21,9 @@ from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
 from planner.results.shifting_tables import uses_shifting
-from planner.solver.highs import SolveOptions, versions  # noqa: F401 - planner.versions is this
+from planner.rules import Status
+from planner.solver.highs import SolveOptions
+from planner.solver.highs import versions as versions  # re-exported: planner.versions(), doctor
 from planner.solver.session import PlanningModel
 
 #: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
@@ -86,7 +88,7 @@ def solve(
     result = session.run()
     solved_at = time.perf_counter()
     plan = session.plan(result, check=check)
-    if result.status == "infeasible" and (diagnose_infeasible or elastic):
+    if result.status is Status.INFEASIBLE and (diagnose_infeasible or elastic):
         plan.diagnosis, relaxed = diagnose(instance, session.derived, options, elastic)
         if relaxed is not None:
             plan.relaxed = True

@@ -12,7 +12,7 @@ in a fresh subprocess so that peak memory (``ru_maxrss``) belongs to that run al
   MIP start it was given;
 * ``highs``: HiGHS alone on that model (read from the MPS file, same options, same start): the
   floor any modelling layer is measured against;
-* ``textbook``: the same model in the textbook formulation of ``formulations/textbook.py``
+* ``textbook``: the same model in the textbook formulation of ``scripts/textbook.py``
   (dense index, big-M = total demand), to show what the planner's formulation buys; refused (and
   reported) where its estimated memory or size is out of reach.
 
@@ -172,7 +172,7 @@ def run_planner(folder: Path, case: Case, work: Path) -> dict:
     t4 = time.perf_counter()
     out = {"load_s": t1 - t0, "derive_s": session.timings["derive"],
            "build_s": session.timings["build"],
-           "start_s": float(session.built.data.extra.get("start_seconds", 0.0)),
+           "start_s": float(session.built.data.start_seconds),
            "transfer_s": result.transfer_s, "solve_s": result.solve_s, "extract_s": t3 - t2,
            "verify_s": t4 - t3, "total_s": t4 - t0, "peak_mb": peak_mb(),
            "status": result.status, "objective": result.objective, "bound": result.bound,
@@ -230,7 +230,7 @@ def run_textbook(folder: Path, case: Case) -> dict:
     from planner.derive.tables import derive
     from planner.solver.highs import HighsAdapter, SolveOptions
 
-    textbook = importlib.import_module("formulations.textbook")  # after planner: import order
+    textbook = importlib.import_module("textbook")  # scripts/textbook.py, after planner
 
     t0 = time.perf_counter()
     derived = derive(load_instance(folder))

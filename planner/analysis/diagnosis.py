@@ -24,11 +24,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
+from formulations.registry import relaxable
 from planner.data.instance import Instance
 from planner.data.names import Names
 from planner.derive.prechecks import budget_lower_bound
 from planner.derive.tables import Derived
 from planner.formats import money
+from planner.rules import Status
 from planner.solver.highs import HighsAdapter, SolveOptions
 
 COUNT_PRICE = 1_000_000.0  # £ per provider or service in the combined relaxation (assumption)
@@ -39,36 +41,21 @@ UNMET_DEMAND_FACTOR = 10.0  # an untreated episode is priced at 10 × its mean p
 
 
 @dataclass(frozen=True)
-class Family:
+class FamilyRows:
+    """One component of a relaxable family as diagnosis reads it (from the registry)."""
+
     name: str  # the family name used in diagnosis.json
     component: str  # the Pyomo constraint component
     unit: str
     subject: str  # what the component's index names: service | provider | offer | ...
 
 
-FAMILIES = (
-    Family("budget", "budget_limit", "£", "budget"),
-    Family("budget", "budget_year_cap", "£", "budget"),
-    Family("budget", "carry_rule", "£", "budget"),
-    Family("budget", "budget_confidence", "£", "budget"),
-    Family("offer_capacity", "offer_capacity", "episodes", "offer"),
-    Family("provider_capacity", "provider_capacity", "resource units", "provider"),
-    Family("demand", "demand", "episodes", "service_level"),
-    Family("min_income", "min_income", "£", "provider"),
-    Family("avg_quality", "avg_quality", "quality-weighted episodes", "service"),
-    Family("min_providers", "min_providers", "providers", "service"),
-    Family("max_providers", "max_providers", "providers", "service"),
-    Family("headroom", "headroom", "episodes", "service"),
-    Family("min_share", "min_share", "episodes", "contract"),
-    Family("management_cost", "management_cost", "£", "policy"),
-    Family("max_services", "max_services", "services", "level"),
-    Family("delegated_budget", "delegated_budget", "£", "level"),
-    Family("mandatory", "level_choice", "services", "service"),
-    Family("setting_targets", "setting_target", "episodes", "target"),
-)
+#: the rows diagnosis may relax, in the order it tries them (:func:`formulations.registry.relaxable`)
+FAMILIES = tuple(FamilyRows(spec.name, rows.component, rows.unit, rows.subject)
+                 for spec, rows in relaxable())
 
 
-def subject_of(built: BuiltModel, family: Family, index: object) -> str:
+def subject_of(built: BuiltModel, family: FamilyRows, index: object) -> str:
     """Name what a constraint row is about, in the instance's ids (with the year if several)."""
     derived = built.derived
     year = None
@@ -82,7 +69,7 @@ def subject_of(built: BuiltModel, family: Family, index: object) -> str:
     return text
 
 
-def _key_subject(built: BuiltModel, family: Family, index: object) -> str:
+def _key_subject(built: BuiltModel, family: FamilyRows, index: object) -> str:
     derived = built.derived
     if family.subject == "target":
         return f"setting target #{int(index) + 1}"
@@ -100,7 +87,7 @@ def _key_subject(built: BuiltModel, family: Family, index: object) -> str:
     return str(index)
 
 
-def _weight(built: BuiltModel, family: Family, index: object) -> float:
+def _weight(built: BuiltModel, family: FamilyRows, index: object) -> float:
     """£ per unit of slack, for the combined relaxation: episodes at their mean price."""
     if family.unit == "£":
         return 1.0
@@ -138,7 +125,7 @@ def drop_price(built: BuiltModel, service: str) -> float:
     return UNMET_DEMAND_FACTOR * most + COUNT_PRICE
 
 
-def _elastic(built: BuiltModel, families: list[Family], weighted: bool) -> dict:
+def _elastic(built: BuiltModel, families: list[FamilyRows], weighted: bool) -> dict:
     """Add slacks to the given families, replace the objective, return slack variables."""
     m = built.model
     m.objective.deactivate()
@@ -183,7 +170,7 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
             message += f" (Only together with the other {family.name} rows marked together.)"
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
                      "unit": family.unit, "alone": scope == "alone", "scope": scope,
-                     "exact": result.status == "optimal",
+                     "exact": result.status is Status.OPTIMAL,
                      "cost": round(value * _weight(built, family, index), 2),
                      "message": message})
     return rows
@@ -204,7 +191,7 @@ def episodes(value: float) -> str:
         "" if value == 1 else "s")
 
 
-def _message(family: Family, subject: str, amount: float, instance: Instance,
+def _message(family: FamilyRows, subject: str, amount: float, instance: Instance,
              derived: Derived) -> str:
     if family.name == "budget":
         years = derived.years
@@ -262,7 +249,7 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
             totals, by_year, budget = compute_totals(instance, tables)
             tables.update(budget=budget, totals=totals, totals_by_year=by_year,
                           objective=result.objective)
-    return {"status": "infeasible", "prechecks": budget_lower_bound(instance, derived),
+    return {"status": Status.INFEASIBLE, "prechecks": budget_lower_bound(instance, derived),
             "relaxations": in_reading_order(relaxations)}, tables
 
 
@@ -316,7 +303,7 @@ def console_lines(diagnosis: dict, names: Names | None = None) -> list[str]:
     return lines
 
 
-def _family_rows(elastic: Derived, families: list[Family], options: SolveOptions,
+def _family_rows(elastic: Derived, families: list[FamilyRows], options: SolveOptions,
                  instance: Instance) -> list[dict]:
     """The rows of one family made elastic by itself (every other rule hard).
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 import pyomo.environ as pyo
 
+from formulations.registry import rows_of
 from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.analysis.marginal_duals import (  # noqa: F401 - DUAL_* were defined here
     DUAL_COMPONENTS,
@@ -41,6 +42,7 @@ from planner.analysis.marginal_duals import (  # noqa: F401 - DUAL_* were define
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
+from planner.rules import Family, Status
 from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 
@@ -50,7 +52,9 @@ TOGETHER_TOL = 2 * RESOLVE_GAP  # relative: choice rules together worth less are
 RESOLVE_TIME_FACTOR = 3.0  # each re-solve may take this many times the plan's own solve
 MIN_BUDGET_S = 10.0  # the re-solves share at least this many seconds ...
 BUDGET_FACTOR = 0.5  # ... or this many times the plan's own solve (see default_budget)
-CHOICE_COMPONENTS = ("min_providers", "max_providers", "headroom")
+#: the choice rules re-solved as MILPs with one provider more or fewer (or headroom dropped)
+CHOICE_COMPONENTS = tuple(rows_of(f)[0] for f in (Family.MIN_PROVIDERS, Family.MAX_PROVIDERS,
+                                                  Family.HEADROOM))
 
 
 def default_budget(base: SolveResult, time_limit: float | None = None) -> float:
@@ -188,7 +192,7 @@ def _signed(value: float, decimals: int) -> str:
 
 def _cut_short(result: SolveResult) -> str:
     """A note for a re-solve that stopped at its time limit with a plan (status feasible)."""
-    if result.status != "feasible":
+    if result.status is not Status.FEASIBLE:
         return ""
     gap = "" if result.gap is None else f" (gap {result.gap:.2%})"
     return (f" The re-solve stopped at its time limit{gap}: this is the best plan it found, "
@@ -219,7 +223,7 @@ def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
                 f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
                 f"{_money(-gain * change)} and QALYs by {_signed(qalys * change, 2)} "
                 f"({number(qalys * 1e6, 1)} QALYs per £1m).") + _cut_short(result))
-        elif result.status == "infeasible":
+        elif result.status is Status.INFEASIBLE:
             row["message"] = f"With the budget {step:+.0%} there is no feasible plan."
         else:
             row["message"] = f"The re-solve with the budget {step:+.0%} stopped ({result.status})."
@@ -246,7 +250,7 @@ def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]
         if gain is not None:
             message = (f"For {subject}, {what} would improve the objective by {_money(gain)}."
                        + _cut_short(result))
-        elif result.status == "infeasible":
+        elif result.status is Status.INFEASIBLE:
             message = f"For {subject}, relaxing it gives no feasible plan."
         else:
             message = f"For {subject}, the re-solve with {what} stopped ({result.status})."
@@ -276,7 +280,7 @@ def _together(session: PlanningModel, base: SolveResult, jobs: list[Resolve]) ->
     None if they may improve it: then each is re-solved alone."""
     with _relaxed(session, [job.key for job in jobs]):
         result = session.run()
-    if result.status != "optimal" or result.bound is None:
+    if result.status is not Status.OPTIMAL or result.bound is None:
         return None
     most = max(base.objective - result.bound, 0.0)
     if most > TOGETHER_TOL * max(1.0, abs(base.objective)):

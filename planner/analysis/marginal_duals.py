@@ -5,26 +5,18 @@ variable fixed, its shadow prices, and the value of one more and one fewer unit 
 
 from __future__ import annotations
 
+from formulations.registry import with_duals
 from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.formats import unit_money
+from planner.rules import Status
 from planner.solver.fixed_lp import OneUnit, fixed_plan, is_kink
 from planner.solver.highs import HighsAdapter, SolveResult
 from planner.solver.session import PlanningModel
 
 DUAL_TOL = 1e-7
 MAX_KINK_RESOLVES = 200  # rows whose ±1-unit values are measured (2 LP re-solves each)
-DUAL_COMPONENTS = {  # component -> (unit of one more, what it is)
-    "budget_limit": ("£", "budget"),
-    "budget_year_cap": ("£", "the 2 % yearly overspend limit"),
-    "offer_capacity": ("episodes", "capacity"),
-    "provider_capacity": ("resource units", "shared provider capacity"),
-    "min_income": ("£", "break-even income"),
-    "avg_quality": ("quality-weighted episodes", "average quality threshold"),
-    "delegated_budget": ("£", "delegated budget"),
-    "management_cost": ("£", "management cost cap"),
-    "demand": ("episodes", "demand"),
-    "setting_target": ("episodes", "setting target"),
-}
+#: component -> (unit of one more, what it is), in the order of marginal_values.csv (registry)
+DUAL_COMPONENTS = {rows.component: (rows.unit, rows.dual[1]) for _, rows in with_duals()}
 
 
 def lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
@@ -59,7 +51,7 @@ def lp_duals(session: PlanningModel, base: SolveResult) -> list[dict]:
                 rows.append({"constraint": family.name if family else component,
                              "subject": subject, "method": "lp_dual", "change": 1, "unit": unit,
                              "marginal_value": value, "qalys_per_unit": None,
-                             "status": "optimal", "message": message,
+                             "status": Status.OPTIMAL, "message": message,
                              "value_plus_one": plus, "value_minus_one": minus,
                              "degenerate": degenerate})
     return rows

@@ -32,6 +32,7 @@ import pyomo.environ as pyo
 
 from planner.formats import money
 from planner.results.plan import Plan
+from planner.rules import Status
 from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 
@@ -99,7 +100,7 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
     value = float(session.instance.config.policy.value_per_qaly)
     try:
         result = _run(session)
-        if result.status not in ("optimal", "infeasible"):  # stopped by the time budget
+        if result.status not in (Status.OPTIMAL, Status.INFEASIBLE):  # stopped by the time budget
             return {**row, "reason": "not analysed",
                     "message": "Not analysed: the time for these re-solves ran out."}
         if result.has_solution:
@@ -123,7 +124,7 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
             return {**row, "reason": "as good",
                     "message": "Including it is as good (within the solver's gap): the plan "
                                "could buy it at no loss."}
-        if result.status != "infeasible":
+        if result.status is not Status.INFEASIBLE:
             return {**row, "reason": "not analysed",
                     "message": "Not analysed: the time for these re-solves ran out."}
         return _without_budget(session, row, base, plan, value)
@@ -139,7 +140,7 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
         result = _run(session) if had_budget else None
     if result is None:  # no budget rule: nothing more to learn
         return {**row, "reason": "not worth it", "message": ""}
-    if result.status not in ("optimal", "infeasible") or (
+    if result.status not in (Status.OPTIMAL, Status.INFEASIBLE) or (
             result.has_solution and _unlimited(session) is None):
         return {**row, "reason": "not analysed",
                 "message": "Not analysed: the time for these re-solves ran out."}
@@ -178,7 +179,7 @@ def _unlimited(session: PlanningModel) -> Plan | None:
         return cached
     with session.budget_off(), session.switched_off("include_service"):
         result = _run(session)
-    if result.status != "optimal":  # stopped by the time budget: no reference to judge by
+    if result.status is not Status.OPTIMAL:  # stopped by the time budget: no reference to judge by
         return None
     session._unlimited_plan = session.plan(result, check=False)
     session._unlimited_objective = result.objective

@@ -9,7 +9,7 @@ Units: demand in episodes per year, prices in £ per episode, costs in £ per ye
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,60 @@ from planner.rules import FAMILY_NAMES, Family
 
 #: Constraint families (and eligibility rules) a user may switch off: see :class:`Family`.
 FAMILIES = FAMILY_NAMES
+
+
+@dataclass(frozen=True)
+class TargetTerms:
+    """A setting target as the model reads it: at least ``shares[t]`` of ``category``'s episodes
+    in year t delivered in ``settings`` (a share per year of the horizon)."""
+
+    category: str
+    settings: tuple[str, ...]
+    shares: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    """The policy numbers the formulation reads, typed (the model never reads ``instance.config``).
+
+    Money in £ (a year), shares as fractions, years as counts."""
+
+    name: str  # the instance's name (the model's)
+    budgets: tuple[float | None, ...]  # £ budget of each year of the horizon (None: no budget)
+    value_per_qaly: float  # £ per QALY (λ)
+    price_change: float  # yearly fractional change of every price
+    management_cost_cap: float | None  # £ a year of transaction costs at most (None: no cap)
+    break_even: str  # annual | carry_forward | multi_year
+    break_even_window: int  # years of a multi_year break-even window
+    min_contract_years: int  # years a contract runs at least once let (T > 1)
+    setting_targets: tuple[TargetTerms, ...] = ()
+    #: chance of breaking even the plan must have (policy.budget_confidence; None: no rule)
+    budget_confidence: float | None = None
+
+    @property
+    def has_budget(self) -> bool:
+        return self.budgets[0] is not None if self.budgets else False
+
+    @classmethod
+    def of(cls, instance: Instance) -> ModelPolicy:
+        config = instance.config
+        policy = config.policy
+        horizon = config.horizon
+        budgets = tuple(instance.budget_for_year(t if isinstance(policy.budget, list) else 0)
+                        for t in range(horizon))
+        targets = tuple(TargetTerms(
+            target.category, tuple(target.settings),
+            tuple(float(v) for v in (target.min_share if isinstance(target.min_share, list)
+                                     else [target.min_share] * horizon)))
+            for target in policy.setting_targets)
+        return cls(name=instance.name, budgets=budgets,
+                   value_per_qaly=float(policy.value_per_qaly),
+                   price_change=float(policy.price_change),
+                   management_cost_cap=policy.management_cost_cap,
+                   break_even=str(policy.break_even),
+                   break_even_window=int(policy.break_even_window),
+                   min_contract_years=int(policy.min_contract_years), setting_targets=targets,
+                   budget_confidence=policy.budget_confidence)
 
 
 @dataclass(frozen=True)
@@ -34,8 +88,11 @@ class Derived:
     offers: pd.DataFrame
     contracts: pd.DataFrame
     providers: pd.DataFrame
+    policy: ModelPolicy  # the policy numbers the model reads (typed; see ModelPolicy)
     capacity_in_big_m: bool = True  # False in elastic models, where capacity may be relaxed
     mutable: bool = False  # build prices, demand and thresholds as Params (sweeps re-set them)
+    #: effects.csv: episodes of a source changing a target's demand (issue 15; empty: none)
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def on(self, family: Family | str) -> bool:
         """Whether ``family`` is on; a name that is no family is an error, never silently on."""
@@ -48,7 +105,7 @@ class Derived:
     @property
     def price_change(self) -> float:
         """Yearly fractional change of every price (e.g. -0.04 for tariff efficiency)."""
-        return self.instance.config.policy.price_change
+        return self.policy.price_change
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"levels": self.levels, "services": self.services,
@@ -71,7 +128,7 @@ def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset())
     providers = _providers(instance, contracts, without)
     contracts = _mark_binaries(contracts, services, without, instance)
     return Derived(instance, without, years, levels, services, service_levels, offers, contracts,
-                   providers)
+                   providers, ModelPolicy.of(instance), effects=instance.effects.copy())
 
 
 def _levels(instance: Instance, population: float) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from planner.results.outdir import (
     make_staging,
     replace_dir,
 )
-from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
+from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS, Status
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Plan:
     """The answer: which services, at which level, from whom, and what it costs (£ per year)."""
 
     instance: Instance
-    status: str
+    status: Status  # a str given is parsed (planner.rules.Status)
     objective: float | None = None
     bound: float | None = None
     gap: float | None = None
@@ -76,9 +76,12 @@ class Plan:
     #: ``planner.solve(..., alternatives=K)``
     alternatives: pd.DataFrame | None = None
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return self.status.has_plan
 
     def summary(self) -> str:
         """A few lines for the terminal."""

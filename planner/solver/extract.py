@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from formulations.families import BuiltModel
+from formulations.model_data import BuiltModel
 from planner.data.instance import Instance
 from planner.results.shifting_tables import plan_tables
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL

@@ -26,6 +26,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpressio
 from pyomo.core.expr.numvalue import native_numeric_types
 
 from formulations.start import START_ATTRIBUTE
+from planner.rules import Status
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class SolveOptions:
 class SolveResult:
     """What a solve produced, copied out of the solver: no live references remain."""
 
-    status: str  # optimal | feasible | infeasible | time_limit | error
+    status: Status  # optimal | feasible | infeasible | time_limit | error (a str given is parsed)
     termination: str
     objective: float | None
     bound: float | None
@@ -59,9 +60,12 @@ class SolveResult:
     transfer_s: float = 0.0  # building HiGHS's copy of the model, wall seconds
     solve_s: float = 0.0  # HiGHS's run, wall seconds
 
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return self.status.has_plan
 
 
 def highs_version() -> str:
@@ -104,7 +108,7 @@ class HighsAdapter:
         solver_options.update(dict(opts.highs_options))  # the caller's own options win
         timer = HierarchicalTimer()
         start = time.perf_counter()
-        with PauseGC():  # transfer makes many small objects: see formulations.families.gc_paused
+        with PauseGC():  # transfer makes many small objects: see formulations.model_data.gc_paused
             results = self.solver.solve(
                 model, time_limit=opts.time_limit, rel_gap=opts.gap, threads=opts.threads,
                 load_solutions=False, raise_exception_on_nonoptimal_result=False,
@@ -129,7 +133,7 @@ class HighsAdapter:
                                            for i in var.index_set()]
             result.objective = results.incumbent_objective
             result.bound = results.objective_bound
-            if result.bound is None and status == "optimal":
+            if result.bound is None and status is Status.OPTIMAL:
                 result.bound = result.objective
             if duals:
                 loaded = results.solution_loader.get_duals()
@@ -334,11 +338,11 @@ def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) ->
         body = pyo.value(con.body)
         if (con.has_lb() and body < pyo.value(con.lower) - 1e-9) or (
                 con.has_ub() and body > pyo.value(con.upper) + 1e-9):
-            return SolveResult(status="infeasible", termination="provenInfeasible",
+            return SolveResult(status=Status.INFEASIBLE, termination="provenInfeasible",
                                objective=None, bound=None, gap=None)
     objective = next(model.component_data_objects(pyo.Objective, active=True), None)
     value = float(pyo.value(objective.expr)) if objective is not None else 0.0
-    return SolveResult(status="optimal", termination="convergenceCriteriaSatisfied",
+    return SolveResult(status=Status.OPTIMAL, termination="convergenceCriteriaSatisfied",
                        objective=value, bound=value, gap=0.0,
                        values={name: [] for name in var_names})
 
@@ -367,16 +371,16 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
     return abs(objective - bound) / max(abs(objective), 1.0)
 
 
-def _map_status(termination: TerminationCondition, solution: SolutionStatus) -> str:
+def _map_status(termination: TerminationCondition, solution: SolutionStatus) -> Status:
     has_solution = solution in (SolutionStatus.optimal, SolutionStatus.feasible)
     if termination == TerminationCondition.convergenceCriteriaSatisfied and has_solution:
-        return "optimal"
+        return Status.OPTIMAL
     if termination in (TerminationCondition.provenInfeasible,
                        TerminationCondition.infeasibleOrUnbounded,
                        TerminationCondition.locallyInfeasible):
-        return "infeasible"
+        return Status.INFEASIBLE
     if has_solution:
-        return "feasible"
+        return Status.FEASIBLE
     if termination in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
-        return "time_limit"
-    return "error"
+        return Status.TIME_LIMIT
+    return Status.ERROR

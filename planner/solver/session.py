@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import pyomo.environ as pyo
 
 from formulations import BuiltModel, build
-from formulations.coefficients import structure_signature, update_coefficients
-from formulations.families import BUDGET_ROWS, ModelData
+from formulations.coefficients import update_coefficients
+from formulations.model_data import ModelData
+from formulations.registry import BUDGET_ROWS
 from formulations.start import greedy_start
 from planner.data.instance import Instance
 from planner.derive.prechecks import precheck
@@ -29,6 +30,7 @@ from planner.results.plan import Plan
 from planner.results.verify import verify
 from planner.solver.extract import compute_totals, extract
 from planner.solver.highs import HighsAdapter, SolveOptions, SolveResult, versions
+from planner.solver.signature import structure_signature
 
 
 @dataclass
@@ -116,7 +118,7 @@ class PlanningModel:
             return False
         data = ModelData.prepare(derived)
         old = self.built.data
-        data.xv, data.yv, data.zv, data.wv = old.xv, old.yv, old.zv, old.wv
+        data.xv, data.yv, data.zv, data.wv, data.sv = old.xv, old.yv, old.zv, old.wv, old.sv
         update_coefficients(self.model, data)
         data.coef = old.coef
         self.built = BuiltModel(self.model, derived, data)
@@ -137,7 +139,7 @@ class PlanningModel:
 
     @property
     def signature(self) -> str:
-        """The structure of the built model (see formulations.coefficients)."""
+        """The structure of the built model (see planner.solver.signature)."""
         if not hasattr(self, "_signature"):
             self._signature = structure_signature(self.built.derived)
         return self._signature

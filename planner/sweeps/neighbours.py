@@ -32,13 +32,14 @@ from typing import Any
 import pyomo.environ as pyo
 from pyomo.core.expr.visitor import identify_mutable_parameters
 
-from formulations.families import BUDGET_ROWS
+from formulations.registry import BUDGET_ROWS
+from planner.rules import Status
 from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
 
 #: Rows in which the budget Params appear, each an upper limit that grows with every year's
-#: budget (formulations/single_year.py and multi_year.py): lowering budgets, and nothing else,
+#: budget (formulations/budget.py, the registry's budget rows): lowering budgets, and nothing else,
 #: shrinks the feasible set. A model whose budget appears in any other row gets starts only.
 MONOTONE_BUDGET_ROWS = frozenset(BUDGET_ROWS)
 #: Relative slack allowed when checking that a plan fits a budget row (HiGHS's own feasibility
@@ -111,9 +112,9 @@ class Neighbours:
         docstring); None otherwise."""
         if not self._tightens(session, data_key, last):
             return None
-        if last.result.status == "infeasible":
+        if last.result.status is Status.INFEASIBLE:
             return _copy(last.result)
-        if last.result.status != "optimal" or not last.incumbent:
+        if last.result.status is not Status.OPTIMAL or not last.incumbent:
             return None
         if not self._fits(session, last.incumbent):
             return None

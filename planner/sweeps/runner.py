@@ -39,11 +39,12 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from formulations.coefficients import structure_signature
 from planner.data.instance import Instance, load_instance
 from planner.errors import InputError, PlannerError, Problem
+from planner.rules import Status
 from planner.solver.highs import SolveOptions
 from planner.solver.session import PlanningModel
+from planner.solver.signature import structure_signature
 from planner.sweeps.neighbours import Neighbours, neighbour_order
 from planner.sweeps.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios
 from planner.sweeps.store import RESULT_COLUMNS, file_names, resume, table, write_results, write_row
@@ -161,7 +162,7 @@ class _Job:
             session, rebuilt = models.model_for(scenario, variant)
             result = models.solve(session, scenario, rebuilt)
             plan = session.plan(result, instance=variant)
-            message = _diagnosis_message(variant, self.options) if plan.status == "infeasible" \
+            message = _diagnosis_message(variant, self.options) if plan.status is Status.INFEASIBLE \
                 else ""
             row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message=message)
             if self.plans_dir is not None and plan.has_solution:
@@ -169,7 +170,7 @@ class _Job:
                 plan.to_dir(self.plans_dir / self.names[scenario.name], reports=False,
                             extra={"scenario.csv": named})  # tables only: fast
         except (PlannerError, ValueError, RuntimeError) as exc:
-            row.update(status="error", message=str(exc).replace("\n", " ").strip(), rebuilt=True)
+            row.update(status=Status.ERROR, message=str(exc).replace("\n", " ").strip(), rebuilt=True)
         row["wall_s"] = time.perf_counter() - start
         return row
 

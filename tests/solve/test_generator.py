@@ -142,7 +142,8 @@ def test_fast_transfer_gives_highs_the_same_model_as_pyomo(folder: str) -> None:
 
 @pytest.mark.solver
 def test_textbook_baseline_reaches_the_planners_optimum(toy_dir: Path) -> None:
-    from formulations import textbook
+    import textbook  # scripts/textbook.py: a benchmark baseline, not shipped
+
     from planner.solver.highs import HighsAdapter, SolveOptions
 
     derived = derive(planner.load_instance(toy_dir))

@@ -1,6 +1,8 @@
 """A textbook formulation of the single-year model: a BENCHMARK BASELINE ONLY, never for planning.
 
-``scripts/bench.py`` builds it to show what the planner's own formulation buys. It is the same
+``scripts/bench.py`` builds it to show what the planner's own formulation buys (it lives with
+the benchmark scripts, outside the shipped ``formulations`` package; import it with ``scripts/``
+on ``sys.path``, as bench.py and tests/test_generator.py do). It is the same
 model (same optimum) written the way a first textbook attempt would write it:
 
 * a dense index: x, z over every service × level × provider, y over every service × level, w
@@ -11,9 +13,9 @@ model (same optimum) written the way a first textbook attempt would write it:
   instead of the tightest min(capacity, demand), and the provider-capacity rows kept wherever a
   provider has a total capacity.
 
-Everything else reuses :mod:`formulations.families`, so the two models differ only in those
-two respects. Plans read back from it are the same tables (the dense rows with no volume are
-simply not let), so they can be verified like any other.
+Everything else reuses the planner's families (:mod:`formulations.registry`), so the two
+models differ only in those two respects. Plans read back from it are the same tables (the
+dense rows with no volume are simply not let), so they can be verified like any other.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from formulations.families import BuiltModel, ModelData, build_families, gc_paused
-from formulations.single_year import add_spend_budget_and_objective
+from formulations import costs
+from formulations.model_data import BuiltModel, ModelData, gc_paused
+from formulations.registry import Stage, add_families
+from formulations.rows import at_most, linear, rows
+from formulations.variables import declare_variables
 from planner.derive.tables import Derived
 
 
@@ -81,17 +86,22 @@ def build(derived: Derived) -> BuiltModel:
     if derived.horizon != 1:
         raise ValueError("the textbook baseline covers the single-year model only")
     dense, eligible, eligible_sl = densify(derived)
-    m = pyo.ConcreteModel(name=f"{derived.instance.name}-textbook")
+    m = pyo.ConcreteModel(name=f"{derived.policy.name}-textbook")
     d = TextbookData.prepare(dense)
     d.total_demand = float(dense.contracts["big_m"].iloc[0]) if len(dense.contracts) else 0.0
-    build_families(m, d)
-    off = [k for k, c in enumerate(d.z_rows) if not eligible[c]]
-    m.textbook_ineligible_contract = pyo.Constraint(
-        [(k, t) for k in off for t in d.years], rule=lambda _, k, t: m.z[k, t] <= 0)
-    m.textbook_ineligible_level = pyo.Constraint(
-        [j for j, row in enumerate(d.sl_rows) if not eligible_sl[row]],
-        rule=lambda _, j: m.y[j] <= 0)
-    add_spend_budget_and_objective(m, d)
+    declare_variables(m, d)
+    add_families(m, d, Stage.RULES)
+    costs.add_running_costs(m, d)
+    costs.add_one_off_costs(m, d)
+    add_families(m, d, Stage.LIMITS)
+    off = [(k, t) for k, c in enumerate(d.z_rows) if not eligible[c] for t in d.years]
+    m.textbook_ineligible_contract = rows(off, (at_most(linear([(1.0, m.z[k, t])])) for k, t in off))
+    levels_off = [j for j, row in enumerate(d.sl_rows) if not eligible_sl[row]]
+    m.textbook_ineligible_level = rows(levels_off, (at_most(linear([(1.0, m.y[j])]))
+                                                    for j in levels_off))
+    costs.add_spend(m, d)
+    add_families(m, d, Stage.BREAK_EVEN)
+    costs.add_objective(m, d)
     return BuiltModel(m, dense, d)
 
 
