@@ -13,9 +13,9 @@ from click.testing import CliRunner
 import planner
 
 
-def test_planner_solve_is_the_function_after_the_solve_layer_is_imported() -> None:
+def test_planner_solve_is_the_function_after_the_solver_layer_is_imported() -> None:
     code = ("import planner, planner.solver.highs, planner.cli.main\n"
-            "from planner.solve import session\n"
+            "from planner.solver import session\n"
             "assert callable(planner.solve) and planner.solve.__module__ == 'planner.api'\n"
             "assert set(planner.versions()) == {'planner', 'pyomo', 'highs', 'python'}\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
