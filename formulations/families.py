@@ -442,6 +442,9 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.objective = pyo.Objective(
         expr=pyo.quicksum(m.spend[t] + m.risk_cost[t] - m.value_per_qaly * m.qalys[t]
                           for t in d.years), sense=pyo.minimize)
+    from formulations import payment  # issue 16: bundles and blocks in the shared rows
+
+    payment.after_objective(m, d)
 
 
 def build_families(m: pyo.ConcreteModel, d: ModelData) -> None:
@@ -453,6 +456,9 @@ def build_families(m: pyo.ConcreteModel, d: ModelData) -> None:
     add_share_quality_choice(m, d)
     add_provider_break_even(m, d)
     add_running_costs(m, d)
+    from formulations import payment  # issue 16: blocks, bundles, guarantees
+
+    payment.add_payment(m, d)
     add_level_limits(m, d)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from formulations import families as fam
+from formulations import payment
 from formulations.coefficients import incumbent_offers
 from formulations.families import BuiltModel, ModelData, gc_paused
 from formulations.single_year import add_annual_budget, one_off_cost_terms
@@ -53,6 +54,7 @@ def build(derived: Derived) -> BuiltModel:
     fam.add_share_quality_choice(m, d)
     fam.add_provider_break_even(m, d)
     fam.add_running_costs(m, d)
+    payment.add_payment(m, d)  # issue 16: blocks, bundles, guarantees
     setups, entries, exits, stranded = one_off_cost_terms(d)
 
     # Contract starts (set-up costs) and provider entries and exits, in the year they happen.
@@ -84,7 +86,7 @@ def build(derived: Derived) -> BuiltModel:
     _add_contract_stability(m, d)
     m.spend = pyo.Expression(d.years, rule=lambda _, t: m.activity_spend[t]
                              + m.transaction_costs[t] + m.setup_costs[t] + m.entry_costs[t]
-                             + m.exit_costs[t] + m.notice_costs[t])
+                             + m.exit_costs[t] + m.notice_costs[t] + m.payment_costs[t])
     _add_break_even(m, d)
     _add_setting_targets(m, d)
     fam.add_objective(m, d)

@@ -74,7 +74,7 @@ def add_spend_budget_and_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.notice_costs = pyo.Expression(d.years, rule=lambda _, t: 0.0)
     m.spend = pyo.Expression(d.years, rule=lambda _, t: m.activity_spend[t]
                              + m.transaction_costs[t] + m.setup_costs[t] + m.entry_costs[t]
-                             + m.exit_costs[t])
+                             + m.exit_costs[t] + m.payment_costs[t])
     add_annual_budget(m, d)
     add_objective(m, d)
 

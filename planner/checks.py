@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import Problem
+from planner.payment_checks import payment_problems
 from planner.schema import TABLES, InstanceConfig
 from planner.tables import BAD_CELLS, LINES
 
@@ -89,6 +90,7 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     problems += _references(tables, from_file)
     problems += _service_rows(tables, from_file)
     problems += _offer_rows(tables, from_file)
+    problems += payment_problems(tables, from_file)  # issue 16: blocks and bundles
     if config is not None:
         problems += _policy(config, tables)
     return problems
@@ -219,7 +221,7 @@ def _offer_rows(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
     bad_incumbent = set(providers.loc[_bad(providers, "incumbent"), "provider"])
     problems = []
     service_tariff = offers["service"].map(tariff)
-    no_price = (service_tariff.isna() & offers["price"].isna()
+    no_price = (service_tariff.isna() & offers["price"].isna() & (offers["payment"] != "block")
                 & offers["service"].isin(tariff.index)).to_numpy() \
         & ~_bad(offers, "price") & ~offers["service"].isin(bad_tariff).to_numpy()
     for position in np.flatnonzero(no_price):

@@ -93,7 +93,7 @@ def read_instance_workbook(path: str | Path) -> Instance:
         row_numbers: dict[str, list[int]] = {}
         for name in TABLE_NAMES:
             if name not in sheets:
-                if name == "level_effects":
+                if TABLES[name].optional:
                     raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                     row_numbers[name] = []
                 else:

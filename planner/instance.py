@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,13 @@ from planner.errors import InputError, Problem
 from planner.schema import TABLES, InstanceConfig, TablePaths
 from planner.tables import parse_table, read_csv_text
 
-TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects")
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "bundles")
+
+
+def _empty_bundles() -> pd.DataFrame:
+    """The optional bundles table when an instance has none (issue 16)."""
+    return parse_table(pd.DataFrame(columns=TABLES["bundles"].column_names, dtype=str),
+                       TABLES["bundles"], [], False)
 MAX_YAML_BYTES = 1024 * 1024
 
 
@@ -42,6 +48,8 @@ class Instance:
     offers: pd.DataFrame
     level_effects: pd.DataFrame
     source: str | None = None
+    #: capitated bundles (optional bundles.csv, issue 16): see planner.payment_data
+    bundles: pd.DataFrame = field(default_factory=_empty_bundles)
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -79,7 +87,7 @@ class Instance:
             if table_path is None:
                 raw[name] = None
                 continue
-            if name == "level_effects" and not table_path.exists():
+            if TABLES[name].optional and not table_path.exists():
                 raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                 continue
             raw[name] = read_csv_text(table_path, name, problems)
@@ -94,6 +102,7 @@ class Instance:
         providers: pd.DataFrame,
         offers: pd.DataFrame,
         level_effects: pd.DataFrame | None = None,
+        bundles: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -101,8 +110,10 @@ class Instance:
             config = _validate_config(dict(config), problems)
         if level_effects is None:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
+        if bundles is None:
+            bundles = pd.DataFrame(columns=TABLES["bundles"].column_names, dtype=str)
         raw = {"levels": levels, "services": services, "providers": providers,
-               "offers": offers, "level_effects": level_effects}
+               "offers": offers, "level_effects": level_effects, "bundles": bundles}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -355,7 +366,7 @@ def _inside(folder: Path, relative: str, name: str, problems: list[Problem]) -> 
         problems.append(Problem("instance.yaml", f"table path '{relative}' for {name} leaves the "
                                 "instance folder.", "Keep every table inside the instance folder."))
         return None
-    if not exists and name != "level_effects":
+    if not exists and not TABLES[name].optional:
         problems.append(Problem(name, f"file '{relative}' not found in {folder}.",
                                 f"Add {relative} (see docs/data-format.md)."))
         return None

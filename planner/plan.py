@@ -35,8 +35,8 @@ from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
 #: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
 TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
                 "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
-                "status", "message", "reason", "differs", "scope")
-BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
+                "status", "message", "reason", "differs", "scope", "payment", "bundle", "services")
+BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used", "chosen")
 
 
 @dataclass
@@ -64,6 +64,8 @@ class Plan:
     unfunded: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
     relaxed: bool = False  # an infeasible plan carrying the cheapest relaxed plan's tables
+    #: the capitated bundles offered, chosen or not (issue 16, planner.payment_extract)
+    bundles: pd.DataFrame | None = None
 
     @property
     def has_solution(self) -> bool:
@@ -138,6 +140,8 @@ class Plan:
                     write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
                 if self.unfunded is not None:
                     write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
+                if self.bundles is not None and len(self.bundles):
+                    write_csv(to_the_penny(self.bundles), staging / "bundles.csv")
             for name, frame in (extra or {}).items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:

@@ -34,4 +34,7 @@ MONEY_FIELDS = frozenset({
     "entry_costs", "exit_costs", "notice_costs", "risk_cost", "net_benefit", "headroom",
     "objective", "bound", "entry_cost", "exit_cost", "extra_spend", "objective_change",
     "cost_unlimited", "value_of_health", "least_cost", "value_today", "value_plan",
-    "value_change", "income_today", "income_plan", "income_change"})
+    "value_change", "income_today", "income_plan", "income_change",
+    # issue 16: how care is paid for
+    "block_spend", "bundle_spend", "guarantee_payments", "activity_income", "block_income",
+    "bundle_income", "guarantee_paid", "contract_cost", "plan_cost"})

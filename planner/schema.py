@@ -50,6 +50,9 @@ class Policy(_Strict):
     price_change: float = Field(default=0.0, gt=-1, description="yearly fraction")
     min_contract_years: int = Field(default=1, ge=1, description="years")
     setting_targets: list[SettingTarget] = Field(default_factory=list)
+    quality_withhold: float = Field(default=0.0, ge=0, le=1, description=(
+        "share of the price withheld and earned back by quality: an episode is paid "
+        "price × (1 − w + w × quality)"))
 
     @field_validator("budget")
     @classmethod
@@ -69,6 +72,7 @@ class TablePaths(_Strict):
     providers: str = "providers.csv"
     offers: str = "offers.csv"
     level_effects: str = "level_effects.csv"
+    bundles: str = "bundles.csv"
 
 
 class InstanceConfig(_Strict):
@@ -124,6 +128,8 @@ PROVIDER_KINDS = (
     "community_provider",
 )
 SETTINGS = ("hospital", "community", "home")
+#: How an offer is paid (issue 16): by activity (price × episodes) or as a block (a fixed £ a year).
+PAYMENT_FORMS = ("activity", "block")
 #: The optional ``name`` column of levels, services and providers: what reports show instead of
 #: the id (ids stay the keys that tables refer to, so they must stay short and stable; a board
 #: reads "High Street Surgery", not high_street_surgery). Plain text; duplicates are allowed.
@@ -197,6 +203,8 @@ TABLES: dict[str, TableSpec] = {
             Column("incumbent", "bool", default=False),
             Column("total_capacity", "number", minimum=0, meaning="resource units per year"),
             Column("conflicted_levels", "list", default=()),
+            Column("income_guarantee", "number", default=0.0, minimum=0,
+                   meaning="£ per year paid at least while the provider is used"),
         ),
         key=("provider",),
     ),
@@ -211,6 +219,10 @@ TABLES: dict[str, TableSpec] = {
             Column("capacity_use", "number", default=1.0, minimum=0),
             Column("setup_cost", "number", default=0.0, minimum=0, meaning="£ per new contract"),
             Column("incumbent_volume", "number", default=0.0, minimum=0, meaning="episodes"),
+            Column("payment", "choice", default="activity", choices=PAYMENT_FORMS,
+                   meaning="activity (price × episodes) or block (block_price a year)"),
+            Column("block_price", "number", minimum=0,
+                   meaning="£ per year of a block contract, whatever the volume up to capacity"),
         ),
         key=("provider", "service"),
     ),
@@ -222,6 +234,21 @@ TABLES: dict[str, TableSpec] = {
             Column("demand_factor", "number", required=True, blank_ok=False, strictly_positive=True),
         ),
         key=("level", "category"),
+        optional=True,
+    ),
+    "bundles": TableSpec(
+        "bundles",
+        (
+            Column("bundle", "id", required=True, blank_ok=False),
+            Column("provider", "id", required=True, blank_ok=False),
+            Column("services", "list", required=True, blank_ok=False,
+                   meaning="';'-separated services the bundle takes whole"),
+            Column("price", "number", required=True, blank_ok=False, minimum=0,
+                   meaning="£ per year (capitated)"),
+            Column("quality", "number", required=True, blank_ok=False, minimum=0, maximum=1),
+            Column("level", "id", required=True, blank_ok=False),
+        ),
+        key=("bundle",),
         optional=True,
     ),
 }

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from planner import verify_payment as pay
 from planner.instance import Instance
 from planner.rules import (
     ABS_TOL,
@@ -135,6 +136,7 @@ def verify(instance: Instance | str | Path, plan,
     _check_levels(ctx)
     _check_contract_years(ctx)
     _check_setting_targets(ctx)
+    pay.check_payments(ctx)  # issue 16: blocks, bundles, guarantees
     return ctx.bad
 
 
@@ -159,6 +161,9 @@ def _check_contracts(ctx: _Context) -> None:
     providers = instance.providers.set_index("provider")
     offers = instance.offers.set_index(["provider", "service"])
     contracts = ctx.plan.contracts
+    contracts = contracts.loc[pay.payment_of(contracts) != "bundle"]  # bundles: verify_payment
+    block = set(zip(*[contracts.loc[pay.payment_of(contracts) == "block", k]
+                      for k in ("provider", "service", "year")]))
     running = set(zip(contracts["service"], contracts["level"], contracts["provider"],
                       contracts["year"]))
     for c in contracts.itertuples(index=False):
@@ -184,7 +189,9 @@ def _check_contracts(ctx: _Context) -> None:
             bad.append(f"{label}: quality {offer['quality']:g} below min_quality "
                        f"{service['min_quality']:g}")
         base = service["tariff"] if not math.isnan(service["tariff"]) else offer["price"]
-        price = base * ctx.price_factor(t)
+        price = base * ctx.price_factor(t) * pay.withhold_factor(ctx, offer["quality"])
+        if (c.provider, c.service, c.year) in block:  # a block's £ is checked in verify_payment
+            price = c.spend / c.volume if c.volume > 0 else c.price
         if not _close(c.price, price):
             bad.append(f"{label}: price {c.price:g} but the data give {price:g}")
         if c.volume < -ABS_TOL:
@@ -273,7 +280,10 @@ def _check_services(ctx: _Context) -> None:
             if not _close(volume, demand):
                 bad.append(f"{label}: volume {volume:g} ≠ demand {demand:g} at {level}")
             if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
-                quality = [offers.at[(p, service_id), "quality"] for p in group["provider"]]
+                quality = [offers.at[(p, service_id), "quality"] if form != "bundle" else
+                           ctx.instance.bundles.set_index("bundle").at[b, "quality"]
+                           for p, form, b in zip(group["provider"], pay.payment_of(group),
+                                                 group.get("bundle", [""] * len(group)))]
                 weighted = float((group["volume"].to_numpy() * quality).sum())  # from the data
                 if not _le(service["min_avg_quality"] * volume, weighted):
                     bad.append(f"{label}: average quality {weighted / max(volume, 1e-12):.4f} "
@@ -314,7 +324,8 @@ def _check_providers(ctx: _Context) -> None:
             if used and delivered <= 0:
                 bad.append(f"{label}: reported used but has no activity")
             if ctx.on("provider_capacity") and not math.isnan(provider["total_capacity"]):
-                mine = contracts.loc[(contracts["provider"] == provider_id) & (contracts["year"] == year)]
+                mine = contracts.loc[(contracts["provider"] == provider_id) & (contracts["year"] == year)
+                                     & (pay.payment_of(contracts) != "bundle")]
                 use = sum(offers.at[(provider_id, s), "capacity_use"] * v
                           for s, v in zip(mine["service"], mine["volume"]))
                 if not _le(use, provider["total_capacity"]):
@@ -347,10 +358,13 @@ def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
                 out[year]["exit_costs"] += provider.exit_cost
             before = used
     if len(ctx.years) > 1:
-        volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
-        for offer in instance.offers.loc[instance.offers["incumbent_volume"] > 0].itertuples():
+        activity = contracts.loc[pay.payment_of(contracts) != "bundle"]
+        volume = activity.groupby(["provider", "service", "year"])["volume"].sum()
+        for offer in instance.offers.loc[(instance.offers["incumbent_volume"] > 0)
+                                         & (instance.offers["payment"] == "activity")].itertuples():
             base = tariff.get(offer.service)
             base = offer.price if base is None or math.isnan(base) else base
+            base *= pay.withhold_factor(ctx, offer.quality)
             noticed = 0.0  # episodes given notice so far: the largest shortfall yet
             for year in ctx.years:
                 short = offer.incumbent_volume - float(volume.get((offer.provider, offer.service,
@@ -375,11 +389,14 @@ def _check_totals(ctx: _Context) -> dict[int, float]:
         .set_index("service")["level"]
     horizon: dict[str, float] = {}
     spend_by_year = {}
+    bundled = pay.bundled_keys(ctx)  # a bundle's provider bears its services' volume risk
     for year in ctx.years:
         t = ctx.t(year)
         mine = contracts.loc[contracts["year"] == year]
         risk = 0.0
         for service_id, level in level_of.items():
+            if (service_id, year) in bundled:
+                continue
             service = services.loc[service_id]
             tariff = service["tariff"]
             prices = instance.offers.loc[instance.offers["service"] == service_id, "price"]
@@ -388,13 +405,15 @@ def _check_totals(ctx: _Context) -> dict[int, float]:
             sd = (mean_price * ctx.price_factor(t) * math.sqrt(rate * (1 + service["cost_cv"] ** 2))
                   * population / math.sqrt(levels.at[level, "population"]))
             risk += policy.risk_aversion * sd
-        values = {"activity_spend": float((mine["price"] * mine["volume"]).sum()),
+        paid = pay.payment_totals(ctx, year)
+        activity = mine.loc[pay.payment_of(mine) == "activity"]
+        values = {"activity_spend": float((activity["price"] * activity["volume"]).sum()), **paid,
                   "transaction_costs": float(mine["transaction_cost"].sum()),
                   "setup_costs": float(mine["setup_cost"].sum()), **one_off[year],
                   "qalys": float(mine["qalys"].sum()), "risk_cost": risk}
         values["spend"] = sum(values[k] for k in ("activity_spend", "transaction_costs",
                                                   "setup_costs", "entry_costs", "exit_costs",
-                                                  "notice_costs"))
+                                                  "notice_costs", *paid))
         values["net_benefit"] = policy.value_per_qaly * values["qalys"] - values["spend"]
         spend_by_year[year] = values["spend"]
         reported = plan.totals_by_year.get(str(year), {})
