@@ -1,0 +1,270 @@
+"""How care is paid for (issue 16): block contracts, capitated bundles, income guarantees and
+quality withholds, on tiny instances whose optima are derived by hand in each docstring.
+
+Every solve goes through tests.helpers.solve (optimal, and planner.verify(...) == []), so the
+payments are rechecked from the raw tables too. Money in £ a year, activity in episodes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pytest import approx
+
+import planner
+from planner.errors import InputError
+from tests.helpers import build, solve
+
+pytestmark = pytest.mark.solver
+
+
+def _block(block_price: float, **policy) -> planner.Instance:
+    """100 episodes of s: A by activity at £10, or B as a block of 100 episodes."""
+    return build([{"service": "s", "demand": 100}],
+                 [{"provider": "A", "service": "s", "price": 10},
+                  {"provider": "B", "service": "s", "payment": "block",
+                   "block_price": block_price, "capacity": 100}], **policy)
+
+
+def with_bundles(instance: planner.Instance, rows: list[dict]) -> planner.Instance:
+    return planner.Instance.from_frames(instance.config, instance.levels, instance.services,
+                                        instance.providers, instance.offers,
+                                        instance.level_effects, bundles=pd.DataFrame(rows))
+
+
+def _bundled(price: float, rho: float = 0.0, **policy) -> planner.Instance:
+    """Services a (100 episodes, £10 from H) and b (50 episodes, £20 from H), one PCT unit of
+    1,000 people with a £5 transaction cost per contract; bundle ic from I takes both for
+    ``price`` a year (one £5 contract)."""
+    base = build([{"service": "a", "demand": 100}, {"service": "b", "demand": 50}],
+                 [{"provider": "H", "service": "a", "price": 10},
+                  {"provider": "H", "service": "b", "price": 20}],
+                 providers=[{"provider": "H"}, {"provider": "I", "kind": "independent"}],
+                 levels=[{"level": "pct", "population": 1000, "transaction_cost": 5}],
+                 risk_aversion=rho, **policy)
+    return with_bundles(base, [{"bundle": "ic", "provider": "I", "services": "a;b",
+                                "price": price, "quality": 0.9, "level": "pct"}])
+
+
+def test_block_cheaper_than_activity_is_let() -> None:
+    """Activity costs 100 × £10 = £1,000; a block of 100 episodes for £800 is cheaper: spend
+    £800, all of it block spend, B carries the 100 episodes at £8 each."""
+    plan = solve(_block(800))
+    assert plan.objective == approx(800)
+    row = plan.contracts.iloc[0]
+    assert (row.provider, row.payment, row.volume, row.spend) == ("B", "block", 100, 800)
+    assert row.price == approx(8)
+    assert plan.totals["block_spend"] == approx(800) and plan.totals["activity_spend"] == 0
+    assert plan.providers.set_index("provider").at["B", "block_income"] == approx(800)
+
+
+def test_block_dearer_than_activity_is_not_let() -> None:
+    """A £1,200 block against £1,000 of activity: A by activity, £1,000."""
+    plan = solve(_block(1200))
+    assert plan.objective == approx(1000)
+    assert list(plan.contracts["payment"]) == ["activity"]
+    assert plan.totals["block_spend"] == 0
+
+
+def test_block_holds_only_its_capacity() -> None:
+    """Demand 150 with a 100-episode block at £800: block 100 + 50 × £10 = £1,300 beats
+    150 × £10 = £1,500."""
+    instance = build([{"service": "s", "demand": 150}],
+                     [{"provider": "A", "service": "s", "price": 10},
+                      {"provider": "B", "service": "s", "payment": "block", "block_price": 800,
+                       "capacity": 100}])
+    plan = solve(instance)
+    assert plan.objective == approx(1300)
+    assert dict(zip(plan.contracts["provider"], plan.contracts["volume"])) == {"A": 50, "B": 100}
+
+
+def test_bundle_cheaper_than_contracts_is_chosen() -> None:
+    """Contract by contract: 100 × £10 + 50 × £20 + 2 contracts × £5 = £2,010. The bundle:
+    £1,900 + one £5 contract = £1,905, so it is chosen; its price is shown over a and b in
+    proportion to demand × mean price (1,000 : 1,000), £950 each."""
+    plan = solve(_bundled(1900))
+    assert plan.objective == approx(1905)
+    assert set(plan.contracts["payment"]) == {"bundle"}
+    assert list(plan.contracts["spend"]) == approx([950, 950])
+    assert plan.totals["bundle_spend"] == approx(1900)
+    assert plan.totals["transaction_costs"] == approx(5)
+    row = plan.bundles.iloc[0]
+    assert bool(row.chosen) and row.contract_cost == approx(2010) and row.plan_cost == approx(1905)
+    assert plan.providers.set_index("provider").at["I", "bundle_income"] == approx(1900)
+
+
+def test_bundle_dearer_than_contracts_is_not_chosen() -> None:
+    """£2,100 + £5 against £2,010 contract by contract: H's two contracts."""
+    plan = solve(_bundled(2100))
+    assert plan.objective == approx(2010)
+    assert set(plan.contracts["payment"]) == {"activity"}
+    assert not bool(plan.bundles.iloc[0].chosen)
+
+
+def test_bundle_carries_no_risk_charge() -> None:
+    """With ρ = 1 the contracts also carry the services' risk, σ = c̄ √(r(1+k²)) N / √n:
+    a: 10 × √0.1 × 1000 / √1000 = £100; b: 20 × √0.05 × √1000 = £141.42. Contracts:
+    £2,010 + £241.42 = £2,251.42; the £2,100 bundle (+ £5) bears no risk charge, so at ρ = 1
+    it is chosen (objective £2,105) although at ρ = 0 it is not (previous test)."""
+    plan = solve(_bundled(2100, rho=1.0))
+    assert plan.objective == approx(2105)
+    assert plan.totals["risk_cost"] == 0
+    assert plan.bundles.iloc[0].contract_cost == approx(2010 + 100 + 20 * 0.05 ** 0.5 * 1000 ** 0.5)
+
+
+def test_guarantee_keeps_most_volume_with_the_guaranteed_provider() -> None:
+    """G (incumbent, £10, exit cost £500, income guarantee £600) and N (£8), 100 episodes.
+    Keeping G with v episodes costs 10v + 8(100 − v) + max(0, 600 − 10v) = 800 + 2v +
+    max(0, 600 − 10v): falling by £8 an episode up to v = 60, rising by £2 after. Dropping G
+    costs 800 + 500 = £1,300. Optimum: v = 60, £920, no top-up paid. Without the guarantee
+    G keeps one episode (the least a used provider delivers): 802."""
+    def instance(guarantee: float) -> planner.Instance:
+        return build([{"service": "s", "demand": 100}],
+                     [{"provider": "G", "service": "s", "price": 10, "incumbent_volume": 100},
+                      {"provider": "N", "service": "s", "price": 8}],
+                     providers=[{"provider": "G", "kind": "gp_practice", "incumbent": True,
+                                 "exit_cost": 500, "income_guarantee": guarantee},
+                                {"provider": "N"}])
+    plan = solve(instance(600))
+    assert plan.objective == approx(920)
+    assert dict(zip(plan.contracts["provider"], plan.contracts["volume"])) == \
+        {"G": approx(60), "N": approx(40)}
+    assert plan.totals["guarantee_payments"] == approx(0)
+    assert solve(instance(0)).objective == approx(802)
+
+
+def test_guarantee_top_up_is_paid() -> None:
+    """G (£10) is the only provider of 30 episodes, guarantee £500: income £300, top-up £200,
+    spend £500, of which £200 guarantee payment."""
+    instance = build([{"service": "s", "demand": 30}],
+                     [{"provider": "G", "service": "s", "price": 10}],
+                     providers=[{"provider": "G", "income_guarantee": 500}])
+    plan = solve(instance)
+    assert plan.objective == approx(500)
+    assert plan.totals["guarantee_payments"] == approx(200)
+    assert plan.providers.iloc[0].guarantee_paid == approx(200)
+
+
+def test_quality_withhold_lowers_a_low_quality_price() -> None:
+    """A: £95, quality 1.0; B: £98, quality 0.6; 10 episodes. No withhold: A, £950. Withhold
+    10 %: A is paid 95 × (0.9 + 0.1) = £95, B 98 × (0.9 + 0.06) = £94.08, so B: £940.80."""
+    def instance(**policy) -> planner.Instance:
+        return build([{"service": "s", "demand": 10}],
+                     [{"provider": "A", "service": "s", "price": 95, "quality": 1.0},
+                      {"provider": "B", "service": "s", "price": 98, "quality": 0.6}], **policy)
+    assert solve(instance()).objective == approx(950)
+    plan = solve(instance(quality_withhold=0.1))
+    assert plan.objective == approx(940.8)
+    assert plan.contracts.iloc[0].provider == "B" and plan.contracts.iloc[0].price == approx(94.08)
+
+
+def test_multi_year_prices_blocks_and_bundles_by_year() -> None:
+    """Two years, prices −10 % a year. Block £800 then £720 (activity £1,000 then £900):
+    £1,520. Bundle £1,900 then £1,710, plus £5 a year, against £2,010 then £1,810 (the £5
+    contracts do not change with prices): £1,905 + £1,715 = £3,620."""
+    plan = solve(planner.Instance.from_frames(
+        {"name": "t", "population": 1000, "horizon": 2, "policy": {"price_change": -0.1}},
+        *_tables(_block(800))))
+    assert plan.objective == approx(1520)
+    assert list(plan.contracts["spend"]) == approx([800, 720])
+    bundled = _bundled(1900)
+    multi = planner.Instance.from_frames(
+        {"name": "t", "population": 1000, "horizon": 2, "policy": {"price_change": -0.1}},
+        *_tables(bundled), bundles=bundled.bundles)
+    plan = solve(multi)
+    assert plan.objective == approx(3620)
+    assert plan.totals_by_year["2011"]["bundle_spend"] == approx(1710)
+
+
+def _tables(instance: planner.Instance) -> tuple:
+    return (instance.levels, instance.services, instance.providers, instance.offers,
+            instance.level_effects)
+
+
+def test_sweep_diagnosis_and_marginal_values_with_payments() -> None:
+    """A sweep over the budget equals separate solves; a budget below the £1,905 bundle plan
+    is diagnosed (the budget needed alone is £1,905); marginal values run."""
+    instance = _bundled(1900, budget=3000)
+    table = planner.sweep(instance, {"parameters": {"policy.budget": [2500, 3000]}})
+    assert list(table["objective"]) == approx([1905, 1905])
+    short = _bundled(1900, budget=1800)
+    plan = planner.solve(short)
+    assert plan.status == "infeasible"
+    budget = [r for r in plan.diagnosis["relaxations"] if r["constraint"] == "budget" and r["alone"]]
+    assert budget and budget[0]["amount"] == approx(105)
+    plan = planner.solve(_bundled(1900, budget=3000), marginal=True)
+    assert plan.marginal_values is not None
+
+
+def test_plan_folder_has_payment_outputs(tmp_path) -> None:
+    plan = solve(_bundled(1900))
+    plan.to_dir(tmp_path / "out")
+    bundles = pd.read_csv(tmp_path / "out" / "bundles.csv")
+    assert list(bundles["bundle"]) == ["ic"] and bool(bundles["chosen"].iloc[0])
+    contracts = pd.read_csv(tmp_path / "out" / "contracts.csv")
+    assert set(contracts["payment"]) == {"bundle"}
+    assert "bundle" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8").lower()
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _problems(make) -> str:
+    with pytest.raises(InputError) as caught:
+        make()
+    return "\n".join(str(p) for p in caught.value.problems)
+
+
+def test_block_needs_price_and_capacity() -> None:
+    text = _problems(lambda: build([{"service": "s", "demand": 1}],
+                                   [{"provider": "B", "service": "s", "payment": "block"}]))
+    assert "offers row 'B/s'" in text and "column 'block_price'" in text
+    assert "column 'capacity'" in text
+
+
+def test_block_price_on_activity_offer_and_unknown_payment() -> None:
+    text = _problems(lambda: build([{"service": "s", "demand": 1}],
+                                   [{"provider": "A", "service": "s", "price": 1,
+                                     "block_price": 5},
+                                    {"provider": "B", "service": "s", "price": 1,
+                                     "payment": "capitation"}]))
+    assert "block_price 5 on an offer paid by activity" in text
+    assert "'capitation' is not a known payment" in text
+
+
+def test_negative_guarantee_and_withhold_out_of_range() -> None:
+    text = _problems(lambda: build([{"service": "s", "demand": 1}],
+                                   [{"provider": "A", "service": "s", "price": 1}],
+                                   providers=[{"provider": "A", "income_guarantee": -1}]))
+    assert "income_guarantee" in text
+    text = _problems(lambda: _block(800, quality_withhold=1.5))
+    assert "quality_withhold" in text
+
+
+def test_bundle_references_and_rules() -> None:
+    base = build([{"service": "a", "demand": 10, "min_providers": 2},
+                  {"service": "b", "demand": 10, "choice_headroom": 0.1}],
+                 [{"provider": "H", "service": "a", "price": 1},
+                  {"provider": "K", "service": "a", "price": 1},
+                  {"provider": "H", "service": "b", "price": 1, "capacity": 20}])
+    text = _problems(lambda: with_bundles(base, [
+        {"bundle": "x", "provider": "Q", "services": "a;zz", "price": 1, "quality": 1,
+         "level": "pcx"},
+        {"bundle": "y", "provider": "H", "services": "a;b;b", "price": -1, "quality": 1,
+         "level": "pct"}]))
+    for expected in ("unknown provider 'Q'", "unknown service 'zz'", "unknown level 'pcx'",
+                     "lists b more than once", "needs min_providers 2",
+                     "needs choice_headroom 0.1", "bundles row 'y'"):
+        assert expected in text, expected
+    assert "price" in text
+
+
+def test_ineligible_bundle_is_not_chosen() -> None:
+    """The bundle's quality 0.9 is below a's min_quality 0.95: it is listed, not chosen."""
+    base = _bundled(1)
+    services = base.services.assign(min_quality=[0.95, 0.0])
+    instance = planner.Instance.from_frames(base.config, base.levels, services, base.providers,
+                                            base.offers, base.level_effects, bundles=base.bundles)
+    plan = solve(instance)
+    assert plan.objective == approx(2010)
+    assert plan.bundles.iloc[0].reason == "quality below a service's floor"
