@@ -27,6 +27,7 @@ import pandas as pd
 from planner import charts
 from planner.decisions import contract_decisions, provider_decisions, risks, service_decisions
 from planner.instance import Instance
+from planner.report_payment import has_payments, payment_section
 from planner.summary import (
     STATUS_WORDS,
     PlanFiles,
@@ -57,7 +58,8 @@ TABLE_LIMIT = 25  # rows above which a table scrolls on screen (every row is the
 SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("diagnosis", "What to relax"), ("years", "Year by year"),
             ("money", "Where the money goes"), ("continuum", "The commissioning continuum"),
-            ("providers", "Providers and break-even"), ("quality", "Quality"),
+            ("providers", "Providers and break-even"), ("payment", "How care is paid for"),
+            ("quality", "Quality"),
             ("changes", "Changes from today"), ("alternatives", "Other plans nearly as good"),
             ("constraints", "What binds the plan"),
             ("solver", "How the plan was found"))
@@ -633,13 +635,15 @@ def render_html(files: PlanFiles) -> str:
         "headline": _headline, "decisions": _decisions, "diagnosis": _diagnosis, "years": _years,
         "money": _money,
         "continuum": _continuum, "providers": _providers, "quality": _quality,
+        "payment": payment_section,  # issue 16
         "changes": _changes, "alternatives": _alternatives, "constraints": _constraints,
         "solver": _solver}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
                and (key != "alternatives" or "differs" in files.table("alternatives"))
-               and (key != "years" or files.multi_year)]
+               and (key != "years" or files.multi_year)
+               and (key != "payment" or has_payments(files))]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'
                    for key, title in present)

@@ -33,7 +33,7 @@ from planner.plan import (  # noqa: F401 - TEXT_COLUMNS and BOOL_COLUMNS, for ol
 
 #: The plan folder's tables, by file stem, in the order reports list them.
 TABLE_FILES = ("budget", "contracts", "services", "providers", "levels", "changes",
-               "spend_changes", "marginal_values", "alternatives", "unfunded")
+               "spend_changes", "marginal_values", "alternatives", "unfunded", "bundles")
 CHANGE_KINDS = ("started", "ended", "moved", "volume changed", "same")
 
 
