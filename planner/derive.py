@@ -70,10 +70,12 @@ class Derived:
         return self.instance.config.policy.price_change
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"levels": self.levels, "services": self.services,
-                "service_levels": self.service_levels, "offers": self.offers,
-                "contracts": self.contracts, "providers": self.providers,
-                "bundles": self.bundles}
+        tables = {"levels": self.levels, "services": self.services,
+                  "service_levels": self.service_levels, "offers": self.offers,
+                  "contracts": self.contracts, "providers": self.providers}
+        if len(self.bundles):  # issue 16: only when the instance has bundles
+            tables["bundles"] = self.bundles
+        return tables
 
 
 def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset()) -> Derived:
