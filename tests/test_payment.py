@@ -268,3 +268,74 @@ def test_ineligible_bundle_is_not_chosen() -> None:
     plan = solve(instance)
     assert plan.objective == approx(2010)
     assert plan.bundles.iloc[0].reason == "quality below a service's floor"
+
+
+# --- verify rechecks every payment from the raw tables -----------------------------------------
+
+
+def _tampered(plan: planner.Plan, table: str, column: str, value, row: int = 0) -> planner.Plan:
+    import copy
+
+    other = copy.copy(plan)
+    frame = getattr(plan, table).copy()
+    frame.loc[frame.index[row], column] = value
+    setattr(other, table, frame)
+    return other
+
+
+def test_verify_rechecks_blocks_bundles_and_guarantees() -> None:
+    """Each payment, changed in the plan alone, is caught from the data."""
+    block = _block(800)
+    plan = solve(block)
+    bad = planner.verify(block, _tampered(plan, "contracts", "spend", 700))
+    assert any("block spend £700.00 but the block price is £800.00" in b for b in bad)
+    bad = planner.verify(block, _tampered(plan, "contracts", "payment", "activity"))
+    assert any("paid by activity but the offer is paid by block" in b for b in bad)
+    bundled = _bundled(1900)
+    plan = solve(bundled)
+    bad = planner.verify(bundled, _tampered(plan, "contracts", "volume", 90))
+    assert any("a volume 90 ≠ its demand 100" in b for b in bad)
+    bad = planner.verify(bundled, _tampered(plan, "contracts", "spend", 900))
+    assert any("but the bundle's price is £1,900.00" in b for b in bad)
+    bad = planner.verify(bundled, _tampered(plan, "contracts", "provider", "H"))
+    assert any("another provider or level" in b for b in bad)
+    guaranteed = build([{"service": "s", "demand": 30}],
+                       [{"provider": "G", "service": "s", "price": 10}],
+                       providers=[{"provider": "G", "income_guarantee": 500}])
+    plan = solve(guaranteed)
+    bad = planner.verify(guaranteed, _tampered(plan, "providers", "guarantee_paid", 0.0))
+    assert any("guarantee paid £0.00 but the data give £200.00" in b for b in bad)
+
+
+def test_verify_sees_a_withhold_the_plan_ignored() -> None:
+    """A plan solved without the withhold, checked against data with it, is refused: the price
+    of B's episodes is 98 × 0.96 = £94.08 in the data."""
+    def instance(**policy) -> planner.Instance:
+        return build([{"service": "s", "demand": 10}],
+                     [{"provider": "B", "service": "s", "price": 98, "quality": 0.6}], **policy)
+    plan = solve(instance())
+    bad = planner.verify(instance(quality_withhold=0.1), plan)
+    assert any("price 98 but the data give 94.08" in b for b in bad)
+
+
+def test_bundles_from_an_instance_folder(tmp_path) -> None:
+    """bundles.csv beside the other tables is read and validated with line numbers; a folder
+    without it has no bundles."""
+    folder = tmp_path / "area"
+    folder.mkdir()
+    (folder / "instance.yaml").write_text("name: area\npopulation: 1000\n", encoding="utf-8")
+    (folder / "levels.csv").write_text("level,order,population,transaction_cost\npct,1,1000,5\n")
+    (folder / "services.csv").write_text("service,category,demand,mandatory\n"
+                                         "a,elective,100,true\nb,elective,50,true\n")
+    (folder / "providers.csv").write_text("provider,kind\nH,nhs_trust\nI,independent\n")
+    (folder / "offers.csv").write_text("provider,service,price,quality\nH,a,10,1\nH,b,20,1\n")
+    assert len(planner.load_instance(folder).bundles) == 0
+    (folder / "bundles.csv").write_text("bundle,provider,services,price,quality,level\n"
+                                        "ic,I,a;b,1900,0.9,pct\n")
+    instance = planner.load_instance(folder)
+    assert solve(instance).objective == approx(1905)
+    (folder / "bundles.csv").write_text("bundle,provider,services,price,quality,level\n"
+                                        "ic,I,a;b,1900,1.5,pct\n")
+    with pytest.raises(InputError) as caught:
+        planner.load_instance(folder)
+    assert "bundles row 'ic' line 2, column 'quality'" in str(caught.value)
