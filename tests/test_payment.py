@@ -339,3 +339,18 @@ def test_bundles_from_an_instance_folder(tmp_path) -> None:
     with pytest.raises(InputError) as caught:
         planner.load_instance(folder)
     assert "bundles row 'ic' line 2, column 'quality'" in str(caught.value)
+
+
+def test_pct_payment_instance() -> None:
+    """The PCT with one example of each payment form (instances/pct_payment/README.md): the
+    diabetes bundle (£1,090,000 + one £15,000 contract) beats its services contract by contract,
+    the district nursing block is let at £5,922,000, and the plan verifies."""
+    from pathlib import Path
+
+    instance = planner.load_instance(Path(__file__).parents[1] / "instances" / "pct_payment")
+    plan = solve(instance)
+    assert plan.totals["block_spend"] == approx(5_922_000)
+    assert plan.totals["bundle_spend"] == approx(1_090_000)
+    row = plan.bundles.iloc[0]
+    assert bool(row.chosen) and row.contract_cost > row.price + row.transaction_cost
+    assert plan.totals["guarantee_payments"] == approx(0)
