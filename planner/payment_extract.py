@@ -95,7 +95,7 @@ def income_split(instance, contracts: pd.DataFrame, providers: pd.DataFrame,
                  price_factor: np.ndarray) -> pd.DataFrame:
     """Income by payment form and the guarantee top-up, by provider and year (£)."""
     index = pd.MultiIndex.from_frame(providers[["provider", "year"]])
-    payment = contracts["payment"] if "payment" in contracts else "activity"
+    payment = contracts.get("payment", pd.Series("activity", index=contracts.index))
     for form in ("activity", "block", "bundle"):
         mine = contracts.loc[payment == form]
         providers[f"{form}_income"] = mine.groupby(["provider", "year"])["spend"].sum() \
@@ -189,6 +189,6 @@ def split_totals(frame: pd.DataFrame, contracts: pd.DataFrame, providers: pd.Dat
         part = contracts.loc[payment == form].groupby("year")["spend"].sum()
         frame[key] = part.reindex(years).fillna(0.0).to_numpy()
         frame["activity_spend"] = frame["activity_spend"] - frame[key]
-    paid = providers["guarantee_paid"] if "guarantee_paid" in providers else None
+    paid = providers.get("guarantee_paid")
     frame["guarantee_payments"] = 0.0 if paid is None else \
         paid.groupby(providers["year"]).sum().reindex(years).fillna(0.0).to_numpy()

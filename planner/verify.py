@@ -401,6 +401,7 @@ def _check_totals(ctx: _Context) -> dict[int, float]:
             tariff = service["tariff"]
             prices = instance.offers.loc[instance.offers["service"] == service_id, "price"]
             mean_price = tariff if not math.isnan(tariff) else (prices.mean() if len(prices) else 0.0)
+            mean_price = 0.0 if math.isnan(mean_price) else mean_price  # block offers: no price
             rate = service["demand"] * (1 + ctx.growth(service_id)) ** t / population
             sd = (mean_price * ctx.price_factor(t) * math.sqrt(rate * (1 + service["cost_cv"] ** 2))
                   * population / math.sqrt(levels.at[level, "population"]))

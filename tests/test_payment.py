@@ -354,3 +354,24 @@ def test_pct_payment_instance() -> None:
     row = plan.bundles.iloc[0]
     assert bool(row.chosen) and row.contract_cost > row.price + row.transaction_cost
     assert plan.totals["guarantee_payments"] == approx(0)
+
+
+def test_bundle_episodes_count_towards_setting_targets() -> None:
+    """Two years; a (hospital, 100 × £10) and b (community, 50 × £20), both long-term
+    conditions, with at least 30 % of their episodes in the community. The bundle of b at £900
+    a year (against £1,000 by activity) keeps b's 50 of 150 episodes (33 %) in the community, so
+    the target holds with it: 2 × (1,000 + 900) = £3,800. With 34 % no plan exists at all."""
+    base = build([{"service": "a", "demand": 100, "setting": "hospital", "category": "ltc"},
+                  {"service": "b", "demand": 50, "setting": "community", "category": "ltc"}],
+                 [{"provider": "H", "service": "a", "price": 10},
+                  {"provider": "H", "service": "b", "price": 20}],
+                 providers=[{"provider": "H"}, {"provider": "I", "kind": "independent"}])
+    bundle = pd.DataFrame([{"bundle": "x", "provider": "I", "services": "b", "price": 900,
+                            "quality": 1, "level": "pct"}])
+
+    def instance(share: float) -> planner.Instance:
+        config = {"name": "t", "population": 1000, "horizon": 2, "policy": {"setting_targets": [
+            {"category": "ltc", "settings": ["community"], "min_share": share}]}}
+        return planner.Instance.from_frames(config, *_tables(base), bundles=bundle)
+    assert solve(instance(0.3)).objective == approx(3800)
+    assert planner.solve(instance(0.34)).status == "infeasible"
