@@ -35,7 +35,7 @@ from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS
 #: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
 TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
                 "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
-                "status", "message", "reason", "differs", "scope", "payment", "bundle", "services")
+                "status", "message", "reason", "differs", "scope", "payment", "bundle")
 BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used", "chosen")
 
 
