@@ -375,3 +375,17 @@ def test_bundle_episodes_count_towards_setting_targets() -> None:
         return planner.Instance.from_frames(config, *_tables(base), bundles=bundle)
     assert solve(instance(0.3)).objective == approx(3800)
     assert planner.solve(instance(0.34)).status == "infeasible"
+
+
+def test_bundle_price_sweep_and_workbook_round_trip(tmp_path) -> None:
+    """Sweeping the bundle's price: £1,900 is chosen (£1,905), £2,100 is not (£2,010, the
+    contracts); the instance survives an Excel workbook round trip with its bundles."""
+    from planner.excel import write_instance_workbook
+
+    instance = _bundled(1900)
+    table = planner.sweep(instance, {"parameters": {"bundles.price": {"set": [1900, 2100]}}})
+    assert list(table["objective"]) == approx([1905, 2010])
+    write_instance_workbook(instance, tmp_path / "area.xlsx")
+    back = planner.load_instance(tmp_path / "area.xlsx")
+    assert list(back.bundles["services"]) == [("a", "b")]
+    assert solve(back).objective == approx(1905)
