@@ -389,3 +389,23 @@ def test_bundle_price_sweep_and_workbook_round_trip(tmp_path) -> None:
     back = planner.load_instance(tmp_path / "area.xlsx")
     assert list(back.bundles["services"]) == [("a", "b")]
     assert solve(back).objective == approx(1905)
+
+
+def test_bundle_only_provider_pays_entry_and_guarantee() -> None:
+    """I has no offers, only the £1,800 bundle; it costs £50 to bring in, needs £1,000 to break
+    even (the bundle's income counts) and has a £100 income guarantee (bundle income does not
+    count towards it, so the top-up is the whole £100). Bundle: 1,800 + 5 + 50 + 100 = £1,955,
+    against £2,010 contract by contract."""
+    base = build([{"service": "a", "demand": 100}, {"service": "b", "demand": 50}],
+                 [{"provider": "H", "service": "a", "price": 10},
+                  {"provider": "H", "service": "b", "price": 20}],
+                 providers=[{"provider": "H"},
+                            {"provider": "I", "kind": "independent", "entry_cost": 50,
+                             "min_income": 1000, "income_guarantee": 100}],
+                 levels=[{"level": "pct", "population": 1000, "transaction_cost": 5}])
+    instance = with_bundles(base, [{"bundle": "ic", "provider": "I", "services": "a;b",
+                                    "price": 1800, "quality": 0.9, "level": "pct"}])
+    plan = solve(instance)
+    assert plan.objective == approx(1955)
+    row = plan.providers.set_index("provider").loc["I"]
+    assert (row.entry_cost_paid, row.guarantee_paid, row.income) == (50, 100, 1800)
