@@ -126,6 +126,10 @@ def _check_blocks(ctx) -> None:
             if not _close(c.spend, price):
                 ctx.bad.append(f"{label}: block spend £{c.spend:,.2f} but the block price is "
                                f"£{price:,.2f}")
+            capacity = float(offers.at[(c.provider, c.service), "capacity"])
+            if c.volume > capacity + ABS_TOL + REL_TOL * capacity:  # whatever --without says
+                ctx.bad.append(f"{label}: {c.volume:g} episodes, more than the block's "
+                               f"{capacity:g}")
 
 
 def _check_bundles(ctx) -> None:
