@@ -197,13 +197,20 @@ def test_sweep_diagnosis_and_marginal_values_with_payments() -> None:
 
 
 def test_plan_folder_has_payment_outputs(tmp_path) -> None:
+    """bundles.csv, contracts.csv's payment column, and report.html's comparison of the chosen
+    bundle (£1,900 + £5) with its services contract by contract (£2,010: test above)."""
     plan = solve(_bundled(1900))
     plan.to_dir(tmp_path / "out")
     bundles = pd.read_csv(tmp_path / "out" / "bundles.csv")
     assert list(bundles["bundle"]) == ["ic"] and bool(bundles["chosen"].iloc[0])
     contracts = pd.read_csv(tmp_path / "out" / "contracts.csv")
     assert set(contracts["payment"]) == {"bundle"}
-    assert "bundle" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8").lower()
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    # the bundled group against the same services contract by contract (£2,010, £105 more)
+    assert 'id="payment"' in html
+    assert ("ic (a, b), chosen: £1,905 a year as a bundle (price and one contract per unit); "
+            "contract by contract they would cost £2,010") in html
+    assert "£105 more; the plan pays £1,905 for them." in html
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -409,3 +416,18 @@ def test_bundle_only_provider_pays_entry_and_guarantee() -> None:
     assert plan.objective == approx(1955)
     row = plan.providers.set_index("provider").loc["I"]
     assert (row.entry_cost_paid, row.guarantee_paid, row.income) == (50, 100, 1800)
+
+
+def test_without_payment_data_nothing_changes(tmp_path) -> None:
+    """The toy (no blocks, bundles, guarantees or withhold): its £1,383,000 optimum, every
+    contract paid by activity, no payment section in report.html and no bundles.csv."""
+    from pathlib import Path
+
+    toy = planner.load_instance(Path(__file__).parents[1] / "instances" / "toy")
+    plan = solve(toy)
+    assert plan.objective == approx(1_383_000)
+    assert set(plan.contracts["payment"]) == {"activity"}
+    assert plan.totals["block_spend"] == plan.totals["bundle_spend"] == 0
+    plan.to_dir(tmp_path / "out")
+    assert not (tmp_path / "out" / "bundles.csv").exists()
+    assert 'id="payment"' not in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
