@@ -200,6 +200,9 @@ def _headline(files: PlanFiles) -> str:
              "new providers": totals.get("entry_costs") or 0.0,
              "exits": totals.get("exit_costs") or 0.0,
              "notice": totals.get("notice_costs") or 0.0}
+    parts.update({name: totals[key] for name, key in (  # issue 16, where the plan pays them
+        ("blocks", "block_spend"), ("bundles", "bundle_spend"),
+        ("income guarantees", "guarantee_payments")) if (totals.get(key) or 0) > 0})
     budget = totals.get("budget")
     title = "Spend against budget" if budget is not None else "Spend by component"
     chart = charts.spend_against_budget(parts, budget, title) if totals else ""

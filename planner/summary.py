@@ -241,8 +241,14 @@ def headline(files: PlanFiles) -> list[Headline]:
                                 if share is not None else "")))
     one_off = sum(totals.get(k) or 0.0 for k in ("setup_costs", "entry_costs", "exit_costs",
                                                   "notice_costs"))
-    rows += [Headline("activity_spend", "Paid to providers", totals.get("activity_spend"), "£",
-                      "episodes × prices"),
+    # issue 16: blocks, bundles and guarantee top-ups are paid to providers too
+    other_forms = sum(totals.get(k) or 0.0 for k in ("block_spend", "bundle_spend",
+                                                      "guarantee_payments"))
+    paid = totals.get("activity_spend")
+    rows += [Headline("activity_spend", "Paid to providers",
+                      paid + other_forms if paid is not None and other_forms else paid, "£",
+                      "episodes × prices" if not other_forms
+                      else "episodes × prices, blocks, bundles and income guarantees"),
              Headline("transaction_costs", "Contracting costs", totals.get("transaction_costs"),
                       "£", "commissioners' cost of letting and managing contracts"),
              Headline("one_off_costs", "One-off costs", one_off, "£",
