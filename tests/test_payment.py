@@ -431,3 +431,17 @@ def test_without_payment_data_nothing_changes(tmp_path) -> None:
     plan.to_dir(tmp_path / "out")
     assert not (tmp_path / "out" / "bundles.csv").exists()
     assert 'id="payment"' not in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+
+
+def test_guarantee_follows_prices_over_years() -> None:
+    """Two years, prices −10 %: G's £500 guarantee is £450 in year 2 and its 30 episodes earn
+    £300 then £270, so the top-ups are £200 and £180 and spend is £500 + £450 = £950."""
+    instance = build([{"service": "s", "demand": 30}],
+                     [{"provider": "G", "service": "s", "price": 10}],
+                     providers=[{"provider": "G", "income_guarantee": 500}])
+    multi = planner.Instance.from_frames(
+        {"name": "t", "population": 1000, "horizon": 2, "policy": {"price_change": -0.1}},
+        *_tables(instance))
+    plan = solve(multi)
+    assert plan.objective == approx(950)
+    assert list(plan.providers["guarantee_paid"]) == approx([200, 180])
