@@ -30,6 +30,8 @@ Rows:
                    blocks; at an optimum g_pt = max(0, G_p pf_t w_pt − income_pt))
   delegated (ext.) + Σ_{c ∈ K at l} B_c pf_t b_ct + Σ_{β at l} (P_β pf_t + tc_l) u_β
   setting targets (ext.) bundle episodes count as activity of their service's setting
+  block notice     (T > 1) ended_ot ≥ L_o,t−1 − L_ot for an incumbent block offer o,
+                   L_ot = Σ_{c ∈ o} b_ct, L_o,−1 = 1: half a year of its block price when it ends
 
 Costs (£, by year): block_spend_t = Σ B_c pf_t b_ct; bundle_spend_t = Σ P_β pf_t u_β;
 guarantee_payments_t = Σ g_pt; transaction_costs_t += Σ tc_{l_β} u_β (one contract per bundle per
@@ -44,7 +46,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.families import ModelData, at_most, linear
-from planner.rules import MIN_CONTRACT_VOLUME
+from planner.rules import MIN_CONTRACT_VOLUME, NOTICE_SHARE
 
 
 def block_rows(d: ModelData) -> np.ndarray:
@@ -89,6 +91,7 @@ def add_payment(m: pyo.ConcreteModel, d: ModelData) -> None:
         (floor[i, t], m.block[i, t]), (-1.0, d.x(int(blocks[i]), t))))))
     m.block_spend = pyo.Expression(years, rule=lambda _, t: linear(
         (float(price[i]) * _factor(d, t), m.block[i, t]) for i in range(len(blocks))))
+    _add_block_notice(m, d, blocks, price)
 
     rows = d.derived.bundles
     rows = rows.loc[rows["eligible"]] if len(rows) else rows
@@ -126,7 +129,40 @@ def add_payment(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.guarantee_payments = pyo.Expression(years, rule=lambda _, t: linear(
         (1.0, m.guarantee[p, t]) for p in guaranteed))
     m.payment_costs = pyo.Expression(years, rule=lambda _, t: m.block_spend[t]
-                                     + m.bundle_spend[t] + m.guarantee_payments[t])
+                                     + m.bundle_spend[t] + m.guarantee_payments[t]
+                                     + m.block_notice[t])
+
+
+def _add_block_notice(m: pyo.ConcreteModel, d: ModelData, blocks: np.ndarray,
+                      price: np.ndarray) -> None:
+    """Notice on an incumbent block contract that ends (T > 1 only, as for activity notice).
+
+    For an incumbent block offer o (incumbent_volume > 0) let L_ot = Σ_{c ∈ o} b_ct (0 or 1:
+    only the chosen level carries episodes), L_o,−1 = 1 (it runs today). Then
+      ended_ot ≥ L_o,t−1 − L_ot,  0 ≤ ended_ot ≤ 1,
+      block_notice_t = Σ_o NOTICE_SHARE · B_o · pf_t · ended_ot  (half a year of the block).
+    ended is 1 exactly in a year the block stops, at any optimum (it is only ever paid for).
+    """
+    years = d.years
+    contracts = d.derived.contracts
+    offers = d.derived.offers.set_index(["provider", "service"])
+    keys = list(zip(contracts["provider"].to_numpy()[blocks], contracts["service"].to_numpy()[blocks]))
+    incumbent = {key for key in keys if offers.at[key, "incumbent_volume"] > 0}
+    members: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key in incumbent:
+            members.setdefault(key, []).append(i)
+    names = list(members) if len(years) > 1 else []
+    m.block_ended = pyo.Var([(n, t) for n in range(len(names)) for t in years], bounds=(0, 1))
+
+    def let(n: int, t: int):
+        return sum(m.block[i, t] for i in members[names[n]]) if t >= 0 else 1.0
+
+    m.block_end_rule = pyo.Constraint(list(m.block_ended.index_set()), rule=lambda _, n, t:
+                                      m.block_ended[n, t] >= let(n, t - 1) - let(n, t))
+    share = {n: NOTICE_SHARE * float(price[members[names[n]][0]]) for n in range(len(names))}
+    m.block_notice = pyo.Expression(years, rule=lambda _, t: linear(
+        (share[n] * _factor(d, t), m.block_ended[n, t]) for n in range(len(names))))
 
 
 def _extend(con, extra) -> None:

@@ -168,6 +168,7 @@ def notice_costs(instance: Instance, contracts: pd.DataFrame, years: np.ndarray,
                 charges[key] = charges.get(key, 0.0) + NOTICE_SHARE * (shortfall - noticed) \
                     * price * price_factor[t]
                 noticed = shortfall
+    charges = payment_extract.block_notice(instance, contracts, years, price_factor, charges)
     return pd.Series(charges, dtype=float)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from formulations.families import BuiltModel
 from planner.payment_derive import bundle_shares
-from planner.rules import DECIMALS
+from planner.rules import DECIMALS, NOTICE_SHARE
 from planner.solver import SolveResult
 
 PAYMENT_TOTALS = ("block_spend", "bundle_spend", "guarantee_payments")
@@ -192,3 +192,25 @@ def split_totals(frame: pd.DataFrame, contracts: pd.DataFrame, providers: pd.Dat
     paid = providers.get("guarantee_paid")
     frame["guarantee_payments"] = 0.0 if paid is None else \
         paid.groupby(providers["year"]).sum().reindex(years).fillna(0.0).to_numpy()
+
+
+def block_notice(instance, contracts: pd.DataFrame, years: np.ndarray, price_factor: np.ndarray,
+                 charges: dict[tuple[str, int], float]) -> dict[tuple[str, int], float]:
+    """Add to ``charges`` (£ by provider and year) half a year of an incumbent block's price in
+    each year it ends (several years only; it runs today, so year 0 ends it if not let)."""
+    offers = instance.offers
+    incumbent = offers.loc[(offers["payment"] == "block") & (offers["incumbent_volume"] > 0)]
+    if len(years) == 1 or not len(incumbent):
+        return charges
+    payment = contracts.get("payment", pd.Series("activity", index=contracts.index))
+    let = set(zip(*[contracts.loc[payment == "block", k] for k in ("provider", "service", "year")]))
+    for offer in incumbent.itertuples(index=False):
+        before = True
+        for t, year in enumerate(years):
+            now = (offer.provider, offer.service, int(year)) in let
+            if before and not now:
+                key = (offer.provider, int(year))
+                charges[key] = charges.get(key, 0.0) + NOTICE_SHARE * offer.block_price \
+                    * price_factor[t]
+            before = now
+    return charges

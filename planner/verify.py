@@ -373,6 +373,7 @@ def _one_off_costs(ctx: _Context) -> dict[int, dict[str, float]]:
                     out[year]["notice_costs"] += (NOTICE_SHARE * (short - noticed) * base
                                                   * ctx.price_factor(ctx.t(year)))
                     noticed = short
+        pay.block_notice(ctx, out)  # issue 16: an incumbent block that ends
     return out
 
 

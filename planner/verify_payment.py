@@ -22,7 +22,7 @@ import math
 
 import pandas as pd
 
-from planner.rules import ABS_TOL, REL_TOL
+from planner.rules import ABS_TOL, NOTICE_SHARE, REL_TOL
 
 
 def _close(a: float, b: float) -> bool:
@@ -234,3 +234,23 @@ def _check_guarantees(ctx) -> None:
             if not _close(float(paid), owed):
                 ctx.bad.append(f"provider {provider} in {year}: guarantee paid £{paid:,.2f} but "
                                f"the data give £{owed:,.2f}")
+
+
+def block_notice(ctx, out: dict[int, dict[str, float]]) -> None:
+    """Add the notice on incumbent block contracts that end (several years) to ``out``: half a
+    year of the block price, × pf_t, in the year it is first not let after being let (or today)."""
+    offers = ctx.instance.offers
+    incumbent = offers.loc[(offers["payment"] == "block") & (offers["incumbent_volume"] > 0)]
+    if len(ctx.years) == 1 or not len(incumbent):
+        return
+    contracts = ctx.plan.contracts
+    mine = contracts.loc[payment_of(contracts) == "block"]
+    let = set(zip(mine["provider"], mine["service"], mine["year"]))
+    for offer in incumbent.itertuples(index=False):
+        before = True
+        for year in ctx.years:
+            now = (offer.provider, offer.service, year) in let
+            if before and not now:
+                out[year]["notice_costs"] += NOTICE_SHARE * float(offer.block_price) \
+                    * ctx.price_factor(ctx.t(year))
+            before = now

@@ -445,3 +445,25 @@ def test_guarantee_follows_prices_over_years() -> None:
     plan = solve(multi)
     assert plan.objective == approx(950)
     assert list(plan.providers["guarantee_paid"]) == approx([200, 180])
+
+
+def test_ending_an_incumbent_block_owes_notice() -> None:
+    """Two years, 100 episodes a year: A by activity at £10, or B's incumbent block of 100.
+    Ending the block costs half a year of it in the year it ends (MODEL §3 notice). A £1,100
+    block: keep it, £2,200, against 1,000 + 1,000 + 550 = £2,550 for ending it at once. A
+    £1,400 block: keep it £2,800, end it at once 2,000 + 700 = £2,700, so it ends in the first
+    year with £700 of notice."""
+    def instance(block_price: float) -> planner.Instance:
+        base = build([{"service": "s", "demand": 100}],
+                     [{"provider": "A", "service": "s", "price": 10},
+                      {"provider": "B", "service": "s", "payment": "block",
+                       "block_price": block_price, "capacity": 100, "incumbent_volume": 100}],
+                     providers=[{"provider": "A"}, {"provider": "B", "incumbent": True}])
+        return planner.Instance.from_frames({"name": "t", "population": 1000, "horizon": 2},
+                                            *_tables(base))
+    plan = solve(instance(1100))
+    assert plan.objective == approx(2200) and plan.totals["notice_costs"] == 0
+    plan = solve(instance(1400))
+    assert plan.objective == approx(2700)
+    assert plan.totals_by_year["2010"]["notice_costs"] == approx(700)
+    assert set(plan.contracts["provider"]) == {"A"}
