@@ -39,6 +39,7 @@ VALUE_COLUMNS: dict[str, frozenset[str]] = {
     "offers": frozenset({"price", "quality", "min_quality", "unit_price"}),
     "contracts": frozenset({"level_demand", "growth", "unit_price", "quality", "big_m"}),
     "providers": frozenset({"min_income", "min_volume"}),
+    "bundles": frozenset(),  # issue 16: every bundle column is structure (a change rebuilds)
 }
 #: Policy keys that are parameters of a built model (the budget and £ per QALY are Params of
 #: their own; the yearly price change reaches the model through the price tables).

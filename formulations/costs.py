@@ -79,11 +79,11 @@ def add_spend(m: pyo.ConcreteModel, d: ModelData) -> None:
     if d.derived.horizon == 1:  # no notice in a single year (MODEL §2)
         m.spend = expressions(d.years, (m.activity_spend[t] + m.transaction_costs[t]
                                         + m.setup_costs[t] + m.entry_costs[t] + m.exit_costs[t]
-                                        for t in d.years))
+                                        + m.payment_costs[t] for t in d.years))
         return
     m.spend = expressions(d.years, (m.activity_spend[t] + m.transaction_costs[t] + m.setup_costs[t]
                                     + m.entry_costs[t] + m.exit_costs[t] + m.notice_costs[t]
-                                    for t in d.years))
+                                    + m.payment_costs[t] for t in d.years))
 
 
 def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from pyomo.common.gc_manager import PauseGC
 from formulations import shifting
 from formulations.shifting import ShiftData
 from planner.derive.tables import Derived
+
+if TYPE_CHECKING:
+    from formulations.payment import PaymentData
 
 
 def gc_paused(function):
@@ -88,6 +92,8 @@ class ModelData:
     shifting: ShiftData | None = None
     #: episodes a contract may carry above its level's demand (effects that add demand)
     added: np.ndarray | float = 0.0
+    #: block contracts and chosen-able bundles (issue 16, :mod:`formulations.payment`)
+    payment: PaymentData | None = None
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:
@@ -99,6 +105,9 @@ class ModelData:
         w_rows = np.flatnonzero(providers["needs_w"].to_numpy())
         y_of_sl = {int(row): j for j, row in enumerate(sl_rows)}
         y_of_contract = contracts["sl"].map(y_of_sl).to_numpy()
+        by_provider = groups(contracts["provider"])
+        for row in w_rows:  # a provider used only through a bundle holds no contract (issue 16)
+            by_provider.setdefault(providers.at[int(row), "provider"], np.zeros(0, dtype=int))
         data = cls(
             derived=derived, years=range(derived.horizon), sl_rows=sl_rows, z_rows=z_rows,
             w_rows=w_rows, z_of={int(c): k for k, c in enumerate(z_rows)},
@@ -109,7 +118,7 @@ class ModelData:
             growth=contracts["growth"].to_numpy(),
             capacity=contracts["capacity"].to_numpy(),
             quality=contracts["quality"].to_numpy(),
-            by_service=groups(contracts["service"]), by_provider=groups(contracts["provider"]),
+            by_service=groups(contracts["service"]), by_provider=by_provider,
             by_level=groups(contracts["level"]), by_y=groups(y_of_contract),
             y_by_service=groups(sl["service"]), y_by_level=groups(sl["level"]),
             z_by_service=groups(contracts["service"].iloc[z_rows]),

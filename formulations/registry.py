@@ -35,7 +35,17 @@ from enum import IntEnum
 
 import pyomo.environ as pyo
 
-from formulations import budget, capacity, choice, costs, demand, levels, shifting, years
+from formulations import (
+    budget,
+    capacity,
+    choice,
+    costs,
+    demand,
+    levels,
+    payment,
+    shifting,
+    years,
+)
 from formulations.model_data import BuiltModel, ModelData
 from formulations.start import START_ATTRIBUTE, greedy_start
 from formulations.variables import declare_variables
@@ -49,6 +59,7 @@ class Stage(IntEnum):
     RULES = 1  # reads the variables only
     LIMITS = 2  # reads the running and one-off costs (transaction costs, set-ups)
     BREAK_EVEN = 3  # reads spend
+    LINKS = 4  # extends the rows and totals of other families (after the objective)
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,12 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("delegated_budget", Family.DELEGATED_BUDGET, levels.add_delegated_budget,
                (Rows("delegated_budget", "£", "level", relax=15, dual=(7, "delegated budget")),),
                stage=Stage.LIMITS),
+    # how care is paid for (issue 16): block contracts, capitated bundles, income guarantees
+    # (the quality withhold is in the derived prices); after the running costs, before spend
+    FamilySpec("payment", None, payment.add_payment, (
+        Rows("block_capacity", "episodes", "block"), Rows("block_activity", "episodes", "block"),
+        Rows("bundle_use", "bundles", "bundle"), Rows("guarantee_floor", "£", P),
+        Rows("block_end_rule", "blocks", "block")), stage=Stage.LIMITS),
     FamilySpec("notice", None, years.add_notice, (
         Rows("notice_running", "episodes", OF), Rows("notice_shortfall", "episodes", OF),
         Rows("notice_no_new", "episodes", OF), Rows("notice_at_shortfall", "episodes", OF)),
@@ -141,6 +158,9 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("setting_targets", Family.SETTING_TARGETS, years.add_setting_targets,
                (Rows("setting_target", "episodes", "target", relax=17, dual=(10, "setting target")),),
                stage=Stage.BREAK_EVEN, several_years=True),
+    # bundles and blocks in the rows they share: demand, provider use, break-even income,
+    # delegated budgets, setting targets, risk and QALYs (formulations.payment.after_objective)
+    FamilySpec("payment_links", None, payment.after_objective, (), stage=Stage.LINKS),
     # eligibility rules: applied to the derived tables (planner.derive), no rows of their own
     FamilySpec("min_quality", Family.MIN_QUALITY, None),
     FamilySpec("risk_pooling", Family.RISK_POOLING, None),
@@ -209,6 +229,7 @@ def assemble(derived: Derived) -> BuiltModel:
     costs.add_spend(m, d)
     add_families(m, d, Stage.BREAK_EVEN)
     costs.add_objective(m, d)
+    add_families(m, d, Stage.LINKS)
     clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     d.start_seconds = time.perf_counter() - clock

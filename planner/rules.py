@@ -106,7 +106,10 @@ MONEY_FIELDS = frozenset({
     "objective", "bound", "entry_cost", "exit_cost", "extra_spend", "objective_change",
     "cost_unlimited", "value_of_health", "least_cost", "value_today", "value_plan",
     "value_change", "income_today", "income_plan", "income_change", "saved", "cost",
-    "net_cost", "cost_per_qaly", "comes_in_at", "goes_out_at"})
+    "net_cost", "cost_per_qaly", "comes_in_at", "goes_out_at",
+    # issue 16: how care is paid for
+    "block_spend", "bundle_spend", "guarantee_payments", "activity_income", "block_income",
+    "bundle_income", "guarantee_paid", "contract_cost", "plan_cost"})
 
 
 def tolerance(reference: float) -> float:

@@ -123,8 +123,10 @@ def _episodes(volume: float) -> str:
 def _cut(m: pyo.ConcreteModel, result) -> None:
     """Exclude the level-and-contract pattern of ``result``: at least one binary must flip."""
     terms = []
-    for name in ("y", "z"):
-        var = getattr(m, name)
+    for name in ("y", "z", "block", "bundle"):  # issue 16: a payment form is a decision too
+        var = getattr(m, name, None)
+        if var is None:
+            continue
         for data, value in zip(var.values(), result.values.get(name, [])):
             terms.append((1 - data) if value > 0.5 else data)
     m.no_good.add(pyo.quicksum(terms) >= 1)

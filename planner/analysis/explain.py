@@ -26,7 +26,8 @@ from planner.solver.highs import SolveOptions, SolveResult
 from planner.solver.session import PlanningModel
 
 COST_ITEMS = ("activity_spend", "transaction_costs", "setup_costs", "entry_costs", "exit_costs",
-              "notice_costs", "risk_cost", "qalys")
+              "notice_costs", "block_spend", "bundle_spend", "guarantee_payments",  # issue 16
+              "risk_cost", "qalys")
 
 
 @dataclass

@@ -29,7 +29,9 @@ def validate(instance: str) -> None:
     config = loaded.config
     click.echo(f"{config.name}: valid — {len(loaded.services)} services, {len(loaded.levels)} "
                f"levels, {len(loaded.providers)} providers, {len(loaded.offers)} offers, "
-               f"population {config.population:,.0f}, horizon {config.horizon} year(s).")
+               + (f"{len(loaded.bundles)} bundle{'s' if len(loaded.bundles) != 1 else ''}, "
+                  if len(loaded.bundles) else "")  # issue 16
+               + f"population {config.population:,.0f}, horizon {config.horizon} year(s).")
 
 
 COMMANDS = [validate]

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from planner.data.payment_checks import payment_problems
 from planner.data.references import _did_you_mean, _line, _present, _unknown
 from planner.data.schema import TABLES, InstanceConfig
 from planner.data.tables import BAD_CELLS, LINES
@@ -73,6 +74,7 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     problems += _references(tables, from_file)
     problems += _service_rows(tables, from_file)
     problems += _offer_rows(tables, from_file)
+    problems += payment_problems(tables, from_file)  # issue 16: blocks and bundles
     if config is not None:
         problems += _policy(config, tables)
     from planner.data.shifting_checks import check_shifting  # effects.csv, min_coverage (issue 15)
@@ -172,7 +174,7 @@ def _offer_rows(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Proble
     bad_incumbent = set(providers.loc[_bad(providers, "incumbent"), "provider"])
     problems = []
     service_tariff = offers["service"].map(tariff)
-    no_price = (service_tariff.isna() & offers["price"].isna()
+    no_price = (service_tariff.isna() & offers["price"].isna() & (offers["payment"] != "block")
                 & offers["service"].isin(tariff.index)).to_numpy() \
         & ~_bad(offers, "price") & ~offers["service"].isin(bad_tariff).to_numpy()
     for position in np.flatnonzero(no_price):

@@ -40,6 +40,8 @@ class Instance:
     source: str | None = None
     #: substitution / invest-to-save effects between services (issue 15); empty = none
     effects: pd.DataFrame = field(default_factory=lambda: _empty("effects"))
+    #: capitated bundles (optional bundles.csv, issue 16; empty = none)
+    bundles: pd.DataFrame = field(default_factory=lambda: _empty("bundles"))
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -89,6 +91,7 @@ class Instance:
         offers: pd.DataFrame,
         level_effects: pd.DataFrame | None = None,
         effects: pd.DataFrame | None = None,
+        bundles: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -98,8 +101,11 @@ class Instance:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
         if effects is None:
             effects = pd.DataFrame(columns=TABLES["effects"].column_names)
+        if bundles is None:
+            bundles = pd.DataFrame(columns=TABLES["bundles"].column_names, dtype=str)
         raw = {"levels": levels, "services": services, "providers": providers,
-               "offers": offers, "level_effects": level_effects, "effects": effects}
+               "offers": offers, "level_effects": level_effects, "effects": effects,
+               "bundles": bundles}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -142,8 +148,8 @@ class Instance:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
         for name, frame in self.tables().items():
-            if name == "effects" and frame.empty:
-                continue  # an instance without effects hashes as it did before they existed
+            if name in ("effects", "bundles") and frame.empty:
+                continue  # an instance without them hashes as it did before they existed
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, lineterminator="\n")
             digest.update(name.encode())

@@ -53,6 +53,9 @@ class Policy(_Strict):
     budget_confidence: float | None = Field(
         default=None, gt=0, lt=1,
         description="prudent budget: break even with at least this probability (horizon 1); None = off")
+    quality_withhold: float = Field(default=0.0, ge=0, le=1, description=(
+        "share of the price withheld and earned back by quality: an episode is paid "
+        "price × (1 − w + w × quality)"))
 
     @field_validator("budget")
     @classmethod
@@ -73,6 +76,7 @@ class TablePaths(_Strict):
     offers: str = "offers.csv"
     level_effects: str = "level_effects.csv"
     effects: str = "effects.csv"
+    bundles: str = "bundles.csv"
 
 
 class InstanceConfig(_Strict):
@@ -128,6 +132,8 @@ PROVIDER_KINDS = (
     "community_provider",
 )
 SETTINGS = ("hospital", "community", "home")
+#: How an offer is paid (issue 16): by activity (price × episodes) or as a block (a fixed £ a year).
+PAYMENT_FORMS = ("activity", "block")
 #: The optional ``name`` column of levels, services and providers: what reports show instead of
 #: the id (ids stay the keys that tables refer to, so they must stay short and stable; a board
 #: reads "High Street Surgery", not high_street_surgery). Plain text; duplicates are allowed.
@@ -148,9 +154,7 @@ class TableSpec:
 
 
 #: the tables of an instance, in the order they are read and reported
-TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects")
-#: Tables that may be left out (an empty table then: no level effects, no demand effects).
-OPTIONAL_TABLES = ("level_effects", "effects")
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects", "bundles")
 
 TABLES: dict[str, TableSpec] = {
     "levels": TableSpec(
@@ -209,6 +213,8 @@ TABLES: dict[str, TableSpec] = {
             Column("incumbent", "bool", default=False),
             Column("total_capacity", "number", minimum=0, meaning="resource units per year"),
             Column("conflicted_levels", "list", default=()),
+            Column("income_guarantee", "number", default=0.0, minimum=0,
+                   meaning="£ per year paid at least while the provider is used"),
         ),
         key=("provider",),
     ),
@@ -223,6 +229,10 @@ TABLES: dict[str, TableSpec] = {
             Column("capacity_use", "number", default=1.0, minimum=0),
             Column("setup_cost", "number", default=0.0, minimum=0, meaning="£ per new contract"),
             Column("incumbent_volume", "number", default=0.0, minimum=0, meaning="episodes"),
+            Column("payment", "choice", default="activity", choices=PAYMENT_FORMS,
+                   meaning="activity (price × episodes) or block (block_price a year)"),
+            Column("block_price", "number", minimum=0,
+                   meaning="£ per year of a block contract, whatever the volume up to capacity"),
         ),
         key=("provider", "service"),
     ),
@@ -250,4 +260,22 @@ TABLES: dict[str, TableSpec] = {
         key=("source", "target"),
         optional=True,
     ),
+    "bundles": TableSpec(
+        "bundles",
+        (
+            Column("bundle", "id", required=True, blank_ok=False),
+            Column("provider", "id", required=True, blank_ok=False),
+            Column("services", "list", required=True, blank_ok=False,
+                   meaning="';'-separated services the bundle takes whole"),
+            Column("price", "number", required=True, blank_ok=False, minimum=0,
+                   meaning="£ per year (capitated)"),
+            Column("quality", "number", required=True, blank_ok=False, minimum=0, maximum=1),
+            Column("level", "id", required=True, blank_ok=False),
+        ),
+        key=("bundle",),
+        optional=True,
+    ),
 }
+
+#: Tables that may be left out (an empty table then: no level effects, demand effects, bundles).
+OPTIONAL_TABLES = tuple(name for name, spec in TABLES.items() if spec.optional)

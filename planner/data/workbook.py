@@ -107,7 +107,7 @@ def read_workbook_tables(path: str | Path) -> WorkbookTables:
         row_numbers: dict[str, list[int]] = {}
         for name in TABLE_NAMES:
             if name not in sheets:
-                if name in ("level_effects", "effects"):
+                if TABLES[name].optional:
                     raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                     row_numbers[name] = []
                 else:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data.instance import Instance
+from planner.derive.payment import bundle_rows, paid_price
 from planner.rules import FAMILY_NAMES, Family
 
 #: Constraint families (and eligibility rules) a user may switch off: see :class:`Family`.
@@ -93,6 +94,8 @@ class Derived:
     mutable: bool = False  # build prices, demand and thresholds as Params (sweeps re-set them)
     #: effects.csv: episodes of a source changing a target's demand (issue 15; empty: none)
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: one row per (bundle, service with demand): planner.payment_derive.bundle_rows (issue 16)
+    bundles: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def on(self, family: Family | str) -> bool:
         """Whether ``family`` is on; a name that is no family is an error, never silently on."""
@@ -108,9 +111,12 @@ class Derived:
         return self.policy.price_change
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"levels": self.levels, "services": self.services,
-                "service_levels": self.service_levels, "offers": self.offers,
-                "contracts": self.contracts, "providers": self.providers}
+        tables = {"levels": self.levels, "services": self.services,
+                  "service_levels": self.service_levels, "offers": self.offers,
+                  "contracts": self.contracts, "providers": self.providers}
+        if len(self.bundles):  # issue 16: only when the instance has bundles
+            tables["bundles"] = self.bundles
+        return tables
 
 
 def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset()) -> Derived:
@@ -125,10 +131,12 @@ def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset())
     service_levels = _service_levels(instance, services, levels, population, rho, without)
     offers = _offers(instance, services, without)
     contracts = _contracts(service_levels, offers, instance, levels, without)
-    providers = _providers(instance, contracts, without)
+    bundles = bundle_rows(instance, services, service_levels, without)
+    providers = _providers(instance, contracts, without, bundles)
     contracts = _mark_binaries(contracts, services, without, instance)
     return Derived(instance, without, years, levels, services, service_levels, offers, contracts,
-                   providers, ModelPolicy.of(instance), effects=instance.effects.copy())
+                   providers, ModelPolicy.of(instance), effects=instance.effects.copy(),
+                   bundles=bundles)
 
 
 def _levels(instance: Instance, population: float) -> pd.DataFrame:
@@ -189,6 +197,8 @@ def _offers(instance: Instance, services: pd.DataFrame, without: frozenset[str])
     offers = instance.offers.merge(
         services[["service", "tariff", "min_quality", "qaly_gain"]], on="service", how="left")
     offers["unit_price"] = offers["tariff"].fillna(offers["price"])
+    # issue 16: the quality withhold, and block offers paid by the year, not per episode
+    offers["unit_price"] = paid_price(offers, instance.config.policy.quality_withhold)
     threshold = 0.0 if "min_quality" in without else offers["min_quality"]
     offers["meets_quality"] = offers["quality"] >= threshold - 1e-12
     offers["new"] = offers["incumbent_volume"] <= 0
@@ -229,14 +239,20 @@ def _contracts(service_levels: pd.DataFrame, offers: pd.DataFrame, instance: Ins
     return contracts.reset_index(drop=True)
 
 
-def _providers(instance: Instance, contracts: pd.DataFrame,
-               without: frozenset[str]) -> pd.DataFrame:
-    """Providers with whether a use binary w_p is needed, and the least volume that counts as use."""
+def _providers(instance: Instance, contracts: pd.DataFrame, without: frozenset[str],
+               bundles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Providers with whether a use binary w_p is needed, and the least volume that counts as use.
+
+    A provider that may hold an eligible bundle can be used through it (issue 16); a provider
+    with an income guarantee needs w_p, since the guarantee is paid while it is used."""
     providers = instance.providers.copy()
     has_contracts = providers["provider"].isin(contracts["provider"])
+    if bundles is not None and len(bundles):
+        has_contracts |= providers["provider"].isin(bundles.loc[bundles["eligible"], "provider"])
     min_income = providers["min_income"] if "min_income" not in without else 0.0
     costly = ((min_income > 0) | ((providers["entry_cost"] > 0) & ~providers["incumbent"])
-              | ((providers["exit_cost"] > 0) & providers["incumbent"]))
+              | ((providers["exit_cost"] > 0) & providers["incumbent"])
+              | (providers["income_guarantee"] > 0))
     providers["needs_w"] = has_contracts & costly
     largest = contracts.groupby("provider")["big_m"].max()
     providers["min_volume"] = np.minimum(1.0, providers["provider"].map(largest).fillna(0.0))

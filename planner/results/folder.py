@@ -24,8 +24,8 @@ from planner.errors import InputError, PlannerError, Problem
 #: Columns of plan tables that hold ids or words: read as text so "007" or "NA" stays itself.
 TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "by", "key",
                 "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
-                "status", "message", "reason", "differs", "scope")
-BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used")
+                "status", "message", "reason", "differs", "scope", "payment", "bundle")
+BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used", "chosen")
 
 
 def read_plan_table(path: str | Path) -> pd.DataFrame:
@@ -88,7 +88,7 @@ def read_plan_json(path: str | Path) -> dict[str, Any]:
 #: The plan folder's tables, by file stem, in the order reports list them.
 TABLE_FILES = ("budget", "contracts", "services", "providers", "levels", "changes",
                "spend_changes", "marginal_values", "alternatives", "unfunded", "effects",
-               "priorities")
+               "priorities", "bundles")
 #: JSON files ``planner risk`` and ``planner stress --plan`` add to a plan folder (issue 18)
 EXTRA_FILES = {"risk": "risk.json", "stress": "stress.json"}
 

@@ -75,6 +75,8 @@ class Plan:
     #: near-optimal alternatives and how each differs (alternatives.csv):
     #: ``planner.solve(..., alternatives=K)``
     alternatives: pd.DataFrame | None = None
+    #: the capitated bundles offered, chosen or not (issue 16, planner.solver.payment_extract)
+    bundles: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
@@ -164,6 +166,8 @@ class Plan:
                     write_csv(to_the_penny(self.effects), staging / "effects.csv")
                 if self.priorities is not None:
                     write_csv(to_the_penny(self.priorities), staging / "priorities.csv")
+                if self.bundles is not None and len(self.bundles):
+                    write_csv(to_the_penny(self.bundles), staging / "bundles.csv")
             for name, frame in {**self.analysis_tables(), **(extra or {})}.items():
                 write_csv(frame, staging / name)
             if self.marginal_values is not None:

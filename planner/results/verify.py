@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.data.instance import Instance
+from planner.results import verify_payment as pay
 from planner.results.verify_context import Context
 from planner.results.verify_contracts import check_contracts, check_services
 from planner.results.verify_money import check_budget, check_providers, check_totals
@@ -64,6 +65,7 @@ def verify(instance: Instance | str | Path, plan,
     check_levels(ctx)
     check_contract_years(ctx)
     check_setting_targets(ctx)
+    pay.check_payments(ctx)  # issue 16: blocks, bundles, guarantees
     return ctx.bad
 
 

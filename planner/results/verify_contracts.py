@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from planner.results import verify_payment as pay
 from planner.results.verify_context import Context, close, le, tol
 from planner.results.verify_shifting import ShiftCheck
 from planner.rules import (
@@ -23,6 +24,9 @@ def check_contracts(ctx: Context) -> None:
     providers = instance.providers.set_index("provider")
     offers = instance.offers.set_index(["provider", "service"])
     contracts = ctx.plan.contracts
+    contracts = contracts.loc[pay.payment_of(contracts) != "bundle"]  # bundles: verify_payment
+    block = set(zip(*[contracts.loc[pay.payment_of(contracts) == "block", k]
+                      for k in ("provider", "service", "year")]))
     running = set(zip(contracts["service"], contracts["level"], contracts["provider"],
                       contracts["year"]))
     for c in contracts.itertuples(index=False):
@@ -48,7 +52,9 @@ def check_contracts(ctx: Context) -> None:
             bad.append(f"{label}: quality {offer['quality']:g} below min_quality "
                        f"{service['min_quality']:g}")
         base = service["tariff"] if not math.isnan(service["tariff"]) else offer["price"]
-        price = base * ctx.price_factor(t)
+        price = base * ctx.price_factor(t) * pay.withhold_factor(ctx, offer["quality"])
+        if (c.provider, c.service, c.year) in block:  # a block's £ is checked in verify_payment
+            price = c.spend / c.volume if c.volume > 0 else c.price
         if not close(c.price, price):
             bad.append(f"{label}: price {c.price:g} but the data give {price:g}")
         if c.volume < -ABS_TOL:
@@ -139,7 +145,10 @@ def check_services(ctx: Context) -> None:
             if problem:
                 bad.append(f"{label}: {problem}")
             if ctx.on("avg_quality") and service["min_avg_quality"] > 0:
-                quality = [offers.at[(p, service_id), "quality"] for p in group["provider"]]
+                quality = [offers.at[(p, service_id), "quality"] if form != "bundle" else
+                           ctx.instance.bundles.set_index("bundle").at[b, "quality"]
+                           for p, form, b in zip(group["provider"], pay.payment_of(group),
+                                                 group.get("bundle", [""] * len(group)))]
                 weighted = float((group["volume"].to_numpy() * quality).sum())  # from the data
                 if not le(service["min_avg_quality"] * volume, weighted):
                     bad.append(f"{label}: average quality {weighted / max(volume, 1e-12):.4f} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from planner.results import verify_payment as pay
 from planner.results.verify_context import Context, close, le
 from planner.rules import (
     ABS_TOL,
@@ -32,7 +33,8 @@ def check_providers(ctx: Context) -> None:
             if used and delivered <= 0:
                 bad.append(f"{label}: reported used but has no activity")
             if ctx.on("provider_capacity") and not math.isnan(provider["total_capacity"]):
-                mine = contracts.loc[(contracts["provider"] == provider_id) & (contracts["year"] == year)]
+                mine = contracts.loc[(contracts["provider"] == provider_id) & (contracts["year"] == year)
+                                     & (pay.payment_of(contracts) != "bundle")]
                 use = sum(offers.at[(provider_id, s), "capacity_use"] * v
                           for s, v in zip(mine["service"], mine["volume"]))
                 if not le(use, provider["total_capacity"]):
@@ -65,10 +67,13 @@ def _one_off_costs(ctx: Context) -> dict[int, dict[str, float]]:
                 out[year]["exit_costs"] += provider.exit_cost
             before = used
     if len(ctx.years) > 1:
-        volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
-        for offer in instance.offers.loc[instance.offers["incumbent_volume"] > 0].itertuples():
+        activity = contracts.loc[pay.payment_of(contracts) != "bundle"]
+        volume = activity.groupby(["provider", "service", "year"])["volume"].sum()
+        for offer in instance.offers.loc[(instance.offers["incumbent_volume"] > 0)
+                                         & (instance.offers["payment"] == "activity")].itertuples():
             base = tariff.get(offer.service)
             base = offer.price if base is None or math.isnan(base) else base
+            base *= pay.withhold_factor(ctx, offer.quality)
             noticed = 0.0  # episodes given notice so far: the largest shortfall yet
             for year in ctx.years:
                 short = offer.incumbent_volume - float(volume.get((offer.provider, offer.service,
@@ -77,6 +82,7 @@ def _one_off_costs(ctx: Context) -> dict[int, dict[str, float]]:
                     out[year]["notice_costs"] += (NOTICE_SHARE * (short - noticed) * base
                                                   * ctx.price_factor(ctx.t(year)))
                     noticed = short
+        pay.block_notice(ctx, out)  # issue 16: an incumbent block that ends
     return out
 
 
@@ -93,26 +99,32 @@ def check_totals(ctx: Context) -> dict[int, float]:
         .set_index("service")["level"]
     horizon: dict[str, float] = {}
     spend_by_year = {}
+    bundled = pay.bundled_keys(ctx)  # a bundle's provider bears its services' volume risk
     for year in ctx.years:
         t = ctx.t(year)
         mine = contracts.loc[contracts["year"] == year]
         risk = 0.0
         for service_id, level in level_of.items():
+            if (service_id, year) in bundled:
+                continue
             service = services.loc[service_id]
             tariff = service["tariff"]
             prices = instance.offers.loc[instance.offers["service"] == service_id, "price"]
             mean_price = tariff if not math.isnan(tariff) else (prices.mean() if len(prices) else 0.0)
+            mean_price = 0.0 if math.isnan(mean_price) else mean_price  # block offers: no price
             rate = service["demand"] * (1 + ctx.growth(service_id)) ** t / population
             sd = (mean_price * ctx.price_factor(t) * math.sqrt(rate * (1 + service["cost_cv"] ** 2))
                   * population / math.sqrt(levels.at[level, "population"]))
             risk += policy.risk_aversion * sd
-        values = {"activity_spend": float((mine["price"] * mine["volume"]).sum()),
+        paid = pay.payment_totals(ctx, year)
+        activity = mine.loc[pay.payment_of(mine) == "activity"]
+        values = {"activity_spend": float((activity["price"] * activity["volume"]).sum()), **paid,
                   "transaction_costs": float(mine["transaction_cost"].sum()),
                   "setup_costs": float(mine["setup_cost"].sum()), **one_off[year],
                   "qalys": float(mine["qalys"].sum()), "risk_cost": risk}
         values["spend"] = sum(values[k] for k in ("activity_spend", "transaction_costs",
                                                   "setup_costs", "entry_costs", "exit_costs",
-                                                  "notice_costs"))
+                                                  "notice_costs", *paid))
         values["net_benefit"] = policy.value_per_qaly * values["qalys"] - values["spend"]
         spend_by_year[year] = values["spend"]
         reported = plan.totals_by_year.get(str(year), {})

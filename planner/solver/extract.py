@@ -17,6 +17,7 @@ from formulations.model_data import BuiltModel
 from planner.data.instance import Instance
 from planner.results.shifting_tables import plan_tables
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
+from planner.solver import payment_extract
 from planner.solver.highs import SolveResult
 
 
@@ -54,6 +55,7 @@ def extract(built: BuiltModel, result: SolveResult) -> dict[str, pd.DataFrame]:
         "transaction_cost": picked["contract_cost"].to_numpy(),
         "setup_cost": np.where(started[rows, ts], picked["setup"].to_numpy(), 0.0),
     }).sort_values(["year", "service", "level", "provider"], kind="stable").reset_index(drop=True)
+    table = payment_extract.contracts_with_payment(built, result, table, price_factor)  # issue 16
 
     chosen = derived.service_levels.loc[built.sl_rows[y > 0.5]]
     used = np.zeros((len(derived.providers), horizon), dtype=bool)
@@ -64,13 +66,13 @@ def extract(built: BuiltModel, result: SolveResult) -> dict[str, pd.DataFrame]:
         used[built.w_rows] = w > 0.5
     used_frame = pd.DataFrame(used, index=derived.providers["provider"], columns=years)
     services = services_table(instance, table, chosen, years, price_factor)
-    return {
+    return payment_extract.finish(built, result, {
         "contracts": table,
         "services": services,
         "providers": providers_table(instance, table, used_frame, price_factor),
         "levels": levels_table(derived.levels, table, chosen, years),
         **plan_tables(instance, table, services, years),  # effects.csv, coverage (issue 15)
-    }
+    }, price_factor)
 
 
 def services_table(instance: Instance, contracts: pd.DataFrame, chosen: pd.DataFrame,
@@ -149,13 +151,18 @@ def notice_costs(instance: Instance, contracts: pd.DataFrame, years: np.ndarray,
     """
     if len(years) == 1:
         return pd.Series(dtype=float)
-    offers = instance.offers.loc[instance.offers["incumbent_volume"] > 0]
+    offers = instance.offers.loc[(instance.offers["incumbent_volume"] > 0)
+                                 & (instance.offers["payment"] == "activity")]  # issue 16
     tariff = instance.services.set_index("service")["tariff"]
+    withhold = instance.config.policy.quality_withhold
+    if "payment" in contracts:
+        contracts = contracts.loc[contracts["payment"] != "bundle"]
     volume = contracts.groupby(["provider", "service", "year"])["volume"].sum()
     charges: dict[tuple[str, int], float] = {}
     for offer in offers.itertuples(index=False):
         price = tariff.get(offer.service)
         price = offer.price if price is None or np.isnan(price) else price
+        price *= 1.0 - withhold + withhold * offer.quality
         noticed = 0.0
         for t, year in enumerate(years):
             shortfall = offer.incumbent_volume - volume.get((offer.provider, offer.service, year), 0.0)
@@ -164,6 +171,7 @@ def notice_costs(instance: Instance, contracts: pd.DataFrame, years: np.ndarray,
                 charges[key] = charges.get(key, 0.0) + NOTICE_SHARE * (shortfall - noticed) \
                     * price * price_factor[t]
                 noticed = shortfall
+    charges = payment_extract.block_notice(instance, contracts, years, price_factor, charges)
     return pd.Series(charges, dtype=float)
 
 
@@ -217,13 +225,14 @@ def yearly_totals(instance: Instance, tables: dict[str, pd.DataFrame]) -> pd.Dat
 
     frame = pd.DataFrame({"year": years})
     frame["activity_spend"] = total("c", "spend")
+    payment_extract.split_totals(frame, contracts, providers, years)  # issue 16
     frame["transaction_costs"] = total("c", "transaction_cost")
     frame["setup_costs"] = total("c", "setup_cost")
     frame["entry_costs"] = total("p", "entry_cost_paid")
     frame["exit_costs"] = total("p", "exit_cost_paid")
     frame["notice_costs"] = total("p", "notice_cost_paid")
     frame["spend"] = frame[["activity_spend", "transaction_costs", "setup_costs", "entry_costs",
-                            "exit_costs", "notice_costs"]].sum(axis=1)
+                            "exit_costs", "notice_costs", *payment_extract.PAYMENT_TOTALS]].sum(axis=1)
     frame["risk_cost"] = total("s", "risk_cost")
     frame["qalys"] = total("c", "qalys")
     frame["net_benefit"] = policy.value_per_qaly * frame["qalys"] - frame["spend"]
@@ -236,7 +245,8 @@ def compute_totals(instance: Instance, tables: dict[str, pd.DataFrame]
     yearly = yearly_totals(instance, tables)
     budget = budget_table(instance, yearly)
     money = ["spend", "activity_spend", "transaction_costs", "setup_costs", "entry_costs",
-             "exit_costs", "notice_costs", "risk_cost", "qalys", "net_benefit"]
+             "exit_costs", "notice_costs", *payment_extract.PAYMENT_TOTALS, "risk_cost", "qalys",
+             "net_benefit"]
     totals: dict[str, Any] = {key: float(yearly[key].sum()) for key in money}
     has_budget = bool(budget["budget"].notna().all())
     totals["budget"] = float(budget["budget"].sum()) if has_budget else None

@@ -126,7 +126,7 @@ class HighsAdapter:
         if result.has_solution:
             primals = results.solution_loader.get_vars()
             self.incumbent = list(primals.items())
-            for name in var_names:
+            for name in (*var_names, *PAYMENT_VARS):  # issue 16: payment decisions too
                 var = getattr(model, name, None)
                 if var is not None:
                     result.values[name] = [primals.get(var[i], 0.0)
@@ -143,6 +143,8 @@ class HighsAdapter:
         return result
 
 
+#: Variables of how care is paid for (formulations.payment), read with every solution.
+PAYMENT_VARS = ("block", "bundle", "guarantee")
 
 
 class FastHighs(Highs):

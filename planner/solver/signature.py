@@ -24,6 +24,11 @@ def structure_signature(derived: Derived) -> str:
     policy = {k: v for k, v in config.policy.model_dump(mode="json").items()
               if k not in VALUE_POLICY_KEYS}
     policy["has_budget"] = config.policy.budget is not None
+    # issue 16: block, bundle and guarantee £ are numbers × (1 + price_change)^t in the rows
+    offers, providers = derived.offers, derived.providers
+    if len(derived.bundles) or (offers["payment"] == "block").any() \
+            or (providers["income_guarantee"] > 0).any():
+        policy["payment_price_change"] = config.policy.price_change
     digest.update(json.dumps({"policy": policy, "years": list(derived.years),
                               "without": sorted(derived.without),
                               "capacity_in_big_m": derived.capacity_in_big_m},

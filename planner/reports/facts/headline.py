@@ -59,8 +59,14 @@ def headline(files: PlanFiles) -> list[Headline]:
                                 if share is not None else "")))
     one_off = sum(totals.get(k) or 0.0 for k in ("setup_costs", "entry_costs", "exit_costs",
                                                   "notice_costs"))
-    rows += [Headline("activity_spend", "Paid to providers", totals.get("activity_spend"), "£",
-                      "episodes × prices"),
+    # issue 16: blocks, bundles and guarantee top-ups are paid to providers too
+    other_forms = sum(totals.get(k) or 0.0 for k in ("block_spend", "bundle_spend",
+                                                      "guarantee_payments"))
+    paid = totals.get("activity_spend")
+    rows += [Headline("activity_spend", "Paid to providers",
+                      paid + other_forms if paid is not None and other_forms else paid, "£",
+                      "episodes × prices" if not other_forms
+                      else "episodes × prices, blocks, bundles and income guarantees"),
              Headline("transaction_costs", "Contracting costs", totals.get("transaction_costs"),
                       "£", "commissioners' cost of letting and managing contracts"),
              Headline("one_off_costs", "One-off costs", one_off, "£",
@@ -106,14 +112,19 @@ def headline(files: PlanFiles) -> list[Headline]:
 
 def spend_components(files: PlanFiles) -> dict[str, float]:
     """The plan's spend by component (£, over the horizon): what it pays providers, contracting,
-    set-up, new providers, exits and notice; they add up to the headline spend."""
+    set-up, new providers, exits and notice, and blocks, bundles and guarantee top-ups where the
+    plan pays them; they add up to the headline spend."""
     totals = files.totals
-    return {"paid to providers": totals.get("activity_spend") or 0.0,
-            "contracting": totals.get("transaction_costs") or 0.0,
-            "contract set-up": totals.get("setup_costs") or 0.0,
-            "new providers": totals.get("entry_costs") or 0.0,
-            "exits": totals.get("exit_costs") or 0.0,
-            "notice": totals.get("notice_costs") or 0.0}
+    parts = {"paid to providers": totals.get("activity_spend") or 0.0,
+             "contracting": totals.get("transaction_costs") or 0.0,
+             "contract set-up": totals.get("setup_costs") or 0.0,
+             "new providers": totals.get("entry_costs") or 0.0,
+             "exits": totals.get("exit_costs") or 0.0,
+             "notice": totals.get("notice_costs") or 0.0}
+    parts.update({name: totals[key] for name, key in (  # issue 16, where the plan pays them
+        ("blocks", "block_spend"), ("bundles", "bundle_spend"),
+        ("income guarantees", "guarantee_payments")) if (totals.get(key) or 0) > 0})
+    return parts
 
 
 def one_off_costs(files: PlanFiles) -> list[tuple[str, float]]:

@@ -95,7 +95,7 @@ def test_an_area_smaller_than_its_unit_bears_its_share() -> None:
 
 
 def test_same_seed_same_figures_and_another_seed_differs() -> None:
-    instance = planner.load_instance(Path(__file__).parent.parent / "instances" / "toy")
+    instance = planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
     plan = solve(instance)
     a, b = risk(instance, plan, draws=5_000, seed=11), risk(instance, plan, draws=5_000, seed=11)
     assert a.to_json() == b.to_json()
@@ -241,7 +241,7 @@ def test_prudent_pct_plan_breaks_even_at_least_nine_years_in_ten(tmp_path: Path)
     import shutil
 
     folder = tmp_path / "pct"
-    shutil.copytree(Path(__file__).parent.parent / "instances" / "pct", folder)
+    shutil.copytree(Path(__file__).parents[2] / "instances" / "pct", folder)
     yaml_path = folder / "instance.yaml"
     yaml_path.write_text(yaml_path.read_text().replace(
         "  break_even: annual", "  break_even: annual\n  budget_confidence: 0.9"))
