@@ -264,14 +264,13 @@ def test_pct_5y_annual_and_multi_year_give_different_plans(pct_5y_plans) -> None
 
 def test_pct_5y_heart_failure_programme_needs_multi_year_break_even(pct_5y_plans) -> None:
     """The invest-to-save programme of instances/pct_5y (README "The heart-failure programme"):
-    900 patient-years a year at £720.95 from the community FT costs about £0.67m in 2011 (with
-    its £25,000 set-up), and its admissions avoided (−0.13 heart-failure and −0.10 other
-    emergency admissions per patient, lag 1) repay only from 2012. Under annual break-even 2011
-    has no room for it (the budget binds and the optional services already given up there are
-    worth less than it would displace), so it is not bought; under multi-year break-even it is,
-    in every year, at full volume, and the admissions it avoids are those of effects.csv applied
-    to the previous year's patients (checked here from the contracts, the raw effects and
-    verify())."""
+    900 patient-years a year at £720.95 from the community FT cost about £0.69m in 2011 (with
+    the £25,000 set-up and the PCT's £15,000 contract cost); the admissions it avoids (−0.13
+    heart-failure and −0.10 other emergency admissions per patient, lag 1) repay only from 2012.
+    Under annual break-even 2011's budget binds and the programme is not bought; under
+    multi-year break-even (2 % over in 2011) it is bought in every year at full volume, and the
+    admissions it avoids are effects.csv's factors × the previous year's patients (checked from
+    the contracts, the raw effects and growth, and verify())."""
     for name, (inst, plan) in pct_5y_plans.items():
         assert planner.verify(inst, plan) == [], name
     (_, annual), (multi_instance, multi) = pct_5y_plans["annual"], pct_5y_plans["multi"]
