@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -228,19 +229,27 @@ def test_budget_csv_and_totals_by_year(tmp_path: Path) -> None:
     assert set(plan.totals_by_year) == {"2010", "2011", "2012"}
 
 
-def test_pct_5y_annual_and_multi_year_give_different_plans() -> None:
+@pytest.fixture(scope="module")
+def pct_5y_plans() -> dict[str, tuple[planner.Instance, planner.Plan]]:
+    """instances/pct_5y solved as shipped (``annual``) and with ``break_even: multi_year``, at the
+    README's 0.1 % gap. ``dataclasses.replace`` keeps every table, effects.csv included (the
+    heart-failure programme's admissions avoided)."""
+    annual_instance = planner.load_instance(ROOT / "instances" / "pct_5y")
+    policy = annual_instance.config.policy.model_copy(update={"break_even": "multi_year"})
+    multi_instance = dataclasses.replace(
+        annual_instance, config=annual_instance.config.model_copy(update={"policy": policy}))
+    assert len(multi_instance.effects) == 2
+    return {name: (inst, planner.solve(inst, gap=1e-3))
+            for name, inst in (("annual", annual_instance), ("multi", multi_instance))}
+
+
+def test_pct_5y_annual_and_multi_year_give_different_plans(pct_5y_plans) -> None:
     """instances/pct_5y/README.md: under annual break-even 2011 binds (notice and entry costs
     of change) and four optional services are given up for the horizon; multi-year break-even
-    overspends 2011 by up to 2 %, repaid later, commissions them and improves the objective."""
-    folder = ROOT / "instances" / "pct_5y"
-    annual_instance = planner.load_instance(folder)
-    policy = annual_instance.config.policy.model_copy(update={"break_even": "multi_year"})
-    multi_instance = planner.Instance(annual_instance.config.model_copy(update={"policy": policy}),
-                                      annual_instance.levels, annual_instance.services,
-                                      annual_instance.providers, annual_instance.offers,
-                                      annual_instance.level_effects)
-    annual = planner.solve(annual_instance, gap=1e-3)
-    multi = planner.solve(multi_instance, gap=1e-3)
+    overspends 2011 by up to 2 %, repaid later, commissions them and improves the objective.
+    Since the heart-failure programme joined the instance (issue 15) multi-year also funds it, so
+    the multi-year set gains a fifth service; the pins below are unchanged by it."""
+    (_, annual), (_, multi) = pct_5y_plans["annual"], pct_5y_plans["multi"]
     assert annual.has_solution and multi.has_solution
     first = annual.budget.iloc[0]
     assert first["spend"] == approx(first["budget"], rel=1e-6)  # 2011 binds under annual
@@ -251,3 +260,39 @@ def test_pct_5y_annual_and_multi_year_give_different_plans() -> None:
     assert chosen["annual"] < chosen["multi"]
     assert {"nhs_health_checks", "carers_breaks"} <= chosen["multi"] - chosen["annual"]
     assert multi.objective < annual.objective * (1 - 1e-3)
+
+
+def test_pct_5y_heart_failure_programme_needs_multi_year_break_even(pct_5y_plans) -> None:
+    """The invest-to-save programme of instances/pct_5y (README "The heart-failure programme"):
+    900 patient-years a year at £720.95 from the community FT cost about £0.69m in 2011 (with
+    the £25,000 set-up and the PCT's £15,000 contract cost); the admissions it avoids (−0.13
+    heart-failure and −0.10 other emergency admissions per patient, lag 1) repay only from 2012.
+    Under annual break-even 2011's budget binds and the programme is not bought; under
+    multi-year break-even (2 % over in 2011) it is bought in every year at full volume, and the
+    admissions it avoids are effects.csv's factors × the previous year's patients (checked from
+    the contracts, the raw effects and growth, and verify())."""
+    for name, (inst, plan) in pct_5y_plans.items():
+        assert planner.verify(inst, plan) == [], name
+    (_, annual), (multi_instance, multi) = pct_5y_plans["annual"], pct_5y_plans["multi"]
+    programme = "heart_failure_integrated_care"
+    funded = {name: plan.services.loc[plan.services["service"] == programme, "commissioned"]
+              for name, plan in (("annual", annual), ("multi", multi))}
+    assert not funded["annual"].any()
+    assert funded["multi"].all() and len(funded["multi"]) == 5
+    c = multi.contracts
+    patients = c[c["service"] == programme].groupby("year")["volume"].sum()
+    assert list(patients.index) == [2011, 2012, 2013, 2014, 2015]
+    assert patients.iloc[0] == approx(900)  # pct level: no level effect on demand, no growth yet
+    assert patients.iloc[1] == approx(900 * 1.04)  # long-term-condition home growth 4 % a year
+    effects = multi_instance.effects.set_index("target")["factor"]
+    growth = multi_instance.services.set_index("service")["growth"].fillna(0.0)
+    for target in ("heart_failure_admissions", "emergency_admission_long_stay"):
+        bought = c[c["service"] == target].groupby("year")["volume"].sum()
+        # 2011 carries no avoided admissions (nothing was bought before the horizon), so it is
+        # the target's demand at its level; each later year is that demand grown (services.csv
+        # growth: 2 % for heart-failure admissions, none for other emergency admissions) plus
+        # factor × the previous year's patients
+        for year in (2012, 2013, 2014, 2015):
+            base = bought.loc[2011] * (1 + growth[target]) ** (year - 2011)
+            expected = base + effects[target] * patients.loc[year - 1]
+            assert bought.loc[year] == approx(expected, rel=1e-6), (target, year)
