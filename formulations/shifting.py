@@ -104,12 +104,12 @@ def prepare(derived: Derived, by_service: dict[object, np.ndarray],
 def added_demand(data: ShiftData, derived: Derived) -> np.ndarray:
     """Episodes each contract may carry above its service-level's demand (effects that add)."""
     contracts = derived.contracts
-    extra = np.zeros(len(contracts))
+    added = np.zeros(len(contracts))
     for target in data.targets:
         most = max((data.high.get((target, t), 0.0) for t in range(derived.horizon)), default=0.0)
         if most > 0:
-            extra[(contracts["service"] == target).to_numpy()] = most
-    return extra
+            added[(contracts["service"] == target).to_numpy()] = most
+    return added
 
 
 def declare(m: pyo.ConcreteModel, d: ModelData) -> None:
