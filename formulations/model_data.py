@@ -23,7 +23,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from formulations import shifting
+from formulations import areas, shifting
+from formulations.areas import AreaModel
 from formulations.shifting import ShiftData
 from planner.derive.tables import Derived
 
@@ -88,6 +89,9 @@ class ModelData:
     shifting: ShiftData | None = None
     #: episodes a contract may carry above its level's demand (effects that add demand)
     added: np.ndarray | float = 0.0
+    #: areas, access, fair shares and pooled money (issue 17, :mod:`formulations.areas`);
+    #: None: no area rule changes the model
+    areas: AreaModel | None = None
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:
@@ -118,6 +122,7 @@ class ModelData:
         if shift.active:
             data.shifting = shift
             data.added = shifting.added_demand(shift, derived)
+        data.areas = areas.prepare(derived, sl_rows)  # issue 17
         return data
 
     # Year-dependent data (demand grows at the instance's rates); the model's coefficients by

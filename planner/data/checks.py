@@ -78,6 +78,9 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     from planner.data.shifting_checks import check_shifting  # effects.csv, min_coverage (issue 15)
 
     problems += check_shifting(config, tables, from_file)
+    from planner.data.area_checks import check_areas  # areas.csv, access, pooled (issue 17)
+
+    problems += check_areas(config, tables, from_file)
     return problems
 
 

@@ -40,6 +40,10 @@ class Instance:
     source: str | None = None
     #: substitution / invest-to-save effects between services (issue 15); empty = none
     effects: pd.DataFrame = field(default_factory=lambda: _empty("effects"))
+    #: localities with their population and need (issue 17); empty = one area, as before
+    areas: pd.DataFrame = field(default_factory=lambda: _empty("areas"))
+    #: each area's demand for a service (issue 17); empty = demand split by population × need
+    area_demand: pd.DataFrame = field(default_factory=lambda: _empty("area_demand"))
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -89,6 +93,8 @@ class Instance:
         offers: pd.DataFrame,
         level_effects: pd.DataFrame | None = None,
         effects: pd.DataFrame | None = None,
+        areas: pd.DataFrame | None = None,
+        area_demand: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -98,8 +104,12 @@ class Instance:
             level_effects = pd.DataFrame(columns=TABLES["level_effects"].column_names)
         if effects is None:
             effects = pd.DataFrame(columns=TABLES["effects"].column_names)
+        areas = pd.DataFrame(columns=TABLES["areas"].column_names) if areas is None else areas
+        if area_demand is None:
+            area_demand = pd.DataFrame(columns=TABLES["area_demand"].column_names)
         raw = {"levels": levels, "services": services, "providers": providers,
-               "offers": offers, "level_effects": level_effects, "effects": effects}
+               "offers": offers, "level_effects": level_effects, "effects": effects,
+               "areas": areas, "area_demand": area_demand}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -142,7 +152,7 @@ class Instance:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
         for name, frame in self.tables().items():
-            if name == "effects" and frame.empty:
+            if name in ("effects", "areas", "area_demand") and frame.empty:
                 continue  # an instance without effects hashes as it did before they existed
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, lineterminator="\n")

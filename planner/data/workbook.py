@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from planner.csvsafe import FORMULA_STARTS
 from planner.data.config import MAX_YAML_DEPTH, _flow_depth, _UniqueKeyLoader, _validate_config
-from planner.data.schema import TABLE_NAMES, TABLES, InstanceConfig
+from planner.data.schema import OPTIONAL_TABLES, TABLE_NAMES, TABLES, InstanceConfig
 from planner.data.xlsx_guard import (
     MAX_CELL_CHARS,
     MAX_SHEET_COLUMNS,
@@ -107,7 +107,7 @@ def read_workbook_tables(path: str | Path) -> WorkbookTables:
         row_numbers: dict[str, list[int]] = {}
         for name in TABLE_NAMES:
             if name not in sheets:
-                if name in ("level_effects", "effects"):
+                if name in OPTIONAL_TABLES:
                     raw[name] = pd.DataFrame(columns=TABLES[name].column_names, dtype=str)
                     row_numbers[name] = []
                 else:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data.instance import Instance
+from planner.derive.areas import AreaData, derive_areas, la_contributions
 from planner.rules import FAMILY_NAMES, Family
 
 #: Constraint families (and eligibility rules) a user may switch off: see :class:`Family`.
@@ -48,6 +49,10 @@ class ModelPolicy:
     setting_targets: tuple[TargetTerms, ...] = ()
     #: chance of breaking even the plan must have (policy.budget_confidence; None: no rule)
     budget_confidence: float | None = None
+    #: areas (issue 17): ±band on spend per need-weighted head (None: no rule)
+    fair_share_band: float | None = None
+    #: £ the local authority pools in each year for the pooled levels (issue 17)
+    la_contribution: tuple[float, ...] = ()
 
     @property
     def has_budget(self) -> bool:
@@ -72,7 +77,9 @@ class ModelPolicy:
                    break_even=str(policy.break_even),
                    break_even_window=int(policy.break_even_window),
                    min_contract_years=int(policy.min_contract_years), setting_targets=targets,
-                   budget_confidence=policy.budget_confidence)
+                   budget_confidence=policy.budget_confidence,
+                   fair_share_band=policy.fair_share_band,
+                   la_contribution=la_contributions(instance))
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class Derived:
     mutable: bool = False  # build prices, demand and thresholds as Params (sweeps re-set them)
     #: effects.csv: episodes of a source changing a target's demand (issue 15; empty: none)
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: areas, demand shares, access and pooled levels (issue 17, planner.derive.areas)
+    areas: AreaData | None = None
 
     def on(self, family: Family | str) -> bool:
         """Whether ``family`` is on; a name that is no family is an error, never silently on."""
@@ -128,7 +137,8 @@ def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset())
     providers = _providers(instance, contracts, without)
     contracts = _mark_binaries(contracts, services, without, instance)
     return Derived(instance, without, years, levels, services, service_levels, offers, contracts,
-                   providers, ModelPolicy.of(instance), effects=instance.effects.copy())
+                   providers, ModelPolicy.of(instance), effects=instance.effects.copy(),
+                   areas=derive_areas(instance))
 
 
 def _levels(instance: Instance, population: float) -> pd.DataFrame:

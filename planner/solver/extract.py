@@ -15,6 +15,7 @@ import pandas as pd
 
 from formulations.model_data import BuiltModel
 from planner.data.instance import Instance
+from planner.results.area_tables import plan_tables as area_tables
 from planner.results.shifting_tables import plan_tables
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
 from planner.solver.highs import SolveResult
@@ -64,13 +65,15 @@ def extract(built: BuiltModel, result: SolveResult) -> dict[str, pd.DataFrame]:
         used[built.w_rows] = w > 0.5
     used_frame = pd.DataFrame(used, index=derived.providers["provider"], columns=years)
     services = services_table(instance, table, chosen, years, price_factor)
-    return {
+    tables = {
         "contracts": table,
         "services": services,
         "providers": providers_table(instance, table, used_frame, price_factor),
         "levels": levels_table(derived.levels, table, chosen, years),
         **plan_tables(instance, table, services, years),  # effects.csv, coverage (issue 15)
     }
+    tables.update(area_tables(built, result, tables))  # areas.csv, funders.csv (issue 17)
+    return tables
 
 
 def services_table(instance: Instance, contracts: pd.DataFrame, chosen: pd.DataFrame,
