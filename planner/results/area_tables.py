@@ -106,11 +106,13 @@ def _savings(frame: pd.DataFrame, retention: float, years: list) -> pd.DataFrame
     kept = pd.Series(0.0, index=frame["area"].unique())
     for year in years:
         rows = frame.loc[frame["year"] == year].copy()
-        budget = rows["base_budget"].to_numpy(float) + kept.reindex(rows["area"]).to_numpy()
+        budget = (pd.to_numeric(rows["base_budget"]).to_numpy(float)
+                  + np.asarray(kept.reindex(rows["area"]).to_numpy(), dtype=float))
+        spend = rows["spend"].to_numpy(float)
         rows["indicative_budget"] = budget
-        rows["saving"] = np.where(np.isnan(budget), np.nan, np.maximum(0.0, budget - rows["spend"]))
+        rows["saving"] = np.where(np.isnan(budget), np.nan, np.maximum(0.0, budget - spend))
         rows["overspend"] = np.where(np.isnan(budget), np.nan,
-                                     np.maximum(0.0, rows["spend"] - budget))
+                                     np.maximum(0.0, spend - budget))
         rows["saving_kept"] = retention * rows["saving"]
         kept = pd.Series(rows["saving_kept"].fillna(0.0).to_numpy(), index=rows["area"])
         out.append(rows)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.data.instance import Instance
+from planner.results.verify_areas import check_areas
 from planner.results.verify_context import Context
 from planner.results.verify_contracts import check_contracts, check_services
 from planner.results.verify_money import check_budget, check_providers, check_totals
@@ -64,6 +65,7 @@ def verify(instance: Instance | str | Path, plan,
     check_levels(ctx)
     check_contract_years(ctx)
     check_setting_targets(ctx)
+    check_areas(ctx)  # areas, access, fair shares (issue 17)
     return ctx.bad
 
 
