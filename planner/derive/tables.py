@@ -51,7 +51,7 @@ class ModelPolicy:
     budget_confidence: float | None = None
     #: areas (issue 17): ±band on spend per need-weighted head (None: no rule)
     fair_share_band: float | None = None
-    #: £ the local authority pools in each year for the pooled levels (issue 17)
+    #: £ the local authority pools in each year for the pooled levels (issue 17; () = none)
     la_contribution: tuple[float, ...] = ()
 
     @property
@@ -79,7 +79,8 @@ class ModelPolicy:
                    min_contract_years=int(policy.min_contract_years), setting_targets=targets,
                    budget_confidence=policy.budget_confidence,
                    fair_share_band=policy.fair_share_band,
-                   la_contribution=la_contributions(instance))
+                   la_contribution=tuple(v for v in la_contributions(instance))
+                   if any(v > 0 for v in la_contributions(instance)) else ())
 
 
 @dataclass(frozen=True)
