@@ -48,7 +48,8 @@ def test_readers_take_the_registry() -> None:
     diagnosis.json always listed them); marginal values report the registry's duals."""
     assert [(f.name, f.component) for f in diagnosis.FAMILIES] == [
         ("budget", "budget_limit"), ("budget", "budget_year_cap"), ("budget", "carry_rule"),
-        ("budget", "budget_confidence"), ("offer_capacity", "offer_capacity"), ("provider_capacity", "provider_capacity"),
+        ("budget", "budget_confidence"), ("offer_capacity", "offer_capacity"),
+        ("provider_capacity", "provider_capacity"),
         ("demand", "demand"), ("min_income", "min_income"), ("avg_quality", "avg_quality"),
         ("min_providers", "min_providers"), ("max_providers", "max_providers"),
         ("headroom", "headroom"), ("min_share", "min_share"),
