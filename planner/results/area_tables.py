@@ -178,3 +178,16 @@ def plan_tables(built, result, tables: dict[str, pd.DataFrame]) -> dict[str, pd.
     return {"area_contracts": by_area,
             "areas": areas_table(instance, data, by_area, tables["services"]),
             "funders": funders_table(instance, data, contracts, tables["providers"])}
+
+
+def with_la_money(budget: pd.DataFrame, funders: pd.DataFrame | None) -> pd.DataFrame:
+    """budget.csv with the local authority's pooled money: ``la_paid`` (£) and a surplus of
+    budget + la_paid − spend (the NHS budget pays only what the pooled money does not).
+    Unchanged without LA money."""
+    if funders is None or not (funders["funder"] == "local_authority").any():
+        return budget
+    paid = funders.loc[funders["funder"] == "local_authority"].groupby("year")["spend"].sum()
+    budget = budget.copy()
+    budget["la_paid"] = budget["year"].map(paid).fillna(0.0).to_numpy()
+    budget["surplus"] = budget["surplus"] + budget["la_paid"]
+    return budget

@@ -16,6 +16,7 @@ import pandas as pd
 from formulations.model_data import BuiltModel
 from planner.data.instance import Instance
 from planner.results.area_tables import plan_tables as area_tables
+from planner.results.area_tables import with_la_money
 from planner.results.shifting_tables import plan_tables
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
 from planner.solver.highs import SolveResult
@@ -238,12 +239,15 @@ def compute_totals(instance: Instance, tables: dict[str, pd.DataFrame]
     """Horizon totals, totals by year, and the budget table."""
     yearly = yearly_totals(instance, tables)
     budget = budget_table(instance, yearly)
+    budget = with_la_money(budget, tables.get("funders"))  # pooled LA money (issue 17)
     money = ["spend", "activity_spend", "transaction_costs", "setup_costs", "entry_costs",
              "exit_costs", "notice_costs", "risk_cost", "qalys", "net_benefit"]
     totals: dict[str, Any] = {key: float(yearly[key].sum()) for key in money}
     has_budget = bool(budget["budget"].notna().all())
     totals["budget"] = float(budget["budget"].sum()) if has_budget else None
     totals["headroom"] = totals["budget"] - totals["spend"] if has_budget else None
+    if has_budget and "la_paid" in budget:  # the pooled LA money pays part of the spend
+        totals["headroom"] += float(budget["la_paid"].sum())
     by_year = {}
     for row, brow in zip(yearly.to_dict("records"), budget.to_dict("records")):
         year = int(row.pop("year"))
