@@ -21,7 +21,7 @@ from html import escape
 
 from planner.reports import html_sections as money
 from planner.reports import html_sections_rules as rules
-from planner.reports import priorities, risk
+from planner.reports import areas, priorities, risk
 from planner.reports.facts import STATUS_WORDS
 from planner.reports.formatting import text
 from planner.results.folder import PlanFiles
@@ -31,6 +31,7 @@ SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("money", "Where the money goes"), ("risk", "Risk: the chance of breaking even"),
             ("stress", "If a provider fails"),
             ("priorities", "What to fund next, what to cut first"),
+            ("fair_shares", "Fair shares"),
             ("continuum", "The commissioning continuum"),
             ("providers", "Providers and break-even"), ("quality", "Quality"),
             ("changes", "Changes from today"), ("alternatives", "Other plans nearly as good"),
@@ -126,14 +127,15 @@ def render_html(files: PlanFiles) -> str:
         "providers": rules.providers, "quality": rules.quality, "changes": money.changes,
         "alternatives": money.alternatives, "constraints": rules.constraints,
         "solver": rules.solver, "risk": risk.risk_html, "stress": risk.stress_html,
-        "priorities": priorities.section}
+        "priorities": priorities.section, "fair_shares": areas.section}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
                and (key != "alternatives" or "differs" in files.table("alternatives"))
                and (key != "years" or files.multi_year)
                and (key not in ("risk", "stress") or key in files.extras)
-               and (key != "priorities" or priorities.has_section(files))]
+               and (key != "priorities" or priorities.has_section(files))
+               and (key != "fair_shares" or areas.has_section(files))]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'
                    for key, title in present)

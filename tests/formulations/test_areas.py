@@ -208,3 +208,36 @@ def test_one_area_is_todays_plan_on_the_toy() -> None:
     assert plan.objective == pytest.approx(1_383_000) == today.objective
     assert plan.counts == today.counts
     assert plan.areas["spend"].sum() == pytest.approx(plan.totals["activity_spend"])
+
+
+@pytest.mark.parametrize("name", ["pct", "pct_5y"])
+def test_one_area_is_todays_plan_on_the_shipped_instances(name: str) -> None:
+    """One area holding the whole population changes nothing: the same objective and counts
+    as the instance without areas.csv (whose optimum tests/cli/test_pct.py pins)."""
+    shipped = planner.load_instance(f"instances/{name}")
+    today = planner.solve(shipped)
+    one = planner.Instance.from_frames(
+        shipped.config, shipped.levels, shipped.services, shipped.providers, shipped.offers,
+        shipped.level_effects, shipped.effects,
+        areas=pd.DataFrame([{"area": "all", "population": shipped.config.population}]))
+    plan = solved(one)
+    assert plan.objective == pytest.approx(today.objective, rel=1e-9)
+    assert plan.counts == today.counts
+
+
+def test_the_plan_folder_and_report_carry_areas_and_funders(tmp_path) -> None:
+    """areas.csv, area_contracts.csv and funders.csv are written; report.html has the fair
+    shares chart and the funder statement (the pooled case: £10,000 from the local authority)."""
+    levels = [{"level": "joint_la", "order": 1, "population": 2000}]
+    plan = solved(instance(area_demand=None, levels=levels, budget=20_000, value_per_qaly=1000,
+                           la_contribution=10_000, fair_share_band=0.1))
+    out = plan.to_dir(tmp_path / "plan")
+    for name in ("areas.csv", "area_contracts.csv", "funders.csv"):
+        assert (out / name).is_file()
+    funders = pd.read_csv(out / "funders.csv")
+    assert funders.loc[funders["funder"] == "local_authority", "spend"].sum() == 10_000
+    budget = pd.read_csv(out / "budget.csv")
+    assert budget["la_paid"].iloc[0] == 10_000 and budget["surplus"].iloc[0] == pytest.approx(0)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="fair_shares"' in html and "Who pays" in html
+    assert "Spend per need-weighted head by area" in html
