@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from planner.reports import areas, priorities, risk
 from planner.reports import html_sections as money
 from planner.reports import html_sections_rules as rules
-from planner.reports import areas, priorities, risk
 from planner.reports.facts import STATUS_WORDS
 from planner.reports.formatting import text
 from planner.results.folder import PlanFiles
