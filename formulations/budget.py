@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from formulations.areas import funded
 from formulations.model_data import ModelData, year_index
 from formulations.prudent import add_budget_confidence
 from formulations.rows import at_most, linear, rows
@@ -42,8 +43,8 @@ def add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
     if not d.on(Family.BUDGET) or limits[0] is None:
         return
     if policy.break_even == "annual" or d.derived.horizon == 1:
-        # spend_t ≤ budget_t each year
-        m.budget_limit = rows(list(d.years), (m.spend[t] <= m.budget[t] for t in d.years))
+        # spend_t ≤ budget_t each year (+ the pooled LA money paying for pooled levels, issue 17)
+        m.budget_limit = rows(list(d.years), (m.spend[t] <= funded(m, t) for t in d.years))
         add_budget_confidence(m, d)  # the prudent budget (issue 18): off unless asked
         return
     if policy.break_even == "carry_forward":
@@ -54,9 +55,9 @@ def add_break_even(m: pyo.ConcreteModel, d: ModelData) -> None:
     window = min(policy.break_even_window, d.derived.horizon)
     starts = list(range(0, d.derived.horizon - window + 1))
     m.budget_limit = rows(starts, (pyo.quicksum(m.spend[t] for t in range(s, s + window))
-                                   <= pyo.quicksum(m.budget[t] for t in range(s, s + window))
+                                   <= pyo.quicksum(funded(m, t) for t in range(s, s + window))
                                    for s in starts))
-    m.budget_year_cap = rows(list(d.years), (m.spend[t] <= (1 + MULTI_YEAR_OVERSPEND) * m.budget[t]
+    m.budget_year_cap = rows(list(d.years), (m.spend[t] <= funded(m, t, 1 + MULTI_YEAR_OVERSPEND)
                                              for t in d.years))
 
 

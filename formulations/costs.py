@@ -101,6 +101,11 @@ def add_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
     m.qalys = expressions(d.years, (linear((float(qaly[c]), d.x(c, t)) for c in range(n_c)
                                            if qaly[c] > 0) for t in d.years))
     m.value_per_qaly = pyo.Param(mutable=True, initialize=d.derived.policy.value_per_qaly)
+    if getattr(m, "equity_qalys", None) is not None:  # areas' equity weights (issue 17)
+        m.objective = pyo.Objective(expr=pyo.quicksum(
+            m.spend[t] + m.risk_cost[t] - m.value_per_qaly * (m.qalys[t] + m.equity_qalys[t])
+            for t in d.years), sense=pyo.minimize)
+        return
     m.objective = pyo.Objective(
         expr=pyo.quicksum(m.spend[t] + m.risk_cost[t] - m.value_per_qaly * m.qalys[t]
                           for t in d.years), sense=pyo.minimize)

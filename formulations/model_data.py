@@ -24,7 +24,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from formulations import shifting
+from formulations import areas, shifting
+from formulations.areas import AreaModel
 from formulations.shifting import ShiftData
 from planner.derive.tables import Derived
 
@@ -94,6 +95,9 @@ class ModelData:
     added: np.ndarray | float = 0.0
     #: block contracts and chosen-able bundles (issue 16, :mod:`formulations.payment`)
     payment: PaymentData | None = None
+    #: areas, access, fair shares and pooled money (issue 17, :mod:`formulations.areas`);
+    #: None: no area rule changes the model
+    areas: AreaModel | None = None
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:
@@ -127,6 +131,7 @@ class ModelData:
         if shift.active:
             data.shifting = shift
             data.added = shifting.added_demand(shift, derived)
+        data.areas = areas.prepare(derived, sl_rows)  # issue 17
         return data
 
     # Year-dependent data (demand grows at the instance's rates); the model's coefficients by

@@ -36,6 +36,7 @@ from enum import IntEnum
 import pyomo.environ as pyo
 
 from formulations import (
+    areas,
     budget,
     capacity,
     choice,
@@ -99,6 +100,16 @@ REGISTRY: tuple[FamilySpec, ...] = (
         Rows("coverage_floor", "coverage", SL), Rows("coverage_cap", "coverage", SL),
         Rows("shift_low", "episodes", SL), Rows("shift_high", "episodes", SL),
         Rows("effect_balance", "episodes", S))),
+    # areas (issue 17, formulations.areas): volumes by area where coverage or access differ by
+    # area, equity weights and pooled LA money; after shifting, whose coverage they split
+    FamilySpec("areas", None, areas.declare, (
+        Rows("area_split", "episodes", C), Rows("area_demand", "episodes", "service_area"),
+        Rows("area_coverage_sum", "coverage", SL), Rows("area_cover_cap", "coverage", "service_area"),
+        Rows("la_limit", "£", "budget"), Rows("pooled_limit", "£", "budget"))),
+    FamilySpec("area_coverage", Family.AREA_COVERAGE, areas.add_floors,
+               (Rows("area_floor", "coverage", "service_area", relax=19),)),
+    FamilySpec("fair_share", Family.FAIR_SHARE, areas.add_fair_share,
+               (Rows("fair_high", "£", "area", relax=18), Rows("fair_low", "£", "area", relax=18))),
     FamilySpec("demand", None, demand.add_demand,
                (Rows("demand", "episodes", SL, relax=6, dual=(9, "demand")),)),
     FamilySpec("linking", None, demand.add_linking, (

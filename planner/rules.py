@@ -62,6 +62,8 @@ class Family(_Named):
     RISK_POOLING = "risk_pooling"            # eligibility: a level must bear the spend variation
     CONFLICTS = "conflicts"                  # eligibility: conflicted levels may not contract
     SETTING_TARGETS = "setting_targets"      # several years: shares of care by setting
+    FAIR_SHARE = "fair_share"                # areas: spend per need-weighted head within a band
+    AREA_COVERAGE = "area_coverage"          # areas: each area's least share of its demand
 
     @classmethod
     def parse(cls, name: str | Family) -> Family:

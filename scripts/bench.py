@@ -298,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=REPO / "docs" / "performance.md")
     parser.add_argument("--work", type=Path, default=Path("/tmp/planner-bench"))
     parser.add_argument("--no-textbook", action="store_true")
+    parser.add_argument("--areas", help="areas (issue 17): PCT with these numbers of areas, "
+                        "e.g. 1,5,30 (scripts/bench_areas.py)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -305,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.areas:  # areas (issue 17): build and solve the PCT with 1, 5, 30 areas
+        from bench_areas import main as areas_main
+
+        return areas_main([int(k) for k in args.areas.split(",")])
     args.work.mkdir(parents=True, exist_ok=True)
     wanted = args.cases.split(",")
     rows: list[dict] = []

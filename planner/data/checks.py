@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data.payment_checks import payment_problems
-from planner.data.references import _did_you_mean, _line, _present, _unknown
+from planner.data.references import _bad, _did_you_mean, _line, _present, _unknown
 from planner.data.schema import TABLES, InstanceConfig
 from planner.data.tables import BAD_CELLS, LINES
 from planner.errors import Problem
@@ -35,14 +35,6 @@ ACTIVITY_COLUMNS = {"services": ("demand",), "offers": ("capacity", "incumbent_v
 
 class DataWarning(UserWarning):
     """Valid data that may still mislead the solver or the analyst (e.g. badly scaled amounts)."""
-
-
-def _bad(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Which rows have a cell of ``column`` already reported (so its value is a placeholder)."""
-    marked = frame.attrs.get(BAD_CELLS, {}).get(column, ())
-    flags = np.zeros(len(frame), dtype=bool)
-    flags[list(marked)] = True
-    return flags
 
 
 def check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame],
@@ -80,6 +72,9 @@ def _check_tables(config: InstanceConfig | None, tables: dict[str, pd.DataFrame]
     from planner.data.shifting_checks import check_shifting  # effects.csv, min_coverage (issue 15)
 
     problems += check_shifting(config, tables, from_file)
+    from planner.data.area_checks import check_areas  # areas.csv, access, pooled (issue 17)
+
+    problems += check_areas(config, tables, from_file)
     return problems
 
 

@@ -42,6 +42,10 @@ class Instance:
     effects: pd.DataFrame = field(default_factory=lambda: _empty("effects"))
     #: capitated bundles (optional bundles.csv, issue 16; empty = none)
     bundles: pd.DataFrame = field(default_factory=lambda: _empty("bundles"))
+    #: localities with their population and need (issue 17); empty = one area, as before
+    areas: pd.DataFrame = field(default_factory=lambda: _empty("areas"))
+    #: each area's demand for a service (issue 17); empty = demand split by population × need
+    area_demand: pd.DataFrame = field(default_factory=lambda: _empty("area_demand"))
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -92,6 +96,8 @@ class Instance:
         level_effects: pd.DataFrame | None = None,
         effects: pd.DataFrame | None = None,
         bundles: pd.DataFrame | None = None,
+        areas: pd.DataFrame | None = None,
+        area_demand: pd.DataFrame | None = None,
     ) -> Instance:
         """Build and validate an instance from DataFrames with the columns of the CSV tables."""
         problems: list[Problem] = []
@@ -103,9 +109,12 @@ class Instance:
             effects = pd.DataFrame(columns=TABLES["effects"].column_names)
         if bundles is None:
             bundles = pd.DataFrame(columns=TABLES["bundles"].column_names, dtype=str)
+        areas = pd.DataFrame(columns=TABLES["areas"].column_names) if areas is None else areas
+        if area_demand is None:
+            area_demand = pd.DataFrame(columns=TABLES["area_demand"].column_names)
         raw = {"levels": levels, "services": services, "providers": providers,
                "offers": offers, "level_effects": level_effects, "effects": effects,
-               "bundles": bundles}
+               "bundles": bundles, "areas": areas, "area_demand": area_demand}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
     @classmethod
@@ -148,7 +157,7 @@ class Instance:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.config.model_dump(mode="json"), sort_keys=True).encode())
         for name, frame in self.tables().items():
-            if name in ("effects", "bundles") and frame.empty:
+            if name in ("effects", "bundles", "areas", "area_demand") and frame.empty:
                 continue  # an instance without them hashes as it did before they existed
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, lineterminator="\n")

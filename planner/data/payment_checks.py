@@ -23,7 +23,7 @@ from planner.errors import Problem
 
 def payment_problems(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Problem]:
     """Every problem with the payment columns of offers and with bundles.csv."""
-    from planner.data.checks import _bad, _line, _unknown
+    from planner.data.references import _bad, _line, _unknown
 
     problems: list[Problem] = []
     offers = tables["offers"]

@@ -12,10 +12,11 @@ import difflib
 import math
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from planner.data.schema import TABLES
-from planner.data.tables import LINES
+from planner.data.tables import BAD_CELLS, LINES
 from planner.errors import Problem
 
 
@@ -66,3 +67,11 @@ def _did_you_mean(item: str, known: set[str]) -> str:
     note = (f"It contains the invisible character U+{ord(hidden[0]):04X}; retype it. "
             if hidden else "")
     return note + (f"Did you mean '{close[0]}'? " if close else "")
+
+
+def _bad(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Which rows have a cell of ``column`` already reported (so its value is a placeholder)."""
+    marked = frame.attrs.get(BAD_CELLS, {}).get(column, ())
+    flags = np.zeros(len(frame), dtype=bool)
+    flags[list(marked)] = True
+    return flags

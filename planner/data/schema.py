@@ -56,6 +56,24 @@ class Policy(_Strict):
     quality_withhold: float = Field(default=0.0, ge=0, le=1, description=(
         "share of the price withheld and earned back by quality: an episode is paid "
         "price × (1 − w + w × quality)"))
+    # areas and fair shares (issue 17, formulations.areas): areas.csv gives the localities
+    fair_share_band: float | None = Field(
+        default=None, ge=0, le=1,
+        description="each area's spend per need-weighted head within ±band of the mean; None = off")
+    savings_retention: float = Field(
+        default=0.0, ge=0, le=1, description="share of an underspend against an area's indicative "
+                                             "budget the area keeps (reported; added next year)")
+    la_contribution: float | list[float] = Field(
+        default=0.0, description="£ a year the local authority pools for pooled levels' services")
+
+    @field_validator("la_contribution")
+    @classmethod
+    def _contribution_positive(cls, value: float | list[float]) -> float | list[float]:
+        for item in value if isinstance(value, list) else [value]:
+            if not (item >= 0 and item < float("inf")):
+                raise ValueError("la_contribution must be a finite number of £ ≥ 0 (a list of "
+                                 "T numbers for T > 1)")
+        return value
 
     @field_validator("budget")
     @classmethod
@@ -77,6 +95,8 @@ class TablePaths(_Strict):
     level_effects: str = "level_effects.csv"
     effects: str = "effects.csv"
     bundles: str = "bundles.csv"
+    areas: str = "areas.csv"
+    area_demand: str = "area_demand.csv"
 
 
 class InstanceConfig(_Strict):
@@ -154,7 +174,8 @@ class TableSpec:
 
 
 #: the tables of an instance, in the order they are read and reported
-TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects", "bundles")
+TABLE_NAMES = ("levels", "services", "providers", "offers", "level_effects", "effects", "bundles",
+               "areas", "area_demand")
 
 TABLES: dict[str, TableSpec] = {
     "levels": TableSpec(
@@ -171,6 +192,9 @@ TABLES: dict[str, TableSpec] = {
                    meaning="largest bearable CV of one unit's annual spend; blank = unlimited"),
             Column("max_services", "integer", minimum=0),
             Column("delegated_budget", "number", minimum=0, meaning="£ per year"),
+            Column("pooled", "bool", default=False,
+                   meaning="spend at this level may be paid from policy.la_contribution (issue 17); "
+                           "the level joint_la is pooled whatever this says"),
         ),
         key=("level",),
     ),
@@ -198,6 +222,9 @@ TABLES: dict[str, TableSpec] = {
             Column("min_coverage", "number", default=1.0, minimum=0, maximum=1,
                    meaning="least share of demand a commissioned service may cover; 1 = all or "
                            "nothing (formulations.shifting)"),
+            Column("min_area_coverage", "number", default=0.0, minimum=0, maximum=1,
+                   meaning="least share of each area's demand a commissioned service covers "
+                           "(issue 17, formulations.areas)"),
         ),
         key=("service",),
     ),
@@ -233,6 +260,8 @@ TABLES: dict[str, TableSpec] = {
                    meaning="activity (price × episodes) or block (block_price a year)"),
             Column("block_price", "number", minimum=0,
                    meaning="£ per year of a block contract, whatever the volume up to capacity"),
+            Column("areas", "list", default=(),
+                   meaning="areas of areas.csv the provider can serve; blank = all (issue 17)"),
         ),
         key=("provider", "service"),
     ),
@@ -273,6 +302,35 @@ TABLES: dict[str, TableSpec] = {
             Column("level", "id", required=True, blank_ok=False),
         ),
         key=("bundle",),
+        optional=True,
+    ),
+    # Areas and fair shares (issue 17, formulations.areas): the localities of the population.
+    "areas": TableSpec(
+        "areas",
+        (
+            Column("area", "id", required=True, blank_ok=False),
+            Column("name", "text", meaning=NAME_MEANING),
+            Column("population", "number", required=True, blank_ok=False, strictly_positive=True,
+                   meaning="people; the areas' populations sum to instance.yaml's population"),
+            Column("need_index", "number", default=1.0, strictly_positive=True,
+                   meaning="needs-weighted capitation index (1 = average need)"),
+            Column("qaly_weight", "number", default=1.0, minimum=0,
+                   meaning="equity weight on health gained in the area"),
+            Column("indicative_budget", "number", minimum=0,
+                   meaning="£ a year; blank = none (reported against, never a limit)"),
+        ),
+        key=("area",),
+        optional=True,
+    ),
+    "area_demand": TableSpec(
+        "area_demand",
+        (
+            Column("area", "id", required=True, blank_ok=False),
+            Column("service", "id", required=True, blank_ok=False),
+            Column("demand", "number", required=True, blank_ok=False, minimum=0,
+                   meaning="episodes per year of the service's demand arising in the area"),
+        ),
+        key=("area", "service"),
         optional=True,
     ),
 }

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.data.instance import Instance
+from planner.derive.areas import AreaData, derive_areas, la_contributions
 from planner.derive.payment import bundle_rows, paid_price
 from planner.rules import FAMILY_NAMES, Family
 
@@ -49,6 +50,10 @@ class ModelPolicy:
     setting_targets: tuple[TargetTerms, ...] = ()
     #: chance of breaking even the plan must have (policy.budget_confidence; None: no rule)
     budget_confidence: float | None = None
+    #: areas (issue 17): ±band on spend per need-weighted head (None: no rule)
+    fair_share_band: float | None = None
+    #: £ the local authority pools in each year for the pooled levels (issue 17; () = none)
+    la_contribution: tuple[float, ...] = ()
 
     @property
     def has_budget(self) -> bool:
@@ -73,7 +78,10 @@ class ModelPolicy:
                    break_even=str(policy.break_even),
                    break_even_window=int(policy.break_even_window),
                    min_contract_years=int(policy.min_contract_years), setting_targets=targets,
-                   budget_confidence=policy.budget_confidence)
+                   budget_confidence=policy.budget_confidence,
+                   fair_share_band=policy.fair_share_band,
+                   la_contribution=tuple(v for v in la_contributions(instance))
+                   if any(v > 0 for v in la_contributions(instance)) else ())
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,8 @@ class Derived:
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: one row per (bundle, service with demand): planner.payment_derive.bundle_rows (issue 16)
     bundles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: areas, demand shares, access and pooled levels (issue 17, planner.derive.areas)
+    areas: AreaData | None = None
 
     def on(self, family: Family | str) -> bool:
         """Whether ``family`` is on; a name that is no family is an error, never silently on."""
@@ -136,7 +146,8 @@ def derive(instance: Instance, without: frozenset[str] | set[str] = frozenset())
     contracts = _mark_binaries(contracts, services, without, instance)
     return Derived(instance, without, years, levels, services, service_levels, offers, contracts,
                    providers, ModelPolicy.of(instance), effects=instance.effects.copy(),
-                   bundles=bundles)
+                   bundles=bundles,
+                   areas=derive_areas(instance))
 
 
 def _levels(instance: Instance, population: float) -> pd.DataFrame:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
+from planner.reports import areas, payment, priorities, risk
 from planner.reports import html_sections as money
 from planner.reports import html_sections_rules as rules
-from planner.reports import payment, priorities, risk
 from planner.reports.facts import STATUS_WORDS
 from planner.reports.formatting import text
 from planner.results.folder import PlanFiles
@@ -31,6 +31,7 @@ SECTIONS = (("headline", "Headline"), ("decisions", "What changes, in £"),
             ("money", "Where the money goes"), ("risk", "Risk: the chance of breaking even"),
             ("stress", "If a provider fails"),
             ("priorities", "What to fund next, what to cut first"),
+            ("fair_shares", "Fair shares"),
             ("continuum", "The commissioning continuum"),
             ("providers", "Providers and break-even"), ("payment", "How care is paid for"),
             ("quality", "Quality"),
@@ -127,7 +128,8 @@ def render_html(files: PlanFiles) -> str:
         "providers": rules.providers, "quality": rules.quality, "changes": money.changes,
         "alternatives": money.alternatives, "constraints": rules.constraints,
         "solver": rules.solver, "risk": risk.risk_html, "stress": risk.stress_html,
-        "priorities": priorities.section, "payment": payment.payment_section}
+        "priorities": priorities.section, "payment": payment.payment_section,
+        "fair_shares": areas.section}
     present = [(key, title) for key, title in SECTIONS
                if (key != "diagnosis" or files.diagnosis is not None)
                and (key != "decisions" or (files.has_plan and not files.relaxed))
@@ -135,7 +137,8 @@ def render_html(files: PlanFiles) -> str:
                and (key != "years" or files.multi_year)
                and (key not in ("risk", "stress") or key in files.extras)
                and (key != "priorities" or priorities.has_section(files))
-               and (key != "payment" or payment.has_payments(files))]
+               and (key != "payment" or payment.has_payments(files))
+               and (key != "fair_shares" or areas.has_section(files))]
     nav = "\n".join(f'<a href="#{key}">{escape(title)}</a>' for key, title in present)
     body = "\n".join(f'<section id="{key}"><h2>{escape(title)}</h2>{builders[key](files)}</section>'
                    for key, title in present)

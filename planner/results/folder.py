@@ -88,7 +88,7 @@ def read_plan_json(path: str | Path) -> dict[str, Any]:
 #: The plan folder's tables, by file stem, in the order reports list them.
 TABLE_FILES = ("budget", "contracts", "services", "providers", "levels", "changes",
                "spend_changes", "marginal_values", "alternatives", "unfunded", "effects",
-               "priorities", "bundles")
+               "priorities", "bundles", "areas", "funders")
 #: JSON files ``planner risk`` and ``planner stress --plan`` add to a plan folder (issue 18)
 EXTRA_FILES = {"risk": "risk.json", "stress": "stress.json"}
 

@@ -64,6 +64,11 @@ class Plan:
     unfunded: pd.DataFrame | None = None
     #: shifting care (issue 15): episodes and £ each effect moves, by year (planner.shifting_tables)
     effects: pd.DataFrame | None = None
+    #: areas (issue 17, planner.results.area_tables): episodes by area, the areas' fair shares
+    #: and savings, and spend by funder
+    area_contracts: pd.DataFrame | None = None
+    areas: pd.DataFrame | None = None
+    funders: pd.DataFrame | None = None
     #: PBMA wish list and hit list (planner.priorities)
     priorities: pd.DataFrame | None = None
     diagnosis: dict[str, Any] | None = None
@@ -164,6 +169,9 @@ class Plan:
                     write_csv(to_the_penny(self.unfunded), staging / "unfunded.csv")
                 if self.effects is not None:
                     write_csv(to_the_penny(self.effects), staging / "effects.csv")
+                for name in ("area_contracts", "areas", "funders"):  # issue 17
+                    if getattr(self, name) is not None:
+                        write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
                 if self.priorities is not None:
                     write_csv(to_the_penny(self.priorities), staging / "priorities.csv")
                 if self.bundles is not None and len(self.bundles):

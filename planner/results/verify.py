@@ -28,6 +28,7 @@ from pathlib import Path
 
 from planner.data.instance import Instance
 from planner.results import verify_payment as pay
+from planner.results.verify_areas import check_areas
 from planner.results.verify_context import Context
 from planner.results.verify_contracts import check_contracts, check_services
 from planner.results.verify_money import check_budget, check_providers, check_totals
@@ -66,6 +67,7 @@ def verify(instance: Instance | str | Path, plan,
     check_contract_years(ctx)
     check_setting_targets(ctx)
     pay.check_payments(ctx)  # issue 16: blocks, bundles, guarantees
+    check_areas(ctx)  # areas, access, fair shares (issue 17)
     return ctx.bad
 
 

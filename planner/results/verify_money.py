@@ -136,6 +136,9 @@ def check_totals(ctx: Context) -> dict[int, float]:
         if key in plan.totals and (plan.totals[key] is None or not close(plan.totals[key], value)):
             bad.append(f"total {key}: plan says {plan.totals[key]}, the data give {value}")
     objective = horizon["spend"] + horizon["risk_cost"] - policy.value_per_qaly * horizon["qalys"]
+    from planner.results.verify_areas import equity_qalys  # areas' equity weights (issue 17)
+
+    objective -= policy.value_per_qaly * equity_qalys(ctx)
     if plan.objective is not None and not close(plan.objective, objective):
         bad.append(f"objective: plan says {plan.objective}, the data give {objective}")
     return spend_by_year
@@ -147,6 +150,9 @@ def check_budget(ctx: Context, spend: dict[int, float]) -> None:
         return
     regime = ctx.instance.config.policy.break_even if len(ctx.years) > 1 else "annual"
     budgets = [ctx.budget(t) for t in range(len(ctx.years))]
+    from planner.results.verify_areas import la_paid  # pooled LA money (issue 17)
+
+    budgets = [budget + la_paid(ctx, t) for t, budget in enumerate(budgets)]
     spends = [spend[year] for year in ctx.years]
     if regime == "annual":
         for year, cost, budget in zip(ctx.years, spends, budgets):

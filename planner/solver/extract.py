@@ -15,6 +15,8 @@ import pandas as pd
 
 from formulations.model_data import BuiltModel
 from planner.data.instance import Instance
+from planner.results.area_tables import plan_tables as area_tables
+from planner.results.area_tables import with_la_money
 from planner.results.shifting_tables import plan_tables
 from planner.rules import DECIMALS, NOTICE_SHARE, VOLUME_TOL
 from planner.solver import payment_extract
@@ -66,13 +68,15 @@ def extract(built: BuiltModel, result: SolveResult) -> dict[str, pd.DataFrame]:
         used[built.w_rows] = w > 0.5
     used_frame = pd.DataFrame(used, index=derived.providers["provider"], columns=years)
     services = services_table(instance, table, chosen, years, price_factor)
-    return payment_extract.finish(built, result, {
+    tables = payment_extract.finish(built, result, {
         "contracts": table,
         "services": services,
         "providers": providers_table(instance, table, used_frame, price_factor),
         "levels": levels_table(derived.levels, table, chosen, years),
         **plan_tables(instance, table, services, years),  # effects.csv, coverage (issue 15)
     }, price_factor)
+    tables.update(area_tables(built, result, tables))  # areas.csv, funders.csv (issue 17)
+    return tables
 
 
 def services_table(instance: Instance, contracts: pd.DataFrame, chosen: pd.DataFrame,
@@ -244,6 +248,7 @@ def compute_totals(instance: Instance, tables: dict[str, pd.DataFrame]
     """Horizon totals, totals by year, and the budget table."""
     yearly = yearly_totals(instance, tables)
     budget = budget_table(instance, yearly)
+    budget = with_la_money(budget, tables.get("funders"))  # pooled LA money (issue 17)
     money = ["spend", "activity_spend", "transaction_costs", "setup_costs", "entry_costs",
              "exit_costs", "notice_costs", *payment_extract.PAYMENT_TOTALS, "risk_cost", "qalys",
              "net_benefit"]
@@ -251,6 +256,8 @@ def compute_totals(instance: Instance, tables: dict[str, pd.DataFrame]
     has_budget = bool(budget["budget"].notna().all())
     totals["budget"] = float(budget["budget"].sum()) if has_budget else None
     totals["headroom"] = totals["budget"] - totals["spend"] if has_budget else None
+    if has_budget and "la_paid" in budget:  # the pooled LA money pays part of the spend
+        totals["headroom"] += float(budget["la_paid"].sum())
     by_year = {}
     for row, brow in zip(yearly.to_dict("records"), budget.to_dict("records")):
         year = int(row.pop("year"))

@@ -66,7 +66,7 @@ class PlanningModel:
         return self.adapter.solve(self.model, var_names=self.var_names(), duals=duals)
 
     def var_names(self) -> tuple[str, ...]:
-        return ("x", "y", "z", "w")
+        return ("x", "y", "z", "w", "area_x", "area_cover", "pooled_paid")  # areas: issue 17
 
     def plan(self, result: SolveResult, check: bool = True,
              instance: Instance | None = None) -> Plan:

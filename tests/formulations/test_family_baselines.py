@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from pyomo.repn import generate_standard_repn
@@ -132,8 +133,33 @@ def toy_rules() -> planner.Instance:
                             providers.reset_index(), toy.offers, toy.level_effects)
 
 
+def toy_areas() -> planner.Instance:
+    """The toy with two areas (issue 17), so the area families have rows: north (6,000 people,
+    need 1.2, qaly_weight 1) and south (4,000, need 0.7, qaly_weight 1.5); diabetes care optional
+    and partly covered (min_coverage 0.5, min_area_coverage 0.6); riverside's diabetes offer
+    serves north only; a fair-share band of 0.3; the PCT level pooled with £50,000 a year from
+    the local authority."""
+    toy = planner.load_instance(ROOT / "instances" / "toy")
+    services = toy.services.set_index("service")
+    services.loc["diabetes_care", ["mandatory", "min_coverage", "min_area_coverage"]] = [
+        False, 0.5, 0.6]
+    offers = toy.offers.copy()
+    offers["areas"] = [("north",) if (p, s) == ("riverside_federation", "diabetes_care") else ()
+                       for p, s in zip(offers["provider"], offers["service"])]
+    levels = toy.levels.copy()
+    levels["pooled"] = levels["level"] == "pct"
+    areas = pd.DataFrame({"area": ["north", "south"], "population": [6000.0, 4000.0],
+                          "need_index": [1.2, 0.7], "qaly_weight": [1.0, 1.5]})
+    policy = toy.config.policy.model_copy(update={"fair_share_band": 0.3,
+                                                  "la_contribution": 50_000.0})
+    config = toy.config.model_copy(update={"policy": policy})
+    return planner.Instance.from_frames(config, levels, services.reset_index(), toy.providers,
+                                        offers, toy.level_effects, areas=areas)
+
+
 CASES = {"toy": lambda: planner.load_instance(ROOT / "instances" / "toy"), "toy_3y": toy_3y,
-         "toy_rules": toy_rules}
+         "toy_rules": toy_rules, "toy_areas": toy_areas}
+AREA_FAMILIES = ("areas", "area_coverage", "fair_share", "demand", "budget")
 BUILT: dict[str, object] = {}
 
 
@@ -150,7 +176,8 @@ def baseline_path(case: str, name: str) -> Path:
 WRITING = [spec for spec in REGISTRY if spec.add is not None]
 PARAMS = [("toy", spec) for spec in WRITING if not spec.several_years] + [
     ("toy_rules", spec) for spec in WRITING if not spec.several_years] + [
-    ("toy_3y", spec) for spec in WRITING if spec.several_years or spec.name == "budget"]
+    ("toy_3y", spec) for spec in WRITING if spec.several_years or spec.name == "budget"] + [
+    ("toy_areas", spec) for spec in WRITING if spec.name in AREA_FAMILIES]
 
 
 @pytest.mark.parametrize(("case", "spec"), PARAMS, ids=[f"{c}-{s.name}" for c, s in PARAMS])

@@ -48,13 +48,15 @@ def test_readers_take_the_registry() -> None:
     diagnosis.json always listed them); marginal values report the registry's duals."""
     assert [(f.name, f.component) for f in diagnosis.FAMILIES] == [
         ("budget", "budget_limit"), ("budget", "budget_year_cap"), ("budget", "carry_rule"),
-        ("offer_capacity", "offer_capacity"), ("provider_capacity", "provider_capacity"),
+        ("budget", "budget_confidence"), ("offer_capacity", "offer_capacity"),
+        ("provider_capacity", "provider_capacity"),
         ("demand", "demand"), ("min_income", "min_income"), ("avg_quality", "avg_quality"),
         ("min_providers", "min_providers"), ("max_providers", "max_providers"),
         ("headroom", "headroom"), ("min_share", "min_share"),
         ("management_cost", "management_cost"), ("max_services", "max_services"),
         ("delegated_budget", "delegated_budget"), ("mandatory", "level_choice"),
-        ("setting_targets", "setting_target")]
+        ("setting_targets", "setting_target"), ("fair_share", "fair_high"),
+        ("fair_share", "fair_low"), ("area_coverage", "area_floor")]  # areas (issue 17) last
     assert len(relaxable()) == len(diagnosis.FAMILIES)
     assert list(marginal.DUAL_COMPONENTS) == [
         "budget_limit", "budget_year_cap", "offer_capacity", "provider_capacity", "min_income",
@@ -63,7 +65,8 @@ def test_readers_take_the_registry() -> None:
                                                              "shared provider capacity")
     assert marginal.CHOICE_COMPONENTS == ("min_providers", "max_providers", "headroom")
     assert BUDGET_ROWS == rows_of(Family.BUDGET) == (
-        "budget_limit", "budget_year_cap", "carry_over", "carry_rule", "carry_lapse")
+        "budget_limit", "budget_year_cap", "carry_over", "carry_rule", "carry_lapse",
+        "budget_confidence")
 
 
 def _baseline_rows(family: str) -> int:
