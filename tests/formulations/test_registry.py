@@ -55,8 +55,7 @@ def test_readers_take_the_registry() -> None:
         ("headroom", "headroom"), ("min_share", "min_share"),
         ("management_cost", "management_cost"), ("max_services", "max_services"),
         ("delegated_budget", "delegated_budget"), ("mandatory", "level_choice"),
-        ("setting_targets", "setting_target"), ("fair_share", "fair_high"),
-        ("fair_share", "fair_low"), ("area_coverage", "area_floor")]  # areas (issue 17) last
+        ("setting_targets", "setting_target")]  # the area rules are not relaxed (registry)
     assert len(relaxable()) == len(diagnosis.FAMILIES)
     assert list(marginal.DUAL_COMPONENTS) == [
         "budget_limit", "budget_year_cap", "offer_capacity", "provider_capacity", "min_income",
