@@ -82,9 +82,10 @@ def write(nhs: Path, out: Path, k: int | None, source: Path) -> None:
     budget_share = areas["population"] * areas["need_index"]
     config = yaml.safe_load((source / "instance.yaml").read_text())
     budget = float(config["policy"]["budget"])
-    # practice-based commissioning: indicative budgets for the locality's share of the
-    # delegated primary and community care, here 40 % of the budget shared by need
-    areas["indicative_budget"] = np.round(0.4 * budget * budget_share / budget_share.sum(), -3)
+    # practice-based commissioning: each locality's indicative budget is its fair share (by
+    # population × need) of the whole budget, since an area's reported spend is all the spend
+    # attributed to it (a share of the budget would make every locality "overspend")
+    areas["indicative_budget"] = np.round(budget * budget_share / budget_share.sum(), -3)
     areas.drop(columns="imd_score").to_csv(out / "areas.csv", index=False)
     config["name"] = "pct_areas" if k is None else f"pct_{k}_areas"
     config["description"] = (f"{config['description']} - with {len(areas)} localities "

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.derive.areas import derive_areas, la_contributions
 from planner.errors import InputError, Problem
 
 DEFAULT_DRAWS = 10_000
@@ -123,11 +124,25 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
     mean_total = fixed + float((rows["episodes"] * price).sum())
     unit_mean = share * unit_count * price  # E of a unit's borne spend on each service
     level_mean = np.bincount(level_codes, weights=unit_mean, minlength=len(level_names))
-    ratio = (budget / mean_total) if budget is not None and mean_total > 0 else None
+    # Money the local authority pools (issue 17) pays the pooled levels' episodes first, up to
+    # its contribution; the budget is the NHS's, so the chance of breaking even is the NHS
+    # share's: spend − min(L, the draw's pooled episode spend) against the budget. (Contract
+    # costs of pooled levels, which the plan may also charge to the pool, are left to the NHS:
+    # the figure errs on the prudent side.)
+    year_index = year - instance.config.base_year
+    contributions = la_contributions(instance)
+    contribution = float(contributions[min(year_index, len(contributions) - 1)]) \
+        if contributions else 0.0
+    pooled = rows["level"].isin(derive_areas(instance).pooled_levels).to_numpy() \
+        if contribution > 0 else np.zeros(len(rows), dtype=bool)
+    pooled_mean = float((rows["episodes"] * price)[pooled].sum())
+    la_mean = min(contribution, pooled_mean)  # for the units' shares (a mean-field figure)
+    ratio = ((budget + la_mean) / mean_total) if budget is not None and mean_total > 0 else None
 
     rng = np.random.default_rng(seed)
     block = max(1, BLOCK_CELLS // max(1, len(rows)))
     total = np.empty(draws)
+    la_paid = np.zeros(draws)
     per_service = np.empty((draws, len(rows)))
     unit_within = np.zeros(len(level_names))
     unit_service_within = np.zeros(len(rows))
@@ -136,6 +151,8 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
         area = share * _compound(rng, area_count, price, cv, n)
         per_service[start:start + n] = area
         total[start:start + n] = fixed + area.sum(axis=1)
+        if pooled.any():
+            la_paid[start:start + n] = np.minimum(contribution, area[:, pooled].sum(axis=1))
         unit = share * _compound(rng, unit_count, price, cv, n)
         if ratio is not None:
             level_spend = unit @ onehot  # a unit's spend on all its level's services
@@ -145,7 +162,13 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
     table = _service_table(rows, per_service, unit_service_within / draws if ratio else None)
     levels = _level_table(rows, level_names, level_codes, level_mean, ratio, budget,
                           unit_within / draws if ratio else None)
-    summary = _summary(instance, total, budget, fixed, mean_total, rows, draws, seed, year)
+    summary = _summary(instance, total - la_paid, budget, fixed, mean_total - float(la_paid.mean()),
+                       rows, draws, seed, year)
+    if contribution > 0:
+        summary["la_contribution"] = contribution
+        summary["la_paid_mean"] = float(la_paid.mean())
+        summary["model"] += ("; spend is the NHS's: the local authority's pooled money pays the "
+                             "pooled levels' episodes first, up to its contribution")
     return RiskResult(summary=summary, table=table, levels=levels, spend=total)
 
 

@@ -241,3 +241,21 @@ def test_the_plan_folder_and_report_carry_areas_and_funders(tmp_path) -> None:
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="fair_shares"' in html and "Who pays" in html
     assert "Spend per need-weighted head by area" in html
+
+
+def test_risk_counts_the_pooled_money_before_the_nhs_budget() -> None:
+    """The pooled case above: 75 episodes at £400 (cost_cv 0, so each draw's spend is 400 × a
+    Poisson count of mean 75, £30,000 on average). The local authority pays min(£10,000, the
+    draw's spend) first, so the NHS's spend is the rest: £20,000 on average against its
+    £20,000 budget, within it whenever the count is at most 75: P(Poisson(75) ≤ 75) ≈ 0.53.
+    Counting the whole £30,000 against the NHS budget (as before) would give about 0."""
+    import math
+
+    levels = [{"level": "joint_la", "order": 1, "population": 2000}]
+    inst = instance(area_demand=None, levels=levels, budget=20_000, value_per_qaly=1000,
+                    la_contribution=10_000)
+    result = planner.risk(inst, solved(inst), draws=20_000, seed=1)
+    assert result.summary["la_paid_mean"] == pytest.approx(10_000)
+    assert result.summary["mean"] == pytest.approx(20_000, rel=0.01)
+    exact = sum(math.exp(k * math.log(75) - 75 - math.lgamma(k + 1)) for k in range(76))
+    assert abs(result.summary["p_within_budget"] - exact) < 4 * result.summary["p_within_budget_se"]

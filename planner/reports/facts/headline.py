@@ -152,6 +152,16 @@ NO_PLAN = {
 }
 
 
+def la_paid(files: PlanFiles) -> float:
+    """£ the local authority's pooled money pays (funders.csv, issue 17); 0 without it."""
+    funders = files.table("funders")
+    if not len(funders) or "funder" not in funders:
+        return 0.0
+    first = funders.loc[funders["year"] == funders["year"].min()] if "year" in funders else funders
+    return float(first.loc[first["funder"] == "local_authority", "spend"].sum()) if not \
+        files.multi_year else float(funders.loc[funders["funder"] == "local_authority", "spend"].sum())
+
+
 def headline_sentence(files: PlanFiles) -> str:
     """One sentence a board member can repeat."""
     totals = files.totals
@@ -161,9 +171,18 @@ def headline_sentence(files: PlanFiles) -> str:
     subject = "the cheapest relaxed plan" if files.relaxed else "the plan"
     span = f"Over {len(files.years)} years {subject}" if files.multi_year else subject.capitalize()
     sentence = f"{span} spends {money(spend)}"
+    pooled = la_paid(files)
     if budget is not None:
         headroom = totals.get("headroom") or 0.0
-        if abs(headroom) <= tolerance(budget):
+        if pooled > 0 and spend is not None:  # issue 17: the local authority pays first
+            sentence += (f": {money(pooled)} pooled by the local authority and "
+                         f"{money(spend - pooled)} of the NHS budget of {money(budget)}")
+            if headroom > tolerance(budget):
+                sentence += (f", leaving {money(headroom)} "
+                             f"({percent(headroom / budget if budget else 0)})")
+            elif headroom < -tolerance(budget):
+                sentence += f", {money(-headroom)} over it"
+        elif abs(headroom) <= tolerance(budget):
             sentence += f", the whole budget of {money(budget)}"
         elif headroom > 0:
             sentence += (f" of a budget of {money(budget)}, leaving {money(headroom)} "
