@@ -65,7 +65,11 @@ def alternatives(instance: Instance, count: int, within: float = 0.01,
             alternative=number, objective=plan.objective,
             objective_gap=(plan.objective - optimum.objective) / max(abs(optimum.objective), 1.0))
         rows.append(changes)
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if not rows:  # none within the margin: the table's columns, no rows (a readable file)
+        rows = [contract_changes(base, base).iloc[0:0].assign(
+            alternative=pd.Series(dtype=int), objective=pd.Series(dtype=float),
+            objective_gap=pd.Series(dtype=float), differs=pd.Series(dtype=str))]
+    table = pd.concat(rows, ignore_index=True)
     if len(table):
         words = {n: describe(table.loc[table["alternative"] == n], optimum, plan)
                  for n, plan in enumerate(found, start=1)}
