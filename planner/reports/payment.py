@@ -60,7 +60,11 @@ def payment_section(files) -> str:
              + split + ".")
     out = [f"<p>{escape(intro)}</p>"]
     bundles = files.table("bundles")
-    if len(bundles):
+    if len(bundles):  # names a board reads, not ids (the bundle's own id is the user's name)
+        names = files.names
+        bundles = names.label(bundles)
+        bundles["services"] = [";".join(names.service(s) for s in str(v).split(";"))
+                               for v in bundles["services"]]
         items = "".join(f"<li>{escape(_verdict(r))}</li>" for r in bundles.itertuples(index=False))
         out.append(f"<h3>Bundled service groups</h3><ul>{items}</ul>")
         columns = [Col("bundle", "bundle"), Col("provider", "provider"), Col("level", "level"),
@@ -82,5 +86,6 @@ def payment_section(files) -> str:
                        Col("bundle_income", "bundles", pounds, True),
                        Col("guarantee_paid", "guarantee top-up", pounds, True)]
             out.append("<h3>Providers paid other than by activity</h3>"
-                       + html_table(pd.DataFrame(mine), columns, more="providers.csv"))
+                       + html_table(files.names.label(pd.DataFrame(mine)), columns,
+                                    more="providers.csv"))
     return "".join(out)
