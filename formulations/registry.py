@@ -48,6 +48,7 @@ from formulations import (
     years,
 )
 from formulations.model_data import BuiltModel, ModelData
+from formulations.neighbourhoods import NEIGHBOURHOODS_ATTRIBUTE, service_neighbourhoods
 from formulations.start import START_ATTRIBUTE, greedy_start
 from formulations.variables import declare_variables
 from planner.derive.tables import Derived
@@ -247,4 +248,5 @@ def assemble(derived: Derived) -> BuiltModel:
     clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     d.start_seconds = time.perf_counter() - clock
+    setattr(m, NEIGHBOURHOODS_ATTRIBUTE, service_neighbourhoods(m, d))  # for fix-and-optimise
     return BuiltModel(m, derived, d)

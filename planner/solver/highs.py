@@ -25,8 +25,10 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.core.expr.numvalue import native_numeric_types
 
+from formulations.neighbourhoods import NEIGHBOURHOODS_ATTRIBUTE
 from formulations.start import START_ATTRIBUTE
 from planner.rules import Status
+from planner.solver import improve
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,12 @@ class SolveOptions:
     log_file: str | None = None
     seed: int = 0
     highs_options: tuple[tuple[str, object], ...] = ()  # further HiGHS options, e.g. node limits
+    improve: bool | None = None  # fix-and-optimise on a second core (None: by instance class)
 
     def as_dict(self) -> dict[str, object]:
         return {"time_limit": self.time_limit, "gap": self.gap, "threads": self.threads,
                 "log_file": self.log_file, "seed": self.seed,
-                "highs_options": dict(self.highs_options)}
+                "highs_options": dict(self.highs_options), "improve": self.improve}
 
 
 @dataclass
@@ -59,6 +62,7 @@ class SolveResult:
     duals: dict[str, dict[object, float]] = field(default_factory=dict)
     transfer_s: float = 0.0  # building HiGHS's copy of the model, wall seconds
     solve_s: float = 0.0  # HiGHS's run, wall seconds
+    worker_plan: bool = False  # the plan came from fix-and-optimise (planner.solver.improve)
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
@@ -108,6 +112,7 @@ class HighsAdapter:
         solver_options.update(dict(opts.highs_options))  # the caller's own options win
         timer = HierarchicalTimer()
         start = time.perf_counter()
+        self.solver.improve_request = (opts.improve, opts.threads, opts.seed)
         with PauseGC():  # transfer makes many small objects: see formulations.model_data.gc_paused
             results = self.solver.solve(
                 model, time_limit=opts.time_limit, rel_gap=opts.gap, threads=opts.threads,
@@ -116,13 +121,15 @@ class HighsAdapter:
         wall = time.perf_counter() - start
         self._model = model
         self.incumbent = None
+        worker_plan = _adopt_worker_plan(self.solver, results, opts.gap)
         transfer = _timer_total(timer, "set_instance") + _timer_total(timer, "update")
         if _interrupted(self.solver):
             raise KeyboardInterrupt  # Ctrl-C reached HiGHS: stop, and write nothing
         status = _map_status(results.termination_condition, results.solution_status)
         result = SolveResult(status=status, termination=results.termination_condition.name,
                              objective=None, bound=None, gap=None,
-                             transfer_s=transfer, solve_s=max(wall - transfer, 0.0))
+                             transfer_s=transfer, solve_s=max(wall - transfer, 0.0),
+                             worker_plan=worker_plan)
         if result.has_solution:
             primals = results.solution_loader.get_vars()
             self.incumbent = list(primals.items())
@@ -141,6 +148,29 @@ class HighsAdapter:
                     result.duals[con.name] = {i: loaded.get(con[i], 0.0) for i in con}
             result.gap = _gap(result.objective, result.bound)
         return result
+
+
+def _adopt_worker_plan(solver: FastHighs, results, gap: float) -> bool:
+    """Make fix-and-optimise's plan the result where it beats HiGHS's own incumbent; the bound
+    stays HiGHS's (:mod:`planner.solver.improve`)."""
+    found, solver.improved = solver.improved, None
+    if found is None:
+        return False
+    objective, values = found
+    incumbent = results.incumbent_objective
+    if incumbent is not None and objective >= incumbent - 1e-9 * max(abs(incumbent), 1.0):
+        return False
+    solution = highspy.HighsSolution()
+    solution.col_value = values.tolist()
+    solution.value_valid = True
+    solver._sol = solution
+    results.incumbent_objective = objective
+    results.solution_status = SolutionStatus.feasible
+    bound = results.objective_bound
+    if bound is not None and math.isfinite(bound) and _gap(objective, bound) <= gap:
+        results.termination_condition = TerminationCondition.convergenceCriteriaSatisfied
+        results.solution_status = SolutionStatus.optimal
+    return True
 
 
 #: Variables of how care is paid for (formulations.payment), read with every solution.
@@ -169,6 +199,53 @@ class FastHighs(Highs):
     unchanged. ``tests/solve/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
     """
 
+    improve_request: tuple = (None, None, 0)  # (SolveOptions.improve, threads, seed)
+    improved: tuple | None = None  # fix-and-optimise's (objective, column values), if any
+    _last_start: tuple | None = None  # the last MIP start given, (columns, values)
+
+    def _solve(self):
+        """Pyomo's solve, with fix-and-optimise on the second core where it pays."""
+        worker = self._start_improver()
+        if worker is None:
+            return super()._solve()
+        highs = self._solver_model
+        before = {key: _option(highs, key) for key in improve.MAIN_WITH_WORKER}
+        for key, value in improve.MAIN_WITH_WORKER.items():
+            highs.setOptionValue(key, value)
+        worker.subscribe(highs)
+        try:
+            return super()._solve()
+        finally:
+            worker.unsubscribe(highs)
+            for key, value in before.items():
+                highs.setOptionValue(key, value)
+            self.improved = worker.finish()
+
+    def _start_improver(self) -> improve.Improver | None:
+        self.improved = None
+        wanted, threads, seed = self.improve_request
+        groups = getattr(self._model, NEIGHBOURHOODS_ATTRIBUTE, None) or []
+        highs = self._solver_model
+        if wanted is False or len(groups) < 2 or (
+                wanted is None and highs.getNumCol() < improve.LARGE_MIP_BINARIES):
+            return None
+        lp_integrality = np.asarray(highs.getLp().integrality_)
+        binaries = int((lp_integrality == int(highspy.HighsVarType.kInteger)).sum())
+        if not improve.wanted(wanted, threads, binaries, len(groups)) or \
+                highs.getLp().sense_ != highspy.ObjSense.kMinimize:
+            return None
+        col = self._pyomo_var_to_solver_var_map
+        columns = [np.array([col[id(v)] for v in group if id(v) in col], dtype=np.int64)
+                   for group in groups]
+        config = self._active_config
+        options = {key: value for key, value in config.solver_options.items()
+                   if key not in ("log_file", "output_flag", "log_to_console", "time_limit")}
+        try:
+            return improve.Improver(highs, columns, self._last_start, options, seed,
+                                    config.time_limit)
+        except (OSError, AssertionError):  # no shared memory, or a daemonic process: do without
+            return None
+
     def set_instance(self, model):
         super().set_instance(model)
         self._pass_start(getattr(model, START_ATTRIBUTE, None))
@@ -193,6 +270,7 @@ class FastHighs(Highs):
         pairs = sorted((col[id(v)], float(value)) for v, value in start if id(v) in col)
         if pairs:
             index, value = zip(*pairs)
+            self._last_start = (index, value)
             self._solver_model.setSolution(len(index), np.array(index, dtype=np.int32),
                                            np.array(value, dtype=np.double))
 
@@ -309,8 +387,9 @@ def _constant(bound) -> bool:
     return bound is None or bound.__class__ in native_numeric_types
 
 
-LARGE_MIP_BINARIES = 20_000
-"""Binaries above which HiGHS's probing and enumeration presolve rules are switched off."""
+LARGE_MIP_BINARIES = improve.LARGE_MIP_BINARIES
+"""Binaries from which HiGHS's probing and enumeration presolve rules are switched off (and
+fix-and-optimise runs on the second core: :mod:`planner.solver.improve`)."""
 PROBING_AND_ENUMERATION = (1 << 15) | (1 << 16)
 """presolve_rule_off bits of HiGHS 1.15's rules 15 (probing) and 16 (enumeration)."""
 
@@ -347,6 +426,12 @@ def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) ->
     return SolveResult(status=Status.OPTIMAL, termination="convergenceCriteriaSatisfied",
                        objective=value, bound=value, gap=0.0,
                        values={name: [] for name in var_names})
+
+
+def _option(highs: highspy.Highs, key: str) -> object:
+    """An option's value (highspy 1.15 returns (status, value))."""
+    value = highs.getOptionValue(key)
+    return value[1] if isinstance(value, tuple) else value
 
 
 def _interrupted(solver: Highs) -> bool:
