@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue as queues
@@ -79,6 +80,8 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
         apply(instance, scenario)
     notify = notify or (lambda text: print(text, file=sys.stderr))
     options = options or SolveOptions()
+    if workers > 1 and options.improve is None:  # the cores are the workers': no second search
+        options = dataclasses.replace(options, improve=False)
     names = file_names(items)
     done = resume(Path(out), spec, instance, items) if out else {}
     if done:
