@@ -209,16 +209,11 @@ class FastHighs(Highs):
         if worker is None:
             return super()._solve()
         highs = self._solver_model
-        before = {key: _option(highs, key) for key in improve.MAIN_WITH_WORKER}
-        for key, value in improve.MAIN_WITH_WORKER.items():
-            highs.setOptionValue(key, value)
         worker.subscribe(highs)
         try:
             return super()._solve()
         finally:
             worker.unsubscribe(highs)
-            for key, value in before.items():
-                highs.setOptionValue(key, value)
             self.improved = worker.finish()
 
     def _start_improver(self) -> improve.Improver | None:
@@ -426,12 +421,6 @@ def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) ->
     return SolveResult(status=Status.OPTIMAL, termination="convergenceCriteriaSatisfied",
                        objective=value, bound=value, gap=0.0,
                        values={name: [] for name in var_names})
-
-
-def _option(highs: highspy.Highs, key: str) -> object:
-    """An option's value (highspy 1.15 returns (status, value))."""
-    value = highs.getOptionValue(key)
-    return value[1] if isinstance(value, tuple) else value
 
 
 def _interrupted(solver: Highs) -> bool:

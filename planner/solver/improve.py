@@ -52,16 +52,6 @@ LARGE_MIP_BINARIES = 20_000
 """Binaries from which fix-and-optimise runs by default (England: 80,000; region: 12,000)."""
 
 
-MAIN_WITH_WORKER: dict[str, object] = {"mip_heuristic_run_rins": False,
-                                       "mip_heuristic_run_rens": False,
-                                       "mip_allow_restart": False}
-"""HiGHS options of the main search while the worker runs. Its own large-neighbourhood
-heuristics (RINS, RENS) are what the worker does on the other core. Restarts are off because,
-handed a much better incumbent at England scale, HiGHS fixed columns by reduced cost and
-restarted, re-solving its root and running past the time limit (a 300 s solve took 427–445 s,
-its bound stuck at the restarted root's) (docs/performance.md)."""
-
-
 def cores() -> int:
     """Cores this process may use (the affinity mask where the platform has one)."""
     try:
