@@ -87,7 +87,7 @@ class BudgetSteps:
         self.answers: dict[float, StepAnswer] = {}
         self._plans: dict[int, Plan] = {}
         self.rows = budget_rows(session.model) if hasattr(session.model, "budget") else None
-        incumbent = _plan_incumbent(session, base)
+        incumbent = session.incumbent_of(base)  # None: the plan answers no step
         self.plan = StepAnswer(1.0, "re-solved", base.status, base, incumbent=incumbent)
 
     def want(self, factors) -> BudgetSteps:
@@ -162,21 +162,3 @@ class BudgetSteps:
             self.session.scale_budget(1.0)
         incumbent = self.session.adapter.incumbent if result.has_solution else None
         return StepAnswer(factor, "re-solved", result.status, result, incumbent=incumbent)
-
-
-def _plan_incumbent(session: PlanningModel, base: SolveResult) -> list[tuple] | None:
-    """Every variable's value in the plan: the session's last solve, if that was the plan's
-    (checked against the plan's own values); None otherwise (the plan then answers nothing)."""
-    incumbent = session.adapter.incumbent
-    if not incumbent or not base.has_solution:
-        return None
-    held = {id(v): value for v, value in incumbent}
-    model = session.model
-    for name, values in base.values.items():
-        var = getattr(model, name, None)
-        if var is None:
-            continue
-        for i, value in zip(var.index_set(), values):
-            if abs(held.get(id(var[i]), value) - value) > 1e-9 * max(1.0, abs(value)):
-                return None
-    return incumbent
