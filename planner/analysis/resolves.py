@@ -60,7 +60,8 @@ class TimeBudget:
     def spent_message(self) -> str:
         """Why a re-solve was not run, and how to allow more (the end of a skipped row)."""
         return (f"the {self.seconds:,.0f} s the post-plan analyses share was spent before this "
-                "re-solve; planner.solve(..., marginal_time=SECONDS) allows more.")
+                "re-solve; planner solve --marginal-time SECONDS (planner.solve(..., "
+                "marginal_time=SECONDS)) allows more.")
 
 
 def plan_start(session: PlanningModel, base: SolveResult) -> list[tuple]:

@@ -111,6 +111,27 @@ def test_no_budget_skips_every_resolve_and_says_why(tmp_path) -> None:
     assert (table.method == "lp_dual").any()
 
 
+@pytest.mark.solver
+def test_the_cli_sets_the_shared_time_budget(tmp_path) -> None:
+    """planner solve --marginal-time 0: as marginal_time=0 from the library, every re-solve is
+    skipped and says how to allow more, from the command line too."""
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    out = tmp_path / "plan"
+    done = CliRunner().invoke(main, ["solve", str(ROOT / "instances" / "toy"), "--out", str(out),
+                                     "--marginal-time", "0"])
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(out / "marginal_values.csv")
+    skipped = table[table.method == "skipped"]
+    assert list(skipped.subject) == ["budget -5%", "budget +1%", "budget +5%"]
+    assert skipped.message.str.contains("planner solve --marginal-time SECONDS").all()
+    refused = CliRunner().invoke(main, ["solve", str(ROOT / "instances" / "toy"), "--out",
+                                        str(tmp_path / "p2"), "--marginal-time", "-1"])
+    assert refused.exit_code == 2
+
+
 def test_progress_shows_on_a_terminal_only() -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
