@@ -13,10 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from planner.analysis.alternatives import alternatives as near_optimal
+from planner.analysis.budget_steps import BudgetSteps
 from planner.analysis.compare import PlanView, compare
 from planner.analysis.diagnosis import diagnose
-from planner.analysis.marginal import TimeBudget, default_budget, marginal_values
+from planner.analysis.marginal import marginal_values
+from planner.analysis.priorities import BUDGET_STEPS as PRIORITY_STEPS
 from planner.analysis.priorities import priorities as priority_list
+from planner.analysis.resolves import TimeBudget, default_budget
 from planner.analysis.unfunded import unfunded_services
 from planner.data.instance import Instance, load_instance
 from planner.results.plan import Plan
@@ -25,16 +28,6 @@ from planner.rules import Status
 from planner.solver.highs import SolveOptions
 from planner.solver.highs import versions as versions  # re-exported: planner.versions(), doctor
 from planner.solver.session import PlanningModel
-
-#: The why-not-bought re-solves (planner.analysis.unfunded) get this share of the marginal values' time
-#: budget (at least REASONS_SHARE × REASONS_MIN_S seconds): a few services, two solves each.
-REASONS_SHARE = 0.5
-REASONS_MIN_S = 20.0
-
-
-def _priority_solve(scaled: Instance) -> Plan:
-    """A re-solve for the priority list's budget steps: no marginal values, no diagnosis."""
-    return solve(scaled, diagnose_infeasible=False, time_limit=60, priorities=False)
 
 
 def solve(
@@ -61,16 +54,17 @@ def solve(
     ``without`` switches constraint families off (see ``planner.derive.tables.FAMILIES``);
     ``check`` runs :func:`planner.results.verify` on the plan and raises VerificationError on any
     violation. An infeasible instance gives a plan with status ``infeasible`` and a diagnosis.
-    ``marginal`` adds the plan's marginal values (:mod:`planner.analysis.marginal`), whose MILP re-solves
-    share ``marginal_time`` seconds (default: ``planner.analysis.marginal.default_budget``, within
-    ``time_limit``; rows the budget does not reach say so), and why each optional service the
-    plan does not buy is left out (``plan.unfunded``, :mod:`planner.analysis.unfunded`, in half that
-    time again, at least 10 s); ``elastic`` makes
+    ``marginal`` adds the plan's marginal values (:mod:`planner.analysis.marginal`) and why each
+    optional service the plan does not buy is left out (``plan.unfunded``,
+    :mod:`planner.analysis.unfunded`). Their MILP re-solves and the priority lists' share one
+    time budget of ``marginal_time`` seconds (default: :func:`planner.analysis.resolves.default_budget`:
+    until 45 s after this call began, at least 5 s, within ``time_limit``); rows and entries the
+    budget does not reach say so, and the plan itself is never changed; ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
     ``priorities`` adds the PBMA wish and hit lists (``plan.priorities``, :mod:`planner.analysis.priorities`,
-    one re-solve per budget step); None (default) = only for an instance that shifts care
-    (effects.csv or a min_coverage below 1).
+    the plan's model at each budget step, shared with the marginal values'); None (default) =
+    only for an instance that shifts care (effects.csv or a min_coverage below 1).
 
     What ``planner solve`` writes besides: ``status_quo`` compares a solved plan with today's
     contracts (``plan.changes``, ``plan.spend_changes``: :func:`changes`); ``alternatives`` (K)
@@ -100,14 +94,20 @@ def solve(
             totals, policy = plan.totals, instance.config.policy
             plan.objective = (totals["spend"] + totals["risk_cost"]
                               - policy.value_per_qaly * totals["qalys"])
-    if marginal and result.has_solution:
-        budget = None if marginal_time is None else TimeBudget(marginal_time)
-        plan.marginal_values = marginal_values(session, result, time_limit, budget)
-        reasons_s = REASONS_SHARE * (marginal_time if marginal_time is not None
-                                     else max(REASONS_MIN_S, default_budget(result, time_limit)))
-        plan.unfunded = unfunded_services(session, result, plan, time_budget=reasons_s)
-    if result.has_solution and (priorities or (priorities is None and uses_shifting(instance))):
-        plan.priorities = priority_list(instance, plan, solve=_priority_solve)  # issue 15
+    wants_priorities = priorities or (priorities is None and uses_shifting(instance))
+    if result.has_solution and (marginal or wants_priorities):
+        # one time budget for every post-plan analysis (planner.analysis.resolves), and one set
+        # of budget steps for the marginal values and the priority lists
+        budget = TimeBudget(marginal_time if marginal_time is not None else
+                            default_budget(time.perf_counter() - started, time_limit))
+        steps = BudgetSteps(session, result, budget)
+        if wants_priorities:
+            steps.want(PRIORITY_STEPS)
+        if marginal:
+            plan.marginal_values = marginal_values(session, result, time_limit, budget, steps)
+            plan.unfunded = unfunded_services(session, result, plan, time_budget=budget)
+        if wants_priorities:
+            plan.priorities = priority_list(instance, plan, steps)  # issue 15
     if status_quo and plan.has_solution:
         tables = changes(plan)
         plan.changes, plan.spend_changes = tables["changes.csv"], tables["spend_changes.csv"]

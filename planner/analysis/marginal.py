@@ -12,10 +12,13 @@ A MILP has no duals. Two honest routes are used and labelled as such in ``method
   ``value_minus_one``, ``degenerate``).
 * ``milp_resolve``: re-solve the whole MILP with the budget at −5 %, −1 %, +1 % and +5 %, and with
   each binding choice rule (min/max providers, headroom) relaxed by one provider, because duals
-  of a MILP can mislead: the true value of money may come in steps. The re-solves share one
-  time budget (:func:`default_budget`) so a default solve stays within about a minute; one
-  re-solve with every binding choice rule relaxed answers them all when together they are
-  worth nothing, and rows not re-solved have method ``skipped`` with the reason.
+  of a MILP can mislead: the true value of money may come in steps. A budget step whose MILP
+  answer is known exactly without a re-solve (a larger budget's optimal plan still fits it, or
+  a larger budget is already infeasible: :mod:`planner.analysis.budget_steps`) is
+  ``milp_answered``, with its value and how it is known. The re-solves share the post-plan
+  analyses' one time budget (:mod:`planner.analysis.resolves`); one re-solve with every binding
+  choice rule relaxed answers them all when together they are worth nothing, and rows not
+  re-solved have method ``skipped`` with the reason.
 
 ``marginal_value`` is the £ improvement of the objective (spend + risk − λ·QALYs) per unit of
 relaxation, in ``unit``; ``qalys_per_unit`` is the change in QALYs where it is measured.
@@ -23,21 +26,30 @@ relaxation, in ``unit``; ``qalys_per_unit`` is the change in QALYs where it is m
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.registry import rows_of
+from planner.analysis.budget_steps import BudgetSteps, StepAnswer
 from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.analysis.marginal_duals import (  # noqa: F401 - DUAL_* were defined here
     DUAL_COMPONENTS,
     DUAL_TOL,
     MAX_KINK_RESOLVES,
     lp_duals,
+)
+from planner.analysis.resolves import (  # noqa: F401 - these were defined here
+    MIN_BUDGET_S,
+    RESOLVE_GAP,
+    RESOLVE_TIME_FACTOR,
+    Resolver,
+    TimeBudget,
+    default_budget,
+    plan_start,
 )
 from planner.formats import money as _money
 from planner.formats import number
@@ -47,41 +59,13 @@ from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 
 BUDGET_STEPS = (-0.05, -0.01, 0.01, 0.05)
-RESOLVE_GAP = 1e-4  # relative MIP gap of the re-solves
 TOGETHER_TOL = 2 * RESOLVE_GAP  # relative: choice rules together worth less are answered at once
-RESOLVE_TIME_FACTOR = 3.0  # each re-solve may take this many times the plan's own solve
-MIN_BUDGET_S = 10.0  # the re-solves share at least this many seconds ...
-BUDGET_FACTOR = 0.5  # ... or this many times the plan's own solve (see default_budget)
 #: the choice rules re-solved as MILPs with one provider more or fewer (or headroom dropped)
 CHOICE_COMPONENTS = tuple(rows_of(f)[0] for f in (Family.MIN_PROVIDERS, Family.MAX_PROVIDERS,
                                                   Family.HEADROOM))
-
-
-def default_budget(base: SolveResult, time_limit: float | None = None) -> float:
-    """Wall seconds the MILP re-solves share: MIN_BUDGET_S or BUDGET_FACTOR times the plan's own
-    solve, whichever is more, and never more than the user's ``time_limit`` (they share it).
-
-    Why shared: each re-solve of a multi-year instance takes about as long as the plan itself,
-    and there may be dozens; one budget keeps a default solve within a small multiple of the
-    plan's own time, whatever the number of binding rules."""
-    seconds = max(MIN_BUDGET_S, BUDGET_FACTOR * (base.solve_s + base.transfer_s))
-    return seconds if time_limit is None else min(seconds, time_limit)
-
-
-@dataclass
-class TimeBudget:
-    """Wall seconds left for re-solves, from the moment it is made (``clock`` is injectable so
-    tests can spend it deterministically)."""
-
-    seconds: float
-    clock: Callable[[], float] = time.perf_counter
-    started: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def remaining(self) -> float:
-        return max(0.0, self.seconds - (self.clock() - self.started))
+COLUMNS = ["constraint", "subject", "method", "change", "unit", "marginal_value",
+           "qalys_per_unit", "status", "message", "value_plus_one", "value_minus_one",
+           "degenerate"]
 
 
 @dataclass
@@ -103,85 +87,44 @@ class Resolve:
 
 
 def marginal_values(session: PlanningModel, base: SolveResult, time_limit: float | None = None,
-                    budget: TimeBudget | None = None) -> pd.DataFrame:
+                    budget: TimeBudget | None = None,
+                    steps: BudgetSteps | None = None) -> pd.DataFrame:
     """The marginal-values table of the plan solved as ``base`` (see module docstring).
 
-    The MILP re-solves share one time budget (``budget``, else :func:`default_budget` with
-    the user's ``time_limit``); each starts from the plan itself (a feasible start for every
-    relaxation), stops at a relative gap of RESOLVE_GAP (or the plan's own, if looser) and may
-    take at most RESOLVE_TIME_FACTOR times the plan's own solve (+1 s) or what is left of the
-    budget. They measure steps in the value of money and rules, not the last pound; a re-solve
-    cut short says so in status, and those the budget did not reach are rows with method
-    ``skipped`` and the reason.
+    The LP duals come first (always computed: no MILP), then the budget steps (``steps``, shared
+    with the priority lists when planner.solve passes them), then the choice rules. The MILP
+    re-solves share ``budget`` (else :func:`default_budget`, counting the plan's own solve as
+    the time gone by, within the user's ``time_limit``) and run as
+    :class:`planner.analysis.resolves.Resolver` runs them: from the plan as MIP start, at a
+    relative gap of RESOLVE_GAP. They measure steps in the value of money and rules, not the
+    last pound; a re-solve cut short says so in status, and those the budget did not reach are
+    rows with method ``skipped`` and the reason.
     """
-    budget = budget or TimeBudget(default_budget(base, time_limit))
-    exact = session.adapter.options
-    per_resolve = RESOLVE_TIME_FACTOR * (base.solve_s + base.transfer_s) + 1.0
-    options = replace(exact, gap=max(exact.gap, RESOLVE_GAP))
-    start = plan_start(session, base)
-
-    def ready() -> bool:
-        """Set the next re-solve's time limit and start; False once the budget is spent."""
-        left = budget.remaining()
-        if left <= 0:
-            return False
-        limit = min(left, per_resolve)
-        session.adapter.options = replace(options, time_limit=limit if exact.time_limit is None
-                                          else min(limit, exact.time_limit))
-        session.adapter.solver.restart_from(start)
-        return True
-
-    spent = (f"the {budget.seconds:,.0f} s shared by the marginal-value re-solves was spent "
-             "before this one; planner.solve(..., marginal_time=SECONDS) allows more.")
-    jobs = _budget_resolves(session, base)
+    budget = budget or TimeBudget(default_budget(base.solve_s + base.transfer_s, time_limit))
+    duals = lp_duals(session, base)
+    steps = steps or BudgetSteps(session, base, budget)
+    rows = _budget_rows(session, base, steps)
     choices = _choice_resolves(session, base)
-    rows: list[dict] = []
+    resolver = Resolver(session, base, budget)
+    spent = budget.spent_message()
     try:
-        with progress("marginal values", len(jobs) + len(choices)) as bar:
-            for job in jobs:
-                rows.append(job.run() if ready() else job.skipped("time budget", spent))
-                bar.update()
-            if len(choices) > 1 and ready():
+        with progress("marginal values", len(choices)) as bar:
+            if len(choices) > 1 and resolver.ready():
                 answered = _together(session, base, choices)
                 if answered is not None:
                     rows += answered
                     bar.update(len(choices))
                     choices = []
             for job in choices:
-                rows.append(job.run() if ready() else job.skipped("time budget", spent))
+                rows.append(job.run() if resolver.ready() else job.skipped("time budget", spent))
                 bar.update()
     finally:
-        session.adapter.options = exact
-        session.adapter.solver.restart_from(start)  # a later run of the session starts at the plan
-    rows += lp_duals(session, base)
-    columns = ["constraint", "subject", "method", "change", "unit", "marginal_value",
-               "qalys_per_unit", "status", "message", "value_plus_one", "value_minus_one",
-               "degenerate"]
-    return pd.DataFrame(rows, columns=columns)
+        resolver.restore()
+    return pd.DataFrame(rows + duals, columns=COLUMNS)
 
 
-def plan_start(session: PlanningModel, base: SolveResult) -> list[tuple]:
-    """The plan's integer decisions as a MIP start [(VarData, value)]: HiGHS fixes them, solves
-    the LP for the volumes, and so starts every relaxation (more budget, a choice rule eased)
-    with the plan in hand and has only to prove or beat it. Volumes are left to HiGHS so the
-    start stays feasible when the budget moves."""
-    model, start = session.model, []
-    for name, values in base.values.items():
-        var = getattr(model, name, None)
-        if var is None:
-            continue
-        for i, value in zip(var.index_set(), values):
-            if var[i].is_integer() or var[i].is_binary():
-                start.append((var[i], round(value)))
-    return start
-
-
-def _totals(session: PlanningModel, result: SolveResult) -> dict:
-    plan = session.plan(result, check=False)
-    return {"objective": result.objective, "qalys": plan.totals.get("qalys", 0.0),
-            "spend": plan.totals.get("spend", 0.0)}
-
-
+def _totals(plan) -> dict:
+    return {"qalys": plan.totals.get("qalys", 0.0), "spend": plan.totals.get("spend", 0.0)}
 
 
 def _signed(value: float, decimals: int) -> str:
@@ -199,38 +142,41 @@ def _cut_short(result: SolveResult) -> str:
             "so the value may be understated.")
 
 
-def _budget_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]:
+def _budget_rows(session: PlanningModel, base: SolveResult, steps: BudgetSteps) -> list[dict]:
+    """The budget rows: −5 %, −1 %, +1 % and +5 %, each from its :class:`BudgetSteps` answer."""
     model = session.model
     if not hasattr(model, "budget_limit") or not session.base_budget:
         return []
-    reference = _totals(session, base)
+    steps.want([1 + step for step in BUDGET_STEPS]).ensure()
+    reference = _totals(steps.plan_at(steps.plan))
     total_budget = sum(session.base_budget.values())
+    return [_budget_row(steps, steps.answer(1 + step), step, total_budget * step, base,
+                        reference) for step in BUDGET_STEPS]
 
-    def run(step: float) -> dict:
-        session.scale_budget(1 + step)
-        try:
-            result = session.run()
-        finally:
-            session.scale_budget(1.0)
-        change = total_budget * step
-        row = {"constraint": "budget", "subject": f"budget {step:+.0%}",
-               "method": "milp_resolve", "change": change, "unit": "£", "status": result.status}
-        if result.has_solution:
-            now = _totals(session, result)
-            gain = (reference["objective"] - now["objective"]) / change
-            qalys = (now["qalys"] - reference["qalys"]) / change
-            row.update(marginal_value=gain, qalys_per_unit=qalys, message=(
-                f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
-                f"{_money(-gain * change)} and QALYs by {_signed(qalys * change, 2)} "
-                f"({number(qalys * 1e6, 1)} QALYs per £1m).") + _cut_short(result))
-        elif result.status is Status.INFEASIBLE:
-            row["message"] = f"With the budget {step:+.0%} there is no feasible plan."
-        else:
-            row["message"] = f"The re-solve with the budget {step:+.0%} stopped ({result.status})."
-        return row
 
-    return [Resolve("budget", f"budget {step:+.0%}", total_budget * step, "£",
-                    lambda step=step: run(step)) for step in BUDGET_STEPS]
+def _budget_row(steps: BudgetSteps, answer: StepAnswer, step: float, change: float,
+                base: SolveResult, reference: dict) -> dict:
+    row = {"constraint": "budget", "subject": f"budget {step:+.0%}", "change": change,
+           "unit": "£"}
+    if answer.how == "skipped":
+        return {**row, "method": "skipped", "status": "skipped", "message": answer.reason}
+    result = answer.result
+    known = (f"Answered without a re-solve: {answer.note()}. " if answer.answered else "")
+    row.update(method="milp_answered" if answer.answered else "milp_resolve",
+               status=answer.status)
+    if result.has_solution and answer.status is not Status.INFEASIBLE:
+        now = _totals(steps.plan_at(answer))
+        gain = (base.objective - result.objective) / change
+        qalys = (now["qalys"] - reference["qalys"]) / change
+        row.update(marginal_value=gain, qalys_per_unit=qalys, message=known + (
+            f"A budget {step:+.0%} ({_money(change)}) changes the objective by "
+            f"{_money(-gain * change)} and QALYs by {_signed(qalys * change, 2)} "
+            f"({number(qalys * 1e6, 1)} QALYs per £1m).") + _cut_short(result))
+    elif answer.status is Status.INFEASIBLE:
+        row["message"] = known + f"With the budget {step:+.0%} there is no feasible plan."
+    else:
+        row["message"] = f"The re-solve with the budget {step:+.0%} stopped ({answer.status})."
+    return row
 
 
 def _choice_resolves(session: PlanningModel, base: SolveResult) -> list[Resolve]:
@@ -342,9 +288,3 @@ def _binding(con, z: dict, y: dict) -> bool:
                                for var, coef in zip(repn.linear_vars, repn.linear_coefs))
     limit = con.upper if con.has_ub() else con.lower
     return abs(body - pyo.value(limit)) < 1e-6
-
-
-
-
-
-

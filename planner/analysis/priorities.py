@@ -13,12 +13,22 @@ For service s over the horizon, at full demand D_s,t = D_s (1 + g_s)^t (level ef
   net_cost_s = cost_s − saved_s;  cost_per_qaly_s = net_cost_s / qalys_s (blank if it gives no
   QALYs, or saves money overall: net_cost ≤ 0, which ranks first as the best value)
 
-The budget at which a service comes in (wish list) or goes out (hit list) is found by re-solving
-the instance with every year's budget scaled by each of BUDGET_STEPS (the whole model, all
+The budget at which a service comes in (wish list) or goes out (hit list) is found by solving
+the plan's model with every year's budget scaled by each of BUDGET_STEPS (the whole model, all
 rules, one MILP per step; nothing else changes): ``comes_in_at`` is the least tested budget above
 today's at which the plan funds it, ``goes_out_at`` the greatest tested budget below today's at
-which it does not. Blank: no tested budget changes it (or the instance has no budget). The
-budgets are the base year's £; the step is named in ``method``.
+which it does not (a budget with no feasible plan funds nothing). Blank: no tested budget
+changes it (or the instance has no budget). The budgets are the base year's £; the steps are
+named in ``method``.
+
+The steps are :mod:`planner.analysis.budget_steps`'s, shared with marginal_values.csv and
+within the post-plan analyses' one time budget: many are answered exactly without a re-solve
+(a larger budget's plan fits, or a larger budget is infeasible), and those neither answered
+nor re-solved in time are not known. ``status`` says what that leaves of each row:
+``computed`` (every step the row needs is known), ``partial`` (a value was found, but a nearer
+step is not known: ``comes_in_at`` is then at most, ``goes_out_at`` at least the true tested
+budget) or ``skipped`` (no value, and a step that could give one is not known); ``method``
+names the steps not known and why.
 """
 
 from __future__ import annotations
@@ -29,12 +39,14 @@ import math
 import numpy as np
 import pandas as pd
 
+from planner.analysis.budget_steps import BudgetSteps
 from planner.data.instance import Instance
+from planner.rules import Status
 
 #: multiples of today's budget re-solved to find where each service comes in or goes out
 BUDGET_STEPS = (0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.25)
 COLUMNS = ["list", "rank", "service", "funded", "coverage", "cost", "saved", "net_cost",
-           "qalys", "cost_per_qaly", "comes_in_at", "goes_out_at", "method"]
+           "qalys", "cost_per_qaly", "comes_in_at", "goes_out_at", "status", "method"]
 
 
 def candidates(instance: Instance) -> list[str]:
@@ -107,12 +119,13 @@ def _value_key(frame: pd.DataFrame) -> np.ndarray:
     return key
 
 
-def priorities(instance: Instance, plan, solve, steps: tuple[float, ...] = BUDGET_STEPS
-               ) -> pd.DataFrame:
+def priorities(instance: Instance, plan, steps: BudgetSteps | None,
+               factors: tuple[float, ...] = BUDGET_STEPS) -> pd.DataFrame:
     """priorities.csv: the wish list then the hit list (see the module docstring).
 
-    ``solve(instance) -> Plan`` re-solves a scaled instance (planner.solve passes itself, with no
-    marginal values and no diagnosis: the analysis layer sits below the API)."""
+    ``steps`` answers the plan's model at every year's budget × each of ``factors``
+    (planner.solve passes the ones it shares with the marginal values); None: no budget steps
+    (``comes_in_at`` and ``goes_out_at`` blank, ``status`` ``skipped``)."""
     services = candidates(instance)
     if not services or not plan.has_solution:
         return pd.DataFrame(columns=COLUMNS)
@@ -123,24 +136,21 @@ def priorities(instance: Instance, plan, solve, steps: tuple[float, ...] = BUDGE
     values["coverage"] = values["service"].map(share)
     base = instance.budget_for_year(0)
     values["comes_in_at"], values["goes_out_at"] = math.nan, math.nan
+    values["status"] = "computed"
     method = "no budget: no re-solve"
     if base is not None and base > 0:
-        method = ("re-solved with every year's budget × " + ", ".join(f"{f:g}" for f in steps)
-                  + "; base-year £")
-        at: dict[float, dict[str, float]] = {}
-        for factor in steps:
-            other = solve(_scaled(instance, factor))
-            at[factor] = funded_share(other, services) if other.has_solution else \
-                dict.fromkeys(services, 0.0)
-        above = sorted(f for f in steps if f > 1)
-        below = sorted((f for f in steps if f < 1), reverse=True)
+        at, method = _shares(steps, services, factors)
+        above = sorted(f for f in factors if f > 1)
+        below = sorted((f for f in factors if f < 1), reverse=True)
         for i, s in enumerate(values["service"]):
             if not values.at[i, "funded"]:
-                hit = next((f for f in above if at[f][s] > 1e-9), None)
+                hit, unknown = _first(above, at, lambda shares, s=s: shares[s] > 1e-9)
                 values.at[i, "comes_in_at"] = base * hit if hit else math.nan
             else:
-                hit = next((f for f in below if at[f][s] <= 1e-9), None)
+                hit, unknown = _first(below, at, lambda shares, s=s: shares[s] <= 1e-9)
                 values.at[i, "goes_out_at"] = base * hit if hit else math.nan
+            if unknown:
+                values.at[i, "status"] = "partial" if hit else "skipped"
     values["method"] = method
     key = _value_key(values)
     wish = values.loc[~values["funded"]].assign(_k=key[~values["funded"].to_numpy()])
@@ -151,3 +161,49 @@ def priorities(instance: Instance, plan, solve, steps: tuple[float, ...] = BUDGE
         wish if len(wish) else hit).reset_index(drop=True)
     out["rank"] = out.groupby("list").cumcount() + 1
     return out[COLUMNS]
+
+
+def _shares(steps: BudgetSteps | None, services: list[str], factors: tuple[float, ...]
+            ) -> tuple[dict[float, dict[str, float] | None], str]:
+    """Each factor's funded shares (None where the step is not known) and the method text."""
+    head = ("every year's budget × " + ", ".join(f"{f:g}" for f in factors) + "; base-year £")
+    if steps is None:
+        return dict.fromkeys(factors), head + "; not re-solved"
+    steps.want(factors).ensure()
+    at: dict[float, dict[str, float] | None] = {}
+    kinds: dict[str, list[float]] = {}
+    for factor in factors:
+        answer = steps.answer(factor)
+        if answer.status is Status.INFEASIBLE:
+            at[factor] = dict.fromkeys(services, 0.0)
+        elif answer.known:
+            at[factor] = funded_share(steps.plan_at(answer), services)
+        else:
+            at[factor] = None
+        kind = {"re-solved": "re-solved", "fits": "answered without a re-solve (a larger "
+                "budget's optimal plan fits)", "infeasible": "answered without a re-solve "
+                "(infeasible, as a larger budget is)", "skipped": "not re-solved (time budget)"
+                }[answer.how]
+        if answer.how == "re-solved" and answer.status is Status.INFEASIBLE:
+            kind = "re-solved (infeasible)"
+        elif answer.how == "re-solved" and not answer.known:
+            kind = ("re-solve stopped at its time limit, not proven (not used)"
+                    if answer.status in (Status.FEASIBLE, Status.TIME_LIMIT)
+                    else f"re-solve ended {answer.status} (not used)")
+        kinds.setdefault(kind, []).append(factor)
+    parts = [f"{kind} at × " + ", ".join(f"{f:g}" for f in fs) for kind, fs in kinds.items()]
+    return at, head + "; " + "; ".join(parts)
+
+
+def _first(order: list[float], at: dict[float, dict[str, float] | None], test
+           ) -> tuple[float | None, bool]:
+    """The first factor of ``order`` whose shares pass ``test``, and whether a factor before it
+    (or any, when none passes) is not known."""
+    unknown = False
+    for factor in order:
+        shares = at[factor]
+        if shares is None:
+            unknown = True
+        elif test(shares):
+            return factor, unknown
+    return None, unknown

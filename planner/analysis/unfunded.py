@@ -13,12 +13,17 @@ each calls for a different decision:
 Method (docs/outputs.md, ``unfunded.csv``): each optional service the plan does not buy is
 forced in (its level choice fixed to "some level") and the model re-solved; where that is
 infeasible, it is re-solved once more with the break-even rows switched off. Both re-solves use
-the persistent model, so they cost a fraction of the first solve, and they share one time budget
-(``time_budget`` seconds); a service not reached in that time is reported as "not analysed".
+the persistent model, so they cost a fraction of the first solve; they spend the post-plan
+analyses' shared time budget (``time_budget``: planner.analysis.resolves, or seconds of their own),
+and a service not reached in that time is reported as "not analysed". The one re-solve with
+nothing forced and the break-even rows off starts from the plan (it meets every other rule);
+those with the service forced have no start (the plan leaves the service out, so HiGHS would
+only discard it).
 A quick test comes first: a service whose episode, at the best quality on offer, is worth less
 than its cheapest episode in the cheapest year is "not worth it" with no re-solve. When the
-plan's own solve took longer than the whole time budget (a multi-year instance), the re-solves
-are not tried and the other services are reported "not analysed", with the command that asks.
+plan's own solve took longer than what is left of the time budget (a multi-year instance), the
+re-solves are not tried and the other services are reported "not analysed", with the command
+that asks.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from planner.analysis.resolves import TimeBudget, plan_start
 from planner.formats import money
 from planner.results.plan import Plan
 from planner.rules import Status
@@ -42,8 +48,9 @@ TIME_BUDGET = 20.0  # s for all the re-solves together
 
 
 def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
-                      time_budget: float = TIME_BUDGET) -> pd.DataFrame:
-    """One row per optional service the plan does not commission, saying why (see module)."""
+                      time_budget: float | TimeBudget = TIME_BUDGET) -> pd.DataFrame:
+    """One row per optional service the plan does not commission, saying why (see module).
+    ``time_budget``: the analyses' shared budget, or seconds for these re-solves alone."""
     derived = session.derived
     services = derived.services
     bought = set(plan.services.loc[plan.services["commissioned"], "service"])
@@ -54,9 +61,11 @@ def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
     contracts = derived.contracts
     horizon = derived.horizon
     rows = []
-    deadline = time.perf_counter() + time_budget
+    seconds = time_budget.remaining() if isinstance(time_budget, TimeBudget) else time_budget
+    deadline = time.perf_counter() + seconds
     cheapest_year = float(min((1.0 + derived.price_change) ** t for t in range(horizon)))
-    too_slow = base.solve_s > time_budget  # one re-solve would take about as long as the plan
+    too_slow = base.solve_s > seconds  # one re-solve would take about as long as the plan
+    session._unfunded_start = plan_start(session, base)
     for service in out:
         mine = contracts.loc[contracts["service"] == service]
         first_year = mine["level_demand"].to_numpy(float)
@@ -78,8 +87,9 @@ def unfunded_services(session: PlanningModel, base: SolveResult, plan: Plan,
                                     f"costs at least {money(price)}."})
         elif too_slow or time.perf_counter() >= deadline:
             why = (f"each re-solve would take about as long as the plan's own "
-                   f"{base.solve_s:,.0f} s solve" if too_slow else "the time for these re-solves "
-                   "ran out")
+                   f"{base.solve_s:,.0f} s solve, more than the {seconds:,.0f} s left of the "
+                   "post-plan analyses' time budget" if too_slow else "the time for these "
+                   "re-solves ran out")
             rows.append({**row, "reason": "not analysed",
                          "message": f"Not analysed: {why}. Ask with 'planner explain INSTANCE "
                                     f"--service {service} --level LEVEL'."})
@@ -99,7 +109,7 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
     session._unfunded_deadline = deadline  # the later re-solves of this service share it
     value = float(session.instance.config.policy.value_per_qaly)
     try:
-        result = _run(session)
+        result = _run(session, start=False)  # the plan leaves the service out: no start
         if result.status not in (Status.OPTIMAL, Status.INFEASIBLE):  # stopped by the time budget
             return {**row, "reason": "not analysed",
                     "message": "Not analysed: the time for these re-solves ran out."}
@@ -137,7 +147,7 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
                     value: float) -> dict:
     """Infeasible with the service in: is it the budget, and by how much, or another rule?"""
     with session.budget_off() as had_budget:
-        result = _run(session) if had_budget else None
+        result = _run(session, start=False) if had_budget else None  # the service still in
     if result is None:  # no budget rule: nothing more to learn
         return {**row, "reason": "not worth it", "message": ""}
     if result.status not in (Status.OPTIMAL, Status.INFEASIBLE) or (
@@ -164,10 +174,13 @@ def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: 
                        f"be bought, at about {money(cost)} a year."}
 
 
-def _run(session: PlanningModel) -> SolveResult:
-    """One re-solve within what is left of the time budget (at least half a second)."""
+def _run(session: PlanningModel, start: bool = True) -> SolveResult:
+    """One re-solve within what is left of the time budget (at least half a second), from
+    the plan as MIP start (``start``) where the plan is feasible for it."""
     left = getattr(session, "_unfunded_deadline", time.perf_counter() + 60.0) - time.perf_counter()
     session.adapter.options = replace(session.adapter.options, time_limit=max(0.5, left))
+    session.adapter.solver.restart_from(getattr(session, "_unfunded_start", None) if start
+                                        else None)
     return session.run()
 
 

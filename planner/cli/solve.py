@@ -65,6 +65,10 @@ class FiniteFloat(click.FloatRange):
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Compute marginal values (marginal_values.csv): LP duals of the fixed plan "
                    "and MILP re-solves at budget ±1 % and ±5 %.")
+@click.option("--marginal-time", "marginal_time", type=FiniteFloat(min=0), default=None,
+              metavar="SECONDS",
+              help="Seconds the re-solves after the plan share (marginal values, why-not-bought, "
+                   "priorities). Default: until 45 s after the solve began, at least 5 s.")
 @click.option("--alternatives", "n_alternatives", type=click.IntRange(min=0), default=0,
               help="Also find up to K distinct plans within --within of the optimum.")
 @click.option("--within", type=click.FloatRange(min=0), default=0.01, show_default=True,
@@ -78,7 +82,8 @@ class FiniteFloat(click.FloatRange):
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
           marginal: bool, n_alternatives: int, within: float, elastic: bool,
-          highs_options: tuple[str, ...], force: bool = False) -> None:
+          highs_options: tuple[str, ...], force: bool = False,
+          marginal_time: float | None = None) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
     loaded = load_instance(instance)
@@ -90,7 +95,8 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     if log_file:
         check_log_file(log_file)
     plan = api.solve(loaded, time_limit=time_limit, gap=gap, threads=threads,
-                     without=without, log_file=log_file, marginal=marginal, elastic=elastic,
+                     without=without, log_file=log_file, marginal=marginal,
+                     marginal_time=marginal_time, elastic=elastic,
                      highs_options=_parse_highs_options(highs_options), status_quo=True,
                      alternatives=n_alternatives, within=within)
     if plan.has_solution:

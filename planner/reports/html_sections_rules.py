@@ -134,8 +134,9 @@ def constraints(files: PlanFiles) -> str:
     table = files.names.label(facts.binding(files))
     intro = para("The rules that hold the plan back, and what relaxing each would be worth. "
                  "“Marginal value” is the improvement of the objective (£) per unit of relaxation. "
-                 "Re-solves (method milp_resolve) are exact for the step tried; LP duals (lp_dual) "
-                 "hold for the plan as it stands, with the same services, levels and providers.")
+                 "Re-solves (method milp_resolve) are exact for the step tried, and so are steps "
+                 "known without a re-solve (milp_answered); LP duals (lp_dual) hold for the plan "
+                 "as it stands, with the same services, levels and providers.")
     if "marginal_values" not in files.tables:
         intro += para("Marginal values were not computed for this plan (solve without "
                       "--no-marginal to get marginal_values.csv).")

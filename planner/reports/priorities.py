@@ -53,7 +53,9 @@ def section(files) -> str:
                      f"by year).</p><ul>{''.join(items)}</ul>")
     table = files.table("priorities")
     if len(table):
-        table = table.assign(name=table["service"].map(label))
+        table = table.assign(name=table["service"].map(label),
+                             comes_in=_budget_cells(table, "comes_in_at", "≤ "),
+                             goes_out=_budget_cells(table, "goes_out_at", "≥ "))
         columns = [Col("rank", "#"), Col("name", "service"),
                    Col("coverage", "funded share", _share, numeric=True),
                    Col("net_cost", "net cost £", _money, numeric=True),
@@ -63,15 +65,45 @@ def section(files) -> str:
         wish = table.loc[table["list"] == "wish"]
         hit = table.loc[table["list"] == "hit"]
         parts.append("<h3>Wish list: what to fund next (best value first)</h3>")
-        parts.append(html_table(wish, columns + [Col("comes_in_at", "comes in at budget £",
-                                                     _money, numeric=True)], more="priorities.csv"))
+        parts.append(html_table(wish, columns + [Col("comes_in", "comes in at budget £",
+                                                     numeric=True)], more="priorities.csv"))
         parts.append("<h3>Hit list: what to cut first (worst value first)</h3>")
-        parts.append(html_table(hit, columns + [Col("goes_out_at", "goes out at budget £",
-                                                    _money, numeric=True)], more="priorities.csv"))
+        parts.append(html_table(hit, columns + [Col("goes_out", "goes out at budget £",
+                                                    numeric=True)], more="priorities.csv"))
         method = str(table["method"].iloc[0])
         parts.append(f'<p class="note">Costs, savings and QALYs are over the horizon at full demand, '
                      "net of the savings the service's effects unlock; £ per QALY is blank where a "
                      "service saves money overall or gives no QALYs. The budgets at which a service "
                      f"comes in or goes out: {escape(method)} (blank: no tested budget changes "
-                     "it).</p>")
+                     "it)." + (_untested_note() if _status(table).ne("computed").any() else "")
+                     + "</p>")
     return "".join(parts)
+
+
+def _status(table: pd.DataFrame) -> pd.Series:
+    """Each row's status (a plan folder written before issue 19 has none: all computed)."""
+    if "status" not in table.columns:
+        return pd.Series("computed", index=table.index)
+    return table["status"].fillna("computed").astype(str)
+
+
+def _budget_cells(table: pd.DataFrame, column: str, bound: str) -> list[str]:
+    """The budget a service comes in or goes out at, as the board reads it: £ where every step
+    it needs is known; "≤ £" / "≥ £" where a nearer step was not (status partial); "not
+    tested" where no value was found and a step that could give one was not (skipped)."""
+    cells = []
+    for value, status in zip(table[column], _status(table)):
+        if status == "skipped":
+            cells.append("not tested")
+        elif status == "partial" and not pd.isna(value):
+            cells.append(bound + money(value))
+        else:
+            cells.append(_money(value))
+    return cells
+
+
+def _untested_note() -> str:
+    return (" Some budget steps were not known within the time the analyses share (the steps "
+            "not re-solved are named above): “≤ £” means the service comes in at that budget "
+            "or a smaller tested one, “≥ £” that it goes out there or at a larger one, and “not "
+            "tested” that no known step changes it and an unknown one might.")

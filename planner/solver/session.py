@@ -65,6 +65,23 @@ class PlanningModel:
         """Solve the model as it stands (persistent: only changes are sent to HiGHS)."""
         return self.adapter.solve(self.model, var_names=self.var_names(), duals=duals)
 
+    def incumbent_of(self, result: SolveResult) -> list[tuple] | None:
+        """Every variable's value [(VarData, value)] in ``result``'s plan, if ``result`` was the
+        last solve of this model (its values are checked against the adapter's incumbent);
+        None otherwise. The result itself holds only the decisions (``var_names``)."""
+        incumbent = self.adapter.incumbent
+        if not incumbent or not result.has_solution:
+            return None
+        held = {id(v): value for v, value in incumbent}
+        for name, values in result.values.items():
+            var = getattr(self.model, name, None)
+            if var is None:
+                continue
+            for i, value in zip(var.index_set(), values):
+                if abs(held.get(id(var[i]), value) - value) > 1e-9 * max(1.0, abs(value)):
+                    return None
+        return incumbent
+
     def var_names(self) -> tuple[str, ...]:
         return ("x", "y", "z", "w", "area_x", "area_cover", "pooled_paid")  # areas: issue 17
 

@@ -30,21 +30,17 @@ from numbers import Real
 from typing import Any
 
 import pyomo.environ as pyo
-from pyomo.core.expr.visitor import identify_mutable_parameters
 
-from formulations.registry import BUDGET_ROWS
 from planner.rules import Status
+from planner.solver.budget_fit import (  # noqa: F401 - both were defined here
+    FIT_TOLERANCE,
+    MONOTONE_BUDGET_ROWS,
+    budget_rows,
+    fits,
+)
 from planner.solver.highs import SolveResult
 from planner.solver.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
-
-#: Rows in which the budget Params appear, each an upper limit that grows with every year's
-#: budget (formulations/budget.py, the registry's budget rows): lowering budgets, and nothing else,
-#: shrinks the feasible set. A model whose budget appears in any other row gets starts only.
-MONOTONE_BUDGET_ROWS = frozenset(BUDGET_ROWS)
-#: Relative slack allowed when checking that a plan fits a budget row (HiGHS's own feasibility
-#: tolerance is 1e-7 absolute on its scaled model; this is far stricter, and verify() follows).
-FIT_TOLERANCE = 1e-9
 
 
 def neighbour_order(group: list[Scenario]) -> list[Scenario]:
@@ -142,46 +138,16 @@ class Neighbours:
 
     def _rows(self, session: PlanningModel) -> list | None:
         """The rows holding the model's budget Params, or None if one is not a known monotone
-        budget row (then nothing is carried, only starts)."""
+        budget row (then nothing is carried, only starts): planner.solver.budget_fit."""
         signature = session.signature
         if signature not in self.budget_rows:
-            model = session.model
-            budget = {id(p) for p in model.budget.values()} if hasattr(model, "budget") else set()
-            rows: list | None = []
-            for con in model.component_data_objects(pyo.Constraint, active=True):
-                if any(id(p) in budget for p in identify_mutable_parameters(con.expr)):
-                    if con.parent_component().local_name not in MONOTONE_BUDGET_ROWS:
-                        rows = None
-                        break
-                    rows.append(con)
-            self.budget_rows[signature] = rows
+            self.budget_rows[signature] = budget_rows(session.model)
         return self.budget_rows[signature]
 
     def _fits(self, session: PlanningModel, incumbent: list[tuple]) -> bool:
         """True if the plan ``incumbent`` meets every budget row at the budgets now set (every
         other row is unchanged since that plan was found)."""
-        rows = self._rows(session)
-        if rows is None:
-            return False
-        saved = [(v, v.value) for v, _ in incumbent]
-        try:
-            for v, value in incumbent:
-                v.set_value(value, skip_validation=True)
-            return all(_meets(con) for con in rows)
-        finally:
-            for v, value in saved:
-                v.set_value(value, skip_validation=True)
-
-
-def _meets(con: Any) -> bool:
-    body = pyo.value(con.body)
-    for bound, sign in ((con.lower, -1), (con.upper, 1)):
-        if bound is None:
-            continue
-        limit = pyo.value(bound)
-        if sign * (body - limit) > FIT_TOLERANCE * max(1.0, abs(limit)):
-            return False
-    return True
+        return fits(self._rows(session), incumbent)
 
 
 def _budgets(model: pyo.ConcreteModel) -> dict[Any, float]:

@@ -14,6 +14,10 @@ from planner.reports.facts.providers import break_even
 from planner.reports.formatting import money, text
 from planner.results.folder import PlanFiles
 
+#: marginal_values.csv's MILP answers at a budget step: re-solved, or known without a re-solve
+#: (a skipped row has no value and is never shown as one)
+MILP_METHODS = ("milp_resolve", "milp_answered")
+
 
 def binding(files: PlanFiles) -> pd.DataFrame:
     """Rules that bind the plan, with what relaxing them is worth where marginal_values.csv says.
@@ -39,11 +43,11 @@ def binding(files: PlanFiles) -> pd.DataFrame:
     values = files.table("marginal_values")
     if len(values):
         binds = budget is not None and headroom is not None and abs(headroom) <= tolerance(budget)
-        budget_rows = values["constraint"].eq("budget") & values["method"].eq("milp_resolve") \
-            & binds
+        milp = values["method"].isin(MILP_METHODS)
+        budget_rows = values["constraint"].eq("budget") & milp & binds
         nonzero = values["marginal_value"].abs() > 1e-6
         picked = values.loc[budget_rows | nonzero].copy()
-        resolve = picked["constraint"].eq("budget") & picked["method"].eq("milp_resolve")
+        resolve = picked["constraint"].eq("budget") & picked["method"].isin(MILP_METHODS)
         picked["_rank"] = np.select([resolve, picked["constraint"].eq("demand")], [0, 2], 1)
         picked["_size"] = np.where(resolve, 0.0, -picked["marginal_value"].abs().fillna(0.0))
         picked = picked.sort_values(["_rank", "_size"], kind="stable")

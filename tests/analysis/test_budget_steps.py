@@ -1,0 +1,146 @@
+"""The budget steps the marginal values and the priority lists share: answered exactly without a
+re-solve where a larger budget's answer settles them, the same answers a re-solve gives, and
+every step the time budget did not reach labelled in priorities.csv and report.html.
+
+No test here times anything: budgets are spent by an injected clock or are 0 or generous.
+
+The instance (as tests/formulations/test_shifting.py's): one level; ``hosp`` mandatory, 100
+episodes a year at £1,000; ``comm`` discretionary, 50 at £400 (£20,000), 0.01 QALY each, each
+episode avoiding 0.3 admissions (15 = £15,000). At £20,000 per QALY comm is worth buying (net
+£5,000 for 0.5 QALY = £10,000 of health), and with it the plan spends 20,000 + 85,000 =
+£105,000; without it £100,000. So comm is bought exactly when the budget is at least £105,000.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pytest import approx
+
+import planner
+from planner.analysis.budget_steps import BudgetSteps
+from planner.analysis.priorities import priorities
+from planner.analysis.resolves import TimeBudget
+from planner.solver.session import PlanningModel
+
+pytestmark = pytest.mark.solver
+
+
+class Ticks:
+    """A clock that advances ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def community(budget: float) -> planner.Instance:
+    services = [{"service": "hosp", "category": "urgent", "demand": 100, "mandatory": True},
+                {"service": "comm", "category": "community", "demand": 50, "mandatory": False,
+                 "qaly_gain": 0.01}]
+    offers = [{"provider": "trust", "service": "hosp", "price": 1000, "quality": 1.0},
+              {"provider": "cp", "service": "comm", "price": 400, "quality": 1.0}]
+    return planner.Instance.from_frames(
+        {"name": "community", "population": 1000,
+         "policy": {"budget": budget, "value_per_qaly": 20_000}},
+        levels=pd.DataFrame([{"level": "pct", "order": 1, "population": 1000}]),
+        services=pd.DataFrame(services),
+        providers=pd.DataFrame([{"provider": "trust", "kind": "nhs_trust"},
+                                {"provider": "cp", "kind": "community_provider"}]),
+        offers=pd.DataFrame(offers),
+        effects=pd.DataFrame([{"source": "comm", "target": "hosp", "factor": -0.3}]))
+
+
+def _steps(budget: float, time_budget: TimeBudget) -> tuple[PlanningModel, planner.Plan,
+                                                             BudgetSteps]:
+    instance = community(budget)
+    session = PlanningModel(instance)
+    base = session.run()
+    plan = session.plan(base)
+    return session, plan, BudgetSteps(session, base, time_budget)
+
+
+def test_answers_without_a_resolve_are_what_a_resolve_gives() -> None:
+    """Budget £110,000: the plan (£105,000) fits × 0.98 (£107,800), so it stays optimal there
+    with no re-solve; × 0.95 (£104,500) is re-solved (comm out, £100,000); × 0.9 (£99,000) is
+    re-solved too (× 0.95's plan spends more than that) and is infeasible, so × 0.8 is answered
+    as infeasible without a re-solve. Above × 1, × 1.25 is re-solved (largest first) and its
+    plan (the same £105,000) answers × 1.1, 1.05 and 1.02. Every answer's status and objective
+    are those of a separate solve of the instance at that budget."""
+    session, plan, steps = _steps(110_000, TimeBudget(600.0))
+    factors = (0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.25)
+    steps.want(factors).ensure()
+    how = {f: steps.answer(f).how for f in factors}
+    assert how == {0.98: "fits", 0.95: "re-solved", 0.9: "re-solved", 0.8: "infeasible",
+                   1.25: "re-solved", 1.1: "fits", 1.05: "fits", 1.02: "fits"}
+    assert steps.answer(0.98).source == 1.0 and steps.answer(1.02).source == 1.25
+    for factor in factors:
+        alone = planner.solve(community(110_000 * factor), diagnose_infeasible=False,
+                              priorities=False)
+        answer = steps.answer(factor)
+        assert answer.status == alone.status, factor
+        if alone.has_solution:
+            assert answer.result.objective == approx(alone.objective, rel=1e-6), factor
+    assert session.run().objective == approx(plan.objective)  # the model is the plan's again
+
+
+def test_one_resolve_answers_the_steps_below_it() -> None:
+    """Budget £104,000 (comm not bought), time for two re-solves only (the clock reads 100 s
+    more at each look; 250 s made at 100: 150 s and 50 s left at the first two looks, none at
+    the third). × 0.98 is answered by the plan (£100,000 fits £101,920) and × 0.95 is the first
+    re-solve (infeasible: so are × 0.9 and × 0.8, without one). × 1.25 is the second and buys
+    comm for £105,000, which fits × 1.1, × 1.05 and × 1.02 (£106,080): comes_in_at is £106,080
+    exactly, as with a re-solve at every step."""
+    session, plan, steps = _steps(104_000, TimeBudget(250.0, clock=Ticks(100.0)))
+    table = priorities(session.instance, plan, steps).set_index("service")
+    row = table.loc["comm"]
+    assert (row["list"], bool(row["funded"])) == ("wish", False)
+    assert row["comes_in_at"] == approx(106_080) and row["status"] == "computed"
+    assert ("answered without a re-solve (a larger budget's optimal plan fits) at × 0.98, 1.02, "
+            "1.05, 1.1; re-solved at × 1.25") in row["method"]
+
+
+def test_a_nearer_step_not_known_makes_the_row_partial() -> None:
+    """Budget £101,000 and time for two re-solves (as above): × 0.98 (£98,980: infeasible) and
+    × 1.25. × 1.25's plan (£105,000) fits × 1.1 and × 1.05 (£106,050) but not × 1.02
+    (£103,020), which is then not re-solved (time budget).
+    comm comes in at × 1.05 among the steps known, but × 1.02 is not known: the row is
+    ``partial`` (comes in at £106,050 or less), and the method says which step was not
+    re-solved."""
+    session, plan, steps = _steps(101_000, TimeBudget(250.0, clock=Ticks(100.0)))
+    row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
+    assert row["comes_in_at"] == approx(106_050) and row["status"] == "partial"
+    assert "not re-solved (time budget) at × 1.02" in row["method"]
+
+
+def test_no_time_labels_the_priorities_skipped_and_the_report_says_so(tmp_path) -> None:
+    """marginal_time=0: no re-solve runs. Budget £110,000, comm funded (hit list): × 0.98 is
+    still answered (the plan fits), but whether comm goes out at × 0.95, 0.9 or 0.8 needs
+    re-solves that did not run: goes_out_at is blank and the row ``skipped``, not "no tested
+    budget changes it"; report.html shows "not tested" for it. The plan is the plan."""
+    plan = planner.solve(community(110_000), marginal=True, marginal_time=0)
+    assert plan.objective == approx(105_000 - 20_000 * 0.5)
+    row = plan.priorities.set_index("service").loc["comm"]
+    assert row["list"] == "hit" and pd.isna(row["goes_out_at"]) and row["status"] == "skipped"
+    assert "not re-solved (time budget) at × 0.8, 0.9, 0.95" in row["method"]
+    folder = plan.to_dir(tmp_path / "plan")
+    written = pd.read_csv(folder / "priorities.csv")
+    assert list(written["status"]) == ["skipped"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "not tested" in html and "were not known within the time the analyses share" in html
+    values = plan.marginal_values
+    budget = values[values.constraint == "budget"].set_index("subject")
+    assert budget.loc["budget -1%", "method"] == "milp_answered"  # £108,900 ≥ £105,000
+    assert (budget.drop("budget -1%")["method"] == "skipped").all()
+    assert budget["marginal_value"].drop("budget -1%").isna().all()
+
+
+def test_with_time_enough_the_priorities_are_computed() -> None:
+    """The same instance with the default budget: every row ``computed``, goes_out_at
+    £104,500 (× 0.95) as in tests/formulations/test_shifting.py."""
+    plan = planner.solve(community(110_000), marginal=True)
+    row = plan.priorities.set_index("service").loc["comm"]
+    assert row["goes_out_at"] == approx(104_500) and row["status"] == "computed"
