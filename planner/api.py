@@ -48,6 +48,7 @@ def solve(
     status_quo: bool = False,
     alternatives: int = 0,
     within: float = 0.01,
+    improve: bool | None = None,
 ) -> Plan:
     """Solve ``instance`` and return its plan (raises InputError for bad data).
 
@@ -62,6 +63,9 @@ def solve(
     budget does not reach say so, and the plan itself is never changed; ``elastic`` makes
     an infeasible plan carry the tables of the cheapest relaxed plan (relaxations priced in its
     diagnosis). ``highs_options`` passes further options to HiGHS (e.g. node limits).
+    ``improve`` runs fix-and-optimise on a second core beside HiGHS (:mod:`planner.solver.improve`):
+    None (default) = for MIPs of 20,000 binaries or more on two or more cores, unless
+    ``threads=1``; True/False force it.
     ``priorities`` adds the PBMA wish and hit lists (``plan.priorities``, :mod:`planner.analysis.priorities`,
     the plan's model at each budget step, shared with the marginal values'); None (default) =
     only for an instance that shifts care (effects.csv or a min_coverage below 1).
@@ -77,7 +81,8 @@ def solve(
         instance = load_instance(instance)
     loaded = time.perf_counter()
     options = SolveOptions(time_limit=time_limit, gap=gap, threads=threads, log_file=log_file,
-                           highs_options=tuple(sorted((highs_options or {}).items())))
+                           highs_options=tuple(sorted((highs_options or {}).items())),
+                           improve=improve)
     session = PlanningModel(instance, frozenset(without), options)
     result = session.run()
     solved_at = time.perf_counter()

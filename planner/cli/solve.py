@@ -57,6 +57,9 @@ class FiniteFloat(click.FloatRange):
 @click.option("--gap", type=FiniteFloat(min=0, max=1), default=1e-6, show_default=True,
               help="Relative MIP gap at which to stop.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="HiGHS threads.")
+@click.option("--improve/--no-improve", default=None,
+              help="Fix-and-optimise on a second core beside HiGHS. Default: for models of "
+                   "20,000 binaries or more on two cores, unless --threads 1.")
 @click.option("--without", "without", multiple=True, type=click.Choice(FAMILIES),
               help="Switch a constraint family off (repeatable) to see what it costs.")
 @click.option("--log", "log_file", type=click.Path(), default=None, help="HiGHS log file.")
@@ -83,7 +86,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,
           marginal: bool, n_alternatives: int, within: float, elastic: bool,
           highs_options: tuple[str, ...], force: bool = False,
-          marginal_time: float | None = None) -> None:
+          marginal_time: float | None = None, improve: bool | None = None) -> None:
     """Solve an instance and write the plan folder (plan.json, CSV tables, changes against the
     status quo, marginal values)."""
     loaded = load_instance(instance)
@@ -98,7 +101,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
                      without=without, log_file=log_file, marginal=marginal,
                      marginal_time=marginal_time, elastic=elastic,
                      highs_options=_parse_highs_options(highs_options), status_quo=True,
-                     alternatives=n_alternatives, within=within)
+                     alternatives=n_alternatives, within=within, improve=improve)
     if plan.has_solution:
         plan.to_dir(target, force=force)
         click.echo(plan.summary())
