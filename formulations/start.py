@@ -194,8 +194,8 @@ class _Greedy:
         hospitals onto contracts with beds and capacity to spare, and onto providers short of
         income from providers with income to spare (letting new contracts where needed).
         Returns the providers still overfull or short, if any."""
-        self.spare = {p: total - self.loads(chosen).get(p, 0.0)
-                      for p, total in self.total_capacity.items()}
+        load = self.loads(chosen)  # once: per provider it made the repair quadratic
+        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
         self.income_room = self.incomes_above_minimum(chosen)
         for p in sorted(p for p, room in self.spare.items() if room < -1e-6):
             mine = [(s, c) for s, plan in chosen.items() for c in plan.volume

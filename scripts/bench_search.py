@@ -97,7 +97,7 @@ def main() -> None:
             gap = "–" if out["gap"] is None else f"{out['gap']:.3%}"
             lines.append(
                 f"| {case.name} | {out['binaries']:,} | {arm} | {case.time_limit:.0f} | "
-                f"{case.gap:.2%} | {out['status']} | {money(out['objective'])} | "
+                f"{case.gap:g} | {out['status']} | {money(out['objective'])} | "
                 f"{money(out['bound'])} | {gap} | {out['build_s']:.1f} | {out['transfer_s']:.1f} | "
                 f"{out['wall_s'] - out['transfer_s']:.1f} | "
                 f"{'fix-and-optimise' if out['worker_plan'] else 'HiGHS'} | "
