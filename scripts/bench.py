@@ -119,27 +119,43 @@ def write_cflp(folder: Path, facilities: int, customers: int, seed: int,
     capacity = (capacity * ratio * demand.sum() / capacity.sum()).round(0)
     fixed = (rng.uniform(0, 90, facilities) + rng.uniform(100, 110, facilities)
              * np.sqrt(capacity)).round(2)
+    price = np.array([10 * np.hypot(cx - fx[i], cy - fy[i]) for i in range(facilities)])
+    write_facility_location(
+        folder, f"cflp_{facilities}x{customers}",
+        f"OR-Library-style capacitated facility location, {facilities} facilities, {customers} "
+        f"customers (Cornuejols et al. 1991 generator, seed {seed})",
+        demand, capacity, fixed, price, number=lambda v, digits: f"{v:.{digits}f}")
+
+
+def write_facility_location(folder: Path, name: str, description: str, demand: np.ndarray,
+                            capacity: np.ndarray, fixed: np.ndarray, price: np.ndarray,
+                            number=None) -> None:
+    """A capacitated facility location instance in the planner's format: facility i a provider
+    (entry cost ``fixed[i]``, total capacity ``capacity[i]``), customer j a mandatory service
+    (``demand[j]``), every facility offering every customer at ``price[i, j]`` per unit.
+    ``number(value, digits)`` writes a number (default: exactly, as the shortest text that reads
+    back to the same float)."""
+    number = number or (lambda value, digits: repr(float(value)))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "instance.yaml").write_text(
-        f"name: cflp_{facilities}x{customers}\n"
-        f"description: OR-Library-style capacitated facility location, {facilities} facilities, "
-        f"{customers} customers (Cornuejols et al. 1991 generator, seed {seed})\n"
+        f"name: {name}\ndescription: {description}\n"
         "currency: GBP\npopulation: 1000000\nbase_year: 2010\nhorizon: 1\n"
         "policy:\n  budget: null\n  value_per_qaly: 0\n  risk_aversion: 0\n", encoding="utf-8")
     (folder / "levels.csv").write_text(
         "level,order,population,transaction_cost,risk_tolerance\narea,1,1000000,0,\n",
         encoding="utf-8")
     lines = ["service,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain"]
-    lines += [f"c{j:04d},elective,hospital,{demand[j]:.0f},0,,true,0" for j in range(customers)]
+    lines += [f"c{j:04d},elective,hospital,{number(demand[j], 0)},0,,true,0"
+              for j in range(len(demand))]
     (folder / "services.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines = ["provider,kind,min_income,entry_cost,exit_cost,incumbent,total_capacity"]
-    lines += [f"f{i:03d},independent,0,{fixed[i]:.2f},0,false,{capacity[i]:.0f}"
-              for i in range(facilities)]
+    lines += [f"f{i:03d},independent,0,{number(fixed[i], 2)},0,false,{number(capacity[i], 0)}"
+              for i in range(len(capacity))]
     (folder / "providers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     lines = ["provider,service,capacity,price,quality,capacity_use,setup_cost,incumbent_volume"]
-    for i in range(facilities):
-        dist = np.hypot(cx - fx[i], cy - fy[i])
-        lines += [f"f{i:03d},c{j:04d},,{10 * dist[j]:.4f},1,1,0,0" for j in range(customers)]
+    for i in range(len(capacity)):
+        lines += [f"f{i:03d},c{j:04d},,{number(price[i, j], 4)},1,1,0,0"
+                  for j in range(len(demand))]
     (folder / "offers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

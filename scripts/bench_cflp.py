@@ -32,6 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 CAPACITY = {"capa": 8000.0, "capb": 5000.0, "capc": 5000.0}
 OPTIMUM = {"capa": 19_240_822.449, "capb": 13_656_379.578, "capc": 11_646_596.974}
 
@@ -98,34 +99,14 @@ def textbook(name: str, gap: float, limit: float, aggregate: bool) -> dict:
             "bound": info.mip_dual_bound, "status": h.modelStatusToString(h.getModelStatus())}
 
 
-def exact(value: float) -> str:
-    """A number as the shortest text that reads back to the same float."""
-    return repr(float(value))
-
-
 def write_planner_instance(name: str, folder: Path) -> Path:
-    """The OR-Library file in the planner's format (prices at full precision)."""
+    """The OR-Library file in the planner's format (numbers exactly as read)."""
+    from bench import write_facility_location
+
     capacity, fixed, demand, cost = read_orlib(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "instance.yaml").write_text(
-        f"name: orlib_{name}\ndescription: OR-Library {name}, capacity {CAPACITY[name]:g}\n"
-        "currency: GBP\npopulation: 1000000\nbase_year: 2010\nhorizon: 1\n"
-        "policy:\n  budget: null\n  value_per_qaly: 0\n  risk_aversion: 0\n", encoding="utf-8")
-    (folder / "levels.csv").write_text(
-        "level,order,population,transaction_cost,risk_tolerance\narea,1,1000000,0,\n",
-        encoding="utf-8")
-    lines = ["service,category,setting,demand,cost_cv,tariff,mandatory,qaly_gain"]
-    lines += [f"c{j:04d},elective,hospital,{exact(demand[j])},0,,true,0" for j in range(len(demand))]
-    (folder / "services.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    lines = ["provider,kind,min_income,entry_cost,exit_cost,incumbent,total_capacity"]
-    lines += [f"f{i:03d},independent,0,{exact(fixed[i])},0,false,{exact(capacity[i])}"
-              for i in range(len(capacity))]
-    (folder / "providers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    lines = ["provider,service,capacity,price,quality,capacity_use,setup_cost,incumbent_volume"]
-    for i in range(len(capacity)):
-        lines += [f"f{i:03d},c{j:04d},,{exact(cost[i, j] / demand[j])},1,1,0,0"
-                  for j in range(len(demand))]
-    (folder / "offers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_facility_location(folder, f"orlib_{name}",
+                            f"OR-Library {name}, capacity {CAPACITY[name]:g}",
+                            demand, capacity, fixed, cost / demand[np.newaxis, :])
     return folder
 
 
