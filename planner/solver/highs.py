@@ -221,8 +221,9 @@ class FastHighs(Highs):
         wanted, threads, seed = self.improve_request
         groups = getattr(self._model, NEIGHBOURHOODS_ATTRIBUTE, None) or []
         highs = self._solver_model
-        if wanted is False or len(groups) < 2 or (
-                wanted is None and highs.getNumCol() < improve.LARGE_MIP_BINARIES):
+        if wanted is False or len(groups) < 2 or (wanted is None and (
+                self._last_start is None  # no MIP start given: an LP (fixed_lp) or not ours
+                or highs.getNumCol() < improve.LARGE_MIP_BINARIES)):
             return None
         lp_integrality = np.asarray(highs.getLp().integrality_)
         binaries = int((lp_integrality == int(highspy.HighsVarType.kInteger)).sum())
