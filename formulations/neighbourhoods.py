@@ -31,7 +31,7 @@ def service_neighbourhoods(m: pyo.ConcreteModel, d: ModelData) -> list[list]:
     out: list[list] = []
     for service, ys in d.y_by_service.items():
         block = [d.yv[int(j)] for j in ys]
-        block += [m.z[d.z_of[int(c)], t] for c in d.z_by_service.get(service, ()) for t in years]
+        block += [m.z[int(k), t] for k in d.z_by_service.get(service, ()) for t in years]
         providers = {provider_of[int(c)] for c in d.by_service.get(service, ())}
         block += [m.w[d.w_of[p], t] for p in sorted(providers) if p in d.w_of for t in years]
         out.append(block)
