@@ -1,9 +1,10 @@
 """Fix-and-optimise on the second core: better plans while HiGHS proves the bound.
 
 Why: at England scale (80,000 binaries) HiGHS spends a 300 s time limit at the root node. Its
-LP bound is within a fraction of a per cent of the optimum after a minute or two, but its own
-heuristics do not improve the greedy start (3.1 % above the bound after 300 s), and its MIP
-search runs on one thread, so the machine's second core idles (docs/performance.md). The
+bound after a minute or two is within 1 % of the best plan known, but its own heuristics do
+not improve the greedy start (3.07 % above the bound after 300 s), and its MIP search runs on
+one thread, so the machine's second core idles. With this worker the gap after 300 s was
+0.97 % (docs/performance.md, scripts/bench_search.py). The
 planner knows the problem's structure: services couple only through the budget, provider
 incomes and capacities, and level limits. So a second process improves the incumbent by
 *fix-and-optimise* over those blocks (:mod:`formulations.neighbourhoods`):
@@ -15,7 +16,8 @@ incomes and capacities, and level limits. So a second process improves the incum
 3. keep the result if it is cheaper; next group (a seeded random order, then round again).
 
 Every plan found this way is a plan of the whole model (only bounds of binaries were tightened),
-so it is a valid incumbent. The two searches share their best plan through shared memory: HiGHS
+so it is a valid incumbent. The two searches share their best plan through two memory-mapped
+files (:class:`planner.solver.improve_worker.SharedPlan`): HiGHS
 is offered the worker's plan whenever it asks for a user solution, the worker adopts HiGHS's
 improvements, and at the end the better of the two incumbents is the plan. **The reported bound
 is always HiGHS's own**: the worker only supplies plans, never a bound, and it never changes
