@@ -225,8 +225,8 @@ class FastHighs(Highs):
                 self._last_start is None  # no MIP start given: an LP (fixed_lp) or not ours
                 or highs.getNumCol() < improve.LARGE_MIP_BINARIES)):
             return None
-        lp_integrality = np.asarray(highs.getLp().integrality_)
-        binaries = int((lp_integrality == int(highspy.HighsVarType.kInteger)).sum())
+        integer = highspy.HighsVarType.kInteger  # integrality_ holds enum members, not ints
+        binaries = sum(1 for kind in highs.getLp().integrality_ if kind == integer)
         if not improve.wanted(wanted, threads, binaries, len(groups)) or \
                 highs.getLp().sense_ != highspy.ObjSense.kMinimize:
             return None

@@ -198,3 +198,28 @@ def test_cli_improve_flag_is_recorded_and_keeps_the_toy_optimum(tmp_path: Path) 
         report = json.loads((out / "plan.json").read_text())
         assert report["options"]["improve"] is recorded
         assert report["objective"] == approx(1_383_000, abs=0.5)
+
+
+def test_by_default_it_runs_from_the_size_threshold(monkeypatch) -> None:
+    """With ``improve=None`` the worker starts for a MIP at or above LARGE_MIP_BINARIES (lowered
+    here to the PCT's 707 binaries) and not below it: the default England runs depend on this."""
+    started = []
+    real = improve.Improver
+
+    class Recording(real):
+        def __init__(self, *args, **kwargs):
+            started.append(True)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(improve, "Improver", Recording)
+    monkeypatch.setattr(improve, "cores", lambda: 2)
+    instance = load_instance(ROOT / "instances" / "pct")
+    monkeypatch.setattr(improve, "LARGE_MIP_BINARIES", 708)
+    PlanningModel(instance).run()
+    assert started == []
+    monkeypatch.setattr(improve, "LARGE_MIP_BINARIES", 700)
+    result = PlanningModel(instance).run()
+    assert started == [True]
+    assert result.objective == approx(PCT_OPTIMUM, abs=0.01)
+    PlanningModel(instance, options=SolveOptions(threads=1)).run()  # one thread: not started
+    assert started == [True]
