@@ -29,6 +29,7 @@ from formulations.neighbourhoods import NEIGHBOURHOODS_ATTRIBUTE
 from formulations.start import START_ATTRIBUTE
 from planner.rules import Status
 from planner.solver import improve
+from planner.solver.improve_worker import lp_arrays, tolerance
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _adopt_worker_plan(solver: FastHighs, results, gap: float) -> bool:
         return False
     objective, values = found
     incumbent = results.incumbent_objective
-    if incumbent is not None and objective >= incumbent - 1e-9 * max(abs(incumbent), 1.0):
+    if incumbent is not None and objective >= incumbent - tolerance(incumbent):
         return False
     solution = highspy.HighsSolution()
     solution.col_value = values.tolist()
@@ -225,10 +226,10 @@ class FastHighs(Highs):
                 self._last_start is None  # no MIP start given: an LP (fixed_lp) or not ours
                 or highs.getNumCol() < improve.LARGE_MIP_BINARIES)):
             return None
-        integer = highspy.HighsVarType.kInteger  # integrality_ holds enum members, not ints
-        binaries = sum(1 for kind in highs.getLp().integrality_ if kind == integer)
-        if not improve.wanted(wanted, threads, binaries, len(groups)) or \
-                highs.getLp().sense_ != highspy.ObjSense.kMinimize:
+        arrays = lp_arrays(highs.getLp())  # one copy of the model, for the count and the worker
+        binaries = int((arrays["integrality"] == arrays["integer"]).sum())
+        if not improve.wanted(wanted, threads, binaries) or \
+                arrays["sense"] != int(highspy.ObjSense.kMinimize):
             return None
         col = self._pyomo_var_to_solver_var_map
         columns = [np.array([col[id(v)] for v in group if id(v) in col], dtype=np.int64)
@@ -237,9 +238,9 @@ class FastHighs(Highs):
         options = {key: value for key, value in config.solver_options.items()
                    if key not in ("log_file", "output_flag", "log_to_console", "time_limit")}
         try:
-            return improve.Improver(highs, columns, self._last_start, options, seed,
+            return improve.Improver(arrays, columns, self._last_start, options, seed,
                                     config.time_limit)
-        except (OSError, AssertionError):  # no shared memory, or a daemonic process: do without
+        except OSError:  # no temporary file or no process to be had: HiGHS alone
             return None
 
     def set_instance(self, model):

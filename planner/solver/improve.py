@@ -45,10 +45,12 @@ import numpy as np
 from planner.solver.improve_worker import (
     ImproveSettings,
     SharedPlan,
-    lp_arrays,
     settings_payload,
     tolerance,
 )
+
+STOP_GRACE_S = 1.0
+"""Seconds the worker is given to stop by itself when the search ends, before it is killed."""
 
 LARGE_MIP_BINARIES = 20_000
 """Binaries from which fix-and-optimise runs by default (England: 80,000; region: 12,000)."""
@@ -62,10 +64,8 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def wanted(improve: bool | None, threads: int | None, binaries: int, groups: int) -> bool:
+def wanted(improve: bool | None, threads: int | None, binaries: int) -> bool:
     """Run fix-and-optimise? ``improve`` True/False decides; None: by instance class."""
-    if groups < 2:
-        return False
     if improve is not None:
         return improve
     return binaries >= LARGE_MIP_BINARIES and threads != 1 and cores() >= 2
@@ -80,22 +80,21 @@ class Improver:
     (which holds HiGHS's threads) nor a multiprocessing spawn (which would re-import the
     caller's script), given the model on its standard input."""
 
-    def __init__(self, highs: highspy.Highs, groups: list[np.ndarray], start: tuple | None,
+    def __init__(self, arrays: dict[str, object], groups: list[np.ndarray], start: tuple | None,
                  options: dict[str, object], seed: int, time_limit: float | None,
                  settings: ImproveSettings | None = None):
-        lp = highs.getLp()
-        self.main = SharedPlan.create(lp.num_col_)
-        self.worker = SharedPlan.create(lp.num_col_)
+        """``arrays``: HiGHS's model as :func:`planner.solver.improve_worker.lp_arrays` gives it."""
+        self.main = SharedPlan.create(arrays["num_col"])
+        self.worker = SharedPlan.create(arrays["num_col"])
         self.offered = 0  # version of the worker's plan last offered to HiGHS
-        payload = {"lp": lp_arrays(lp), "groups": groups, "start": start, "seed": seed,
+        payload = {"lp": arrays, "groups": groups, "start": start, "seed": seed,
                    "options": options, "settings": settings_payload(settings or ImproveSettings()),
                    "deadline": None if time_limit is None else max(time_limit - 1.0, 1.0),
                    "main": self.main.name, "worker": self.worker.name}
         try:
             self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("improve_worker.py"))],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             pickle.dump(payload, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.process.stdin.flush()
         except BaseException:
@@ -127,28 +126,26 @@ class Improver:
             event.data_in.setSolution(values)
 
     def finish(self) -> tuple[float, np.ndarray] | None:
-        """Stop the worker; its plan (objective, column values) if it beats HiGHS's shared one."""
+        """Stop the worker; the last plan it published (objective, column values), if any.
+
+        Its plans are published whole as they are found, so it is not waited for: it is given
+        STOP_GRACE_S to see the stop flag between sub-MIPs, then killed (a sub-MIP may run
+        another 15 s, and Ctrl-C should not wait for it)."""
         self.main.stop()
         with contextlib.suppress(Exception):
             self.process.stdin.close()
         try:
-            code = self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a sub-MIP ignoring its time limit: do not wait
+            code = self.process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            code = self.process.wait()
+            self.process.wait()
         else:
-            if code != 0:  # the search goes on without it; say so rather than hide it
+            if code != 0:  # the search went on without it; say so rather than hide it
                 warnings.warn(f"the fix-and-optimise worker stopped with exit code {code}; the "
                               "plan is HiGHS's own", RuntimeWarning, stacklevel=2)
         plan = self.worker.read(newer_than=0)
-        main = self.main.read(newer_than=0)
         self._release()
-        if plan is None:
-            return None
-        _, objective, values = plan
-        if main is not None and main[1] <= objective:
-            return None
-        return objective, values
+        return None if plan is None else (plan[1], plan[2])
 
     def _release(self) -> None:
         for block in (self.main, self.worker):
