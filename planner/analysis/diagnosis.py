@@ -38,6 +38,7 @@ ELASTIC_TIME_LIMIT = 60.0  # s per elastic solve; a cut-short answer is marked e
 MAX_ALONE_CHECKS = 10  # rows of one family tried by themselves when it needs several
 SLACK_TOL = 1e-3  # relaxations smaller than this (£, episodes, ...) are solver noise
 UNMET_DEMAND_FACTOR = 10.0  # an untreated episode is priced at 10 × its mean price (assumption)
+BUDGET_FAMILY = "budget"  # the family whose shortfall a board reads first
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,32 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
                           objective=result.objective)
     return {"status": Status.INFEASIBLE, "prechecks": budget_lower_bound(instance, derived),
             "relaxations": in_reading_order(relaxations)}, tables
+
+
+def first_relaxation(instance: Instance, derived: Derived, options: SolveOptions) -> dict | None:
+    """The first relaxation of :func:`diagnose` in reading order (what ``planner solve`` prints
+    first, and a sweep's message), found with one family's elastic solves where it can be.
+
+    A budget row that alone restores feasibility comes first whatever the other families say
+    (:func:`in_reading_order`: alone rows, the budget's first, then by price; the sort is stable,
+    so ties keep the order :func:`diagnose` gives). So the budget family is made elastic first,
+    and only if it has no such row is the whole diagnosis run. None: nothing explains it."""
+    elastic = replace(derived, capacity_in_big_m=False)
+    budget = [f for f in FAMILIES if f.name == BUDGET_FAMILY]
+    rows = in_reading_order(_family_rows(elastic, budget, options, instance))
+    if rows and rows[0]["alone"] and rows[0]["constraint"] == BUDGET_FAMILY:
+        return rows[0]
+    relaxations = diagnose(instance, derived, options)[0]["relaxations"]
+    return relaxations[0] if relaxations else None
+
+
+def budget_shortfall(row: dict, amount: float, instance: Instance, derived: Derived) -> dict:
+    """The budget relaxation ``row`` (from :func:`first_relaxation` at another budget) restated
+    for ``instance``'s budget, whose shortfall is ``amount`` £ (the caller knows it: the least
+    spend is the same at every budget, see planner.sweeps.neighbours)."""
+    family = next(f for f in FAMILIES if f.name == BUDGET_FAMILY)
+    return {**row, "amount": round(amount, 6), "cost": round(amount, 2),
+            "message": _message(family, row["subject"], amount, instance, derived)}
 
 
 #: rows marked ``lead`` in diagnosis.json: the relaxations a reader should see first

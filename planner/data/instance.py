@@ -117,14 +117,32 @@ class Instance:
                "bundles": bundles, "areas": areas, "area_demand": area_demand}
         return cls._validated(config, raw, from_file=False, source=None, problems=problems)
 
+    def with_changes(self, config: InstanceConfig | dict[str, Any],
+                     changed: dict[str, pd.DataFrame]) -> Instance:
+        """A copy of this instance with ``config`` and the ``changed`` tables, validated like any
+        instance (every cross-table check runs); the tables not changed were typed when this
+        instance was validated and are not parsed again (a sweep's scenario changes one column
+        of one table, or only the policy)."""
+        problems: list[Problem] = []
+        if not isinstance(config, InstanceConfig):
+            config = _validate_config(dict(config), problems)
+        raw = {name: changed.get(name, getattr(self, name)) for name in TABLE_NAMES}
+        return type(self)._validated(config, raw, from_file=False, source=None, problems=problems,
+                                     typed_already=frozenset(TABLE_NAMES) - set(changed))
+
     @classmethod
     def _validated(cls, config: InstanceConfig | None, raw: dict[str, pd.DataFrame | None],
-                   from_file: bool, source: str | None, problems: list[Problem]) -> Instance:
-        """Type every table and run every cross-check, then raise all problems together."""
+                   from_file: bool, source: str | None, problems: list[Problem],
+                   typed_already: frozenset[str] = frozenset()) -> Instance:
+        """Type every table (but those ``typed_already``, from a validated instance) and run
+        every cross-check, then raise all problems together."""
         typed: dict[str, pd.DataFrame] = {}
         for name in TABLE_NAMES:
             frame = raw[name]
             if frame is None:
+                continue
+            if name in typed_already:
+                typed[name] = frame.copy()  # a copy, as parse_table gives: no table is shared
                 continue
             if not isinstance(frame, pd.DataFrame):
                 problems.append(Problem(name, "is not a pandas DataFrame.",

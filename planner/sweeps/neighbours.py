@@ -18,6 +18,12 @@ things are carried from that neighbour, and neither can change a reported result
   model whose feasible set contains this one's. Solving largest budget first makes this the
   common case in a budget sweep (every scenario whose budget is not binding).
 
+An infeasible scenario's message (the first relaxation of its diagnosis) is carried too, where
+it is a budget shortfall: the shortfall at budget B is the least spend m of a plan meeting every
+other rule, minus B, and m does not depend on B when B appears only in the one budget row, with
+coefficient 1 (a single year's ``budget_limit``). So once a scenario is found exactly m − B short,
+a scenario of the same data at budget B' is m − B' short, with no elastic solve.
+
 No objective cutoff is passed to HiGHS: the start already gives HiGHS the neighbour's objective
 as an incumbent where it is feasible, and a cutoff at an optimum HiGHS must reach exactly can
 make it report a feasible scenario infeasible.
@@ -31,6 +37,14 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from planner.analysis.diagnosis import (
+    BUDGET_FAMILY,
+    SLACK_TOL,
+    budget_shortfall,
+    first_relaxation,
+)
+from planner.data.instance import Instance
+from planner.derive.tables import Derived
 from planner.rules import Status
 from planner.solver.budget_fit import (  # noqa: F401 - both were defined here
     FIT_TOLERANCE,
@@ -38,7 +52,7 @@ from planner.solver.budget_fit import (  # noqa: F401 - both were defined here
     budget_rows,
     fits,
 )
-from planner.solver.highs import SolveResult
+from planner.solver.highs import SolveOptions, SolveResult
 from planner.solver.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
 
@@ -72,11 +86,41 @@ class Neighbours:
     def __init__(self) -> None:
         self.last: dict[str, Solved] = {}  # model signature -> its last solve
         self.budget_rows: dict[str, list | None] = {}  # signature -> rows holding budget Params
+        # signature -> ((data_key, £/QALY), least spend £, the budget relaxation found there)
+        self.least_spend: dict[str, tuple[tuple[str, float], float, dict]] = {}
 
     def forget(self, signature: str) -> None:
         """The model was dropped (see sweeps._Models.KEEP)."""
         self.last.pop(signature, None)
         self.budget_rows.pop(signature, None)
+        self.least_spend.pop(signature, None)
+
+    def first_relaxation(self, session: PlanningModel, data_key: str, variant: Instance,
+                         derived: Derived, options: SolveOptions) -> dict | None:
+        """The first relaxation of the infeasible scenario ``session`` holds (``variant``):
+        restated from an earlier scenario of the same data where both are budget shortfalls
+        (the module's docstring), else found by elastic solves (diagnosis.first_relaxation)."""
+        key = (data_key, pyo.value(session.model.value_per_qaly))
+        budget = self._single_budget(session)
+        known = self.least_spend.get(session.signature)
+        if budget is not None and known is not None and known[0] == key \
+                and known[1] - budget > SLACK_TOL:
+            return budget_shortfall(known[2], known[1] - budget, variant, derived)
+        row = first_relaxation(variant, derived, options)
+        if budget is not None and row is not None and row["constraint"] == BUDGET_FAMILY \
+                and row["alone"] and row["exact"]:
+            self.least_spend[session.signature] = (key, budget + row["amount"], row)
+        return row
+
+    def _single_budget(self, session: PlanningModel) -> float | None:
+        """The model's one budget, if it appears only in one ``budget_limit`` row (coefficient
+        1: formulations/budget.py, one year); None otherwise (no shortfall is carried)."""
+        rows = self._rows(session)
+        budgets = _budgets(session.model)
+        if rows is None or len(rows) != 1 or len(budgets) != 1 \
+                or rows[0].parent_component().local_name != "budget_limit":
+            return None
+        return next(iter(budgets.values()))
 
     def solve(self, session: PlanningModel, data_key: str, fresh: bool) -> SolveResult:
         """Solve the scenario ``session`` now holds, from its neighbour where one helps.

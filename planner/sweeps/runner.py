@@ -90,13 +90,16 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
     show = sys.stderr.isatty() if progress is None else progress
     rows = dict(done)
     with tqdm(total=len(items), initial=len(done), disable=not show, unit="scenario") as bar:
-        base_contracts = _base_contracts(instance, options) if todo else {}
+        # in-process, the base is solved on the scenarios' own models: built once, its plan
+        # the first scenario's start
+        local = _Models(options, warm) if workers <= 1 and scheduler is None else None
+        base_contracts = _base_contracts(instance, options, local) if todo else {}
         # Dask workers may be on other machines: there the parent writes the rows it receives.
         rows_dir = Path(out) / "rows" if out and scheduler is None else None
         plans_dir = Path(out) / "plans" if (out and plans) else None
         job = _Job(instance, options, base_contracts, names, rows_dir, plans_dir, warm)
         with _terminate_as_interrupt():
-            for row in _run(job, _batches(todo, max(1, workers)), workers, scheduler):
+            for row in _run(job, _batches(todo, max(1, workers)), workers, scheduler, local):
                 if row["scenario"] in rows:
                     continue
                 rows[row["scenario"]] = row
@@ -165,8 +168,8 @@ class _Job:
             session, rebuilt = models.model_for(scenario, variant)
             result = models.solve(session, scenario, rebuilt)
             plan = session.plan(result, instance=variant)
-            message = _diagnosis_message(variant, self.options) if plan.status is Status.INFEASIBLE \
-                else ""
+            message = _diagnosis_message(variant, self.options, models, session, scenario) \
+                if plan.status is Status.INFEASIBLE else ""
             row.update(_summary(plan, self.base_contracts), rebuilt=rebuilt, message=message)
             if self.plans_dir is not None and plan.has_solution:
                 named = pd.DataFrame([{"scenario": scenario.name, **dict(scenario.values)}])
@@ -178,17 +181,24 @@ class _Job:
         return row
 
 
-def _diagnosis_message(variant: Instance, options: SolveOptions) -> str:
+def _diagnosis_message(variant: Instance, options: SolveOptions, models: _Models,
+                       session: PlanningModel, scenario: Scenario) -> str:
     """The first message of the infeasible scenario's diagnosis (e.g. how far short the budget
-    is), as ``planner solve`` would print first."""
-    from planner.analysis.diagnosis import diagnose
+    is), as ``planner solve`` would print first; a budget shortfall is carried from a
+    neighbour of the same data where one was found (planner.sweeps.neighbours)."""
+    from planner.analysis.diagnosis import first_relaxation
     from planner.derive.tables import derive
 
     try:
-        relaxations = diagnose(variant, derive(variant), options)[0]["relaxations"]
+        derived = derive(variant)
+        if models.neighbours is None:
+            row = first_relaxation(variant, derived, options)
+        else:
+            row = models.neighbours.first_relaxation(session, scenario.structure_key(), variant,
+                                                     derived, options)
     except (PlannerError, ValueError, RuntimeError) as exc:
         return f"no diagnosis: {exc}".replace("\n", " ")
-    return relaxations[0]["message"] if relaxations else "no single rule explains it."
+    return row["message"] if row else "no single rule explains it."
 
 
 class _Models:
@@ -268,10 +278,18 @@ def _summary(plan, base_contracts: dict[tuple[str, str, str], float]) -> dict[st
     return row
 
 
-def _base_contracts(instance: Instance, options: SolveOptions) -> dict[tuple[str, str, str], float]:
-    """Contracts of the base plan (first year), against which changes are counted."""
-    session = PlanningModel(instance, options=options)
-    plan = session.plan(session.run())
+def _base_contracts(instance: Instance, options: SolveOptions, models: _Models | None = None
+                    ) -> dict[tuple[str, str, str], float]:
+    """Contracts of the base plan (first year), against which changes are counted; solved on
+    ``models`` where given (the in-process sweep's own models), else on a model of its own."""
+    if models is None:
+        session = PlanningModel(instance, options=options)
+        result = session.run()
+    else:
+        base = Scenario("base", (), ())
+        session, rebuilt = models.model_for(base, instance)
+        result = models.solve(session, base, rebuilt)
+    plan = session.plan(result, instance=instance)
     if not plan.has_solution:
         return {}
     first = plan.contracts["year"].min() if len(plan.contracts) else None
@@ -296,13 +314,14 @@ def _batches(items: list[Scenario], workers: int) -> list[list[Scenario]]:
 
 
 def _run(job: _Job, batches: list[list[Scenario]], workers: int,
-         scheduler: str | Any | None) -> Iterable[dict[str, Any]]:
-    """Yield each scenario's row as it finishes (in-process, process pool or Dask)."""
+         scheduler: str | Any | None, models: _Models | None = None) -> Iterable[dict[str, Any]]:
+    """Yield each scenario's row as it finishes (in-process on ``models``, process pool or
+    Dask)."""
     if scheduler is not None:
         for rows in _run_dask(job, batches, scheduler):
             yield from rows
     elif workers <= 1:
-        models = _Models(job.options, job.warm)
+        models = models or _Models(job.options, job.warm)
         for scenario in (s for batch in batches for s in batch):
             yield job.solve_and_save(scenario, models)
     else:

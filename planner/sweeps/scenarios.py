@@ -237,14 +237,16 @@ def _refuse_duplicate_names(items: list[Scenario], swept: int) -> None:
 def apply(instance: Instance, scenario: Scenario) -> Instance:
     """The base instance with the scenario's overrides, validated like any instance."""
     config = instance.config.model_dump(mode="python")
-    tables = {name: frame.copy() for name, frame in instance.tables().items()}
+    touched = {key.partition(".")[0] for key, _ in scenario.overrides} & set(TABLE_NAMES)
+    tables = {name: frame.copy() if name in touched else frame
+              for name, frame in instance.tables().items()}
     problems: list[Problem] = []
     for key, change in scenario.overrides:
         _apply_one(key, change, config, tables, problems)
     if problems:
         raise InputError([_prefixed(scenario.name, p) for p in problems])
     try:
-        return Instance.from_frames(config, **tables)
+        return instance.with_changes(config, {name: tables[name] for name in touched})
     except InputError as exc:
         raise InputError([_prefixed(scenario.name, p) for p in exc.problems]) from None
 

@@ -188,3 +188,22 @@ def test_effect_row_for_a_category_no_service_has_is_a_warning(tmp_path: Path) -
         "effect." in done.stdout + done.stderr
     plan = planner.solve(planner.load_instance(folder))
     assert plan.objective == pytest.approx(1_383_000.0, rel=1e-9)
+
+
+def test_with_changes_validates_like_from_frames() -> None:
+    """A scenario's copy (Instance.with_changes) parses only the tables it changes, yet is the
+    instance from_frames gives from every table, and a bad changed cell is still refused with
+    its table, row and column."""
+    base = planner.load_instance(Path(__file__).parents[2] / "instances" / "toy")
+    offers = base.offers.copy()
+    offers["price"] = offers["price"] * 1.1
+    config = base.config.model_dump(mode="python")
+    config["policy"]["budget"] = 1_500_000
+    changed = base.with_changes(config, {"offers": offers})
+    tables = {**base.tables(), "offers": offers}
+    assert changed.sha256() == planner.Instance.from_frames(config, **tables).sha256() != base.sha256()
+    assert changed.providers is not base.providers  # no table is shared with the base
+    offers.loc[0, "price"] = -1.0
+    with pytest.raises(InputError) as caught:
+        base.with_changes(config, {"offers": offers})
+    assert any(p.table == "offers" and p.column == "price" for p in caught.value.problems)
