@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from formulations.idle_rows import set_idle_rows
 from planner.rules import MIN_CONTRACT_VOLUME
 
 if TYPE_CHECKING:
@@ -144,3 +145,4 @@ def update_coefficients(m: pyo.ConcreteModel, d: ModelData) -> None:
             raise ValueError(f"coefficient table {name} changed shape; the model needs a rebuild")
         index = [(i, t) for i in range(array.shape[0]) for t in range(array.shape[1])]
         param.store_values(dict(zip(index, array.ravel().tolist())))
+    set_idle_rows(m)  # the rows the new values idle, or make bind (formulations.idle_rows)

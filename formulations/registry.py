@@ -47,6 +47,7 @@ from formulations import (
     shifting,
     years,
 )
+from formulations.idle_rows import set_idle_rows
 from formulations.model_data import BuiltModel, ModelData
 from formulations.neighbourhoods import NEIGHBOURHOODS_ATTRIBUTE, service_neighbourhoods
 from formulations.start import START_ATTRIBUTE, greedy_start
@@ -245,6 +246,8 @@ def assemble(derived: Derived) -> BuiltModel:
     add_families(m, d, Stage.BREAK_EVEN)
     costs.add_objective(m, d)
     add_families(m, d, Stage.LINKS)
+    if derived.mutable:
+        set_idle_rows(m)  # rows today's data idles stay off until a re-set makes them bind
     clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     d.start_seconds = time.perf_counter() - clock

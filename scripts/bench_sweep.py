@@ -6,7 +6,7 @@ For each sweep kind, with ``--scenarios`` scenarios each,
 
 * ``budget``: the instance's budget −5 % … +5 % (on the PCT the lowest three are infeasible,
   and each infeasible scenario is diagnosed, in every arm);
-* ``budget_up``: the instance's budget … +5 % (all feasible on the PCT; not run by default);
+* ``budget_up``: the instance's budget … +5 % (all feasible on the PCT);
 * ``price``: every offer's price × 0.97 … 1.03;
 * ``demand``: every service's demand × 0.97 … 1.03 (some scenarios change the structure);
 
@@ -14,7 +14,8 @@ five arms are run, in an order rotated from one kind to the next so that no arm 
 first on a machine others share: ``separate`` (one ``planner.solve`` per scenario: derive,
 build, transfer, solve, verify, and a diagnosis if infeasible), and ``planner.sweep`` cold
 (``warm=False``: persistent models, greedy starts) and warm, each with 1 and 2 workers. Every
-arm must give the same statuses and the same objectives to twice the MIP gap (each is within
+arm must give the same statuses, the same messages for infeasible scenarios (the first
+relaxation of the diagnosis) and the same objectives to twice the MIP gap (each is within
 the gap of the optimum); the script says so per kind. All figures are wall seconds of this one
 run; the load average is printed before and after, since the machine may be shared.
 """
@@ -51,12 +52,14 @@ def specs(instance: planner.Instance, n: int) -> dict[str, dict]:
     }
 
 
-def separate(instance: planner.Instance, spec: dict) -> list[tuple[str, float | None]]:
-    """(status, objective) of every scenario, each a planner.solve of its own."""
+def separate(instance: planner.Instance, spec: dict) -> list[tuple[str, float | None, str]]:
+    """(status, objective, message) of every scenario, each a planner.solve of its own (the
+    message: the first relaxation of its whole diagnosis, as ``planner solve`` prints first)."""
     out = []
     for scenario in scenarios(load_sweep(spec)):
         plan = planner.solve(apply(instance, scenario))
-        out.append((plan.status, plan.objective))
+        relaxations = (plan.diagnosis or {}).get("relaxations") or [{"message": ""}]
+        out.append((plan.status, plan.objective, relaxations[0]["message"]))
     return out
 
 
@@ -68,24 +71,25 @@ def run_arm(arm: str, instance: planner.Instance, spec: dict) -> tuple[float, li
         mode, workers = arm.split()
         table = planner.sweep(instance, spec, workers=int(workers), progress=False,
                               warm=mode == "warm")
-        rows = [(s, None if o != o else float(o)) for s, o in zip(table["status"],
-                                                                  table["objective"])]
+        rows = [(s, None if o != o else float(o), m) for s, o, m in zip(
+            table["status"], table["objective"], table["message"])]
     return time.perf_counter() - start, rows
 
 
 def same(a: list, b: list, gap: float) -> bool:
-    """Same statuses; objectives within twice the relative MIP gap."""
-    if [s for s, _ in a] != [s for s, _ in b]:
+    """Same statuses and messages (an infeasible scenario's diagnosis); objectives within twice
+    the relative MIP gap."""
+    if [(s, m) for s, _, m in a] != [(s, m) for s, _, m in b]:
         return False
     return all((x is None) == (y is None) and (x is None or abs(x - y) <= 2 * gap * max(
-        abs(x), abs(y), 1.0)) for (_, x), (_, y) in zip(a, b))
+        abs(x), abs(y), 1.0)) for (_, x, _), (_, y, _) in zip(a, b))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instance", type=Path, default=ROOT / "instances" / "pct")
     parser.add_argument("--scenarios", type=int, default=8)
-    parser.add_argument("--kinds", default="budget,price,demand")
+    parser.add_argument("--kinds", default="budget,budget_up,price,demand")
     args = parser.parse_args()
     instance = planner.load_instance(args.instance)
     options = SolveOptions()
@@ -105,8 +109,8 @@ def main() -> None:
         for arm in ARMS[k % len(ARMS):] + ARMS[:k % len(ARMS)]:  # rotated: interleaved arms
             seconds[arm], rows[arm] = run_arm(arm, instance, spec)
         identical = all(same(rows["separate"], rows[arm], options.gap) for arm in ARMS)
-        statuses = ", ".join(f"{s}×{[r for r, _ in rows['separate']].count(s)}"
-                             for s in dict.fromkeys(r for r, _ in rows["separate"]))
+        statuses = ", ".join(f"{s}×{[r for r, _, _ in rows['separate']].count(s)}"
+                             for s in dict.fromkeys(r for r, _, _ in rows["separate"]))
         t = seconds
         print(f"| {kind} ({statuses}) | " + " | ".join(f"{t[a]:.1f}" for a in ARMS)
               + f" | {t['separate'] / t['warm 1']:.2f}× | {t['separate'] / t['warm 2']:.2f}× | "

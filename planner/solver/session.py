@@ -136,6 +136,7 @@ class PlanningModel:
         data = ModelData.prepare(derived)
         old = self.built.data
         data.xv, data.yv, data.zv, data.wv, data.sv = old.xv, old.yv, old.zv, old.wv, old.sv
+        data.payment = old.payment  # made while building (its prices are structure, unchanged)
         update_coefficients(self.model, data)
         data.coef = old.coef
         self.built = BuiltModel(self.model, derived, data)
