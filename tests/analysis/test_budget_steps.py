@@ -171,6 +171,22 @@ def test_a_budget_with_no_plan_is_not_where_a_service_goes_out() -> None:
         "and no tested budget with a plan drops it")
 
 
+def test_the_report_says_no_plan_where_goes_out_at_is_blank_for_it(tmp_path) -> None:
+    """The instance above solved and written (budget £102,000, factor −0.38): priorities.csv
+    has goes_out_at blank and the note; report.html's hit list shows "none: no plan at ≤
+    £99,960" for comm (not a budget at which it is cut, nor a bare blank), explains it once
+    under the table, and gives the steps there without the row's note."""
+    folder = planner.solve(community(102_000, -0.38)).to_dir(tmp_path / "plan")
+    written = pd.read_csv(folder / "priorities.csv").iloc[0]
+    assert pd.isna(written["goes_out_at"]) and "no plan exists at £99,960" in written["method"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    hit = html[html.index("Hit list"):]
+    assert "none: no plan at ≤ £99,960" in hit and ">£99,960</td>" not in hit
+    assert ("is funded at every tested budget below today's that has a plan; at £99,960 or "
+            "below (every year's budget × 0.98) no plan meets every rule") in hit
+    assert "goes_out_at blank" not in html  # the note gives the steps once, not the row's end
+
+
 def test_a_feasible_lower_budget_that_drops_a_service_is_still_where_it_goes_out() -> None:
     """factor −0.38, budget £103,000: comm funded (£101,000). × 0.98 = £100,940 has a plan
     (≥ £100,000) but not one with comm (< £101,000): comm goes out at £100,940, even though
