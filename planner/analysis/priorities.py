@@ -167,9 +167,11 @@ def priorities(instance: Instance, plan, steps: BudgetSteps | None,
                 values.at[i, "goes_out_at"] = base * hit if hit else math.nan
                 if no_plan is not None:
                     note = NO_PLAN_NOTE.format(budget=money(base * no_plan), factor=f"{no_plan:g}")
+                    with_plan = any(isinstance(at[f], dict) for f in below if f > no_plan)
                     values.at[i, "method"] = f"{method}; {note}, and " + (
                         "no known step with a plan drops it (one not known might)" if unknown
-                        else "no tested budget with a plan drops it")
+                        else "no tested budget with a plan drops it" if with_plan
+                        else "no tested budget below today's has a plan")
             if unknown:
                 values.at[i, "status"] = "partial" if hit else "skipped"
     key = _value_key(values)

@@ -79,12 +79,13 @@ def section(files) -> str:
                                                     numeric=True)], more="priorities.csv"))
         methods = table["method"].astype(str)
         method = NO_PLAN.split(methods.iloc[0])[0]  # the steps, shared by every row
-        no_plan = next((m for m in map(NO_PLAN.search, methods) if m), None)
+        shown = methods[_status(table).ne("skipped")]  # a skipped row reads "not tested"
+        no_plan = next(((m, text) for text in shown if (m := NO_PLAN.search(text))), None)
         parts.append(f'<p class="note">Costs, savings and QALYs are over the horizon at full demand, '
                      "net of the savings the service's effects unlock; £ per QALY is blank where a "
                      "service saves money overall or gives no QALYs. The budgets at which a service "
                      f"comes in or goes out: {escape(method)} (blank: no tested budget with a plan "
-                     "changes it)." + (_no_plan_note(no_plan) if no_plan else "")
+                     "changes it)." + (_no_plan_note(*no_plan) if no_plan else "")
                      + (_untested_note() if _status(table).ne("computed").any() else "")
                      + "</p>")
     return "".join(parts)
@@ -119,12 +120,18 @@ def _budget_cells(table: pd.DataFrame, column: str, bound: str, no_plan: bool = 
     return cells
 
 
-def _no_plan_note(found: re.Match) -> str:
+def _no_plan_note(found: re.Match, method: str) -> str:
+    """The sentence under the table for "none: no plan at ≤ £…" (``found`` in the first such
+    row's ``method``; the step with no plan, and whether a tested budget above it has a plan,
+    are the same for every row)."""
     budget = escape(found["budget"])
+    where = (f"at {budget} or below (every year's budget × {escape(found['factor'])}) no plan "
+             "meets every rule, so the model does not say what would be cut there")
+    if method.endswith("no tested budget below today's has a plan"):
+        return (f" “none: no plan at ≤ {budget}”: no tested budget below today's has a plan: "
+                f"{where}.")
     return (f" “none: no plan at ≤ {budget}”: the service is funded at every tested budget below "
-            f"today's that has a plan; at {budget} or below (every year's budget × "
-            f"{escape(found['factor'])}) no plan meets every rule, so the model does not say what "
-            "would be cut there.")
+            f"today's that has a plan; {where}.")
 
 
 def _untested_note() -> str:

@@ -157,9 +157,13 @@ def test_a_budget_with_no_plan_is_not_where_a_service_goes_out() -> None:
     """factor −0.38 (module docstring: comm funded from £101,000, no plan below £100,000).
     Budget £102,000: comm is funded (£101,000), on the hit list. × 0.98 = £99,960 is below
     £100,000: no plan exists there (re-solved, infeasible), nor at × 0.95, 0.9, 0.8 (answered
-    without a re-solve). No tested budget below today's has a plan that drops comm, so
-    goes_out_at is blank, not £99,960; every step is known, so the row is ``computed``, and
-    the method names £99,960 (102,000 × 0.98) as the greatest budget with no plan."""
+    without a re-solve). No tested budget below today's has a plan, let alone one that drops
+    comm, so goes_out_at is blank, not £99,960; every step is known, so the row is
+    ``computed``, and the method names £99,960 (102,000 × 0.98) as the greatest budget with
+    no plan.
+    Budget £104,000: × 0.98 = £101,920 has a plan, with comm (≥ £101,000; the plan itself
+    fits); × 0.95 = £98,800 has none. Blank again, the method naming £98,800 and saying that
+    the tested budget with a plan (× 0.98) does not drop comm."""
     session, plan, steps = _steps(102_000, TimeBudget(600.0), factor=-0.38)
     assert plan.objective == approx(101_000 - 20_000 * 0.5)
     row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
@@ -168,23 +172,39 @@ def test_a_budget_with_no_plan_is_not_where_a_service_goes_out() -> None:
     assert pd.isna(row["goes_out_at"]) and row["status"] == "computed"
     assert row["method"].endswith(
         "; goes_out_at blank: no plan exists at £99,960 or below (every year's budget × 0.98), "
+        "and no tested budget below today's has a plan")
+    session, plan, steps = _steps(104_000, TimeBudget(600.0), factor=-0.38)
+    row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
+    assert (row["list"], bool(row["funded"])) == ("hit", True)
+    assert steps.answer(0.98).how == "fits" and steps.answer(0.95).status == "infeasible"
+    assert pd.isna(row["goes_out_at"]) and row["status"] == "computed"
+    assert row["method"].endswith(
+        "; goes_out_at blank: no plan exists at £98,800 or below (every year's budget × 0.95), "
         "and no tested budget with a plan drops it")
 
 
 def test_the_report_says_no_plan_where_goes_out_at_is_blank_for_it(tmp_path) -> None:
-    """The instance above solved and written (budget £102,000, factor −0.38): priorities.csv
-    has goes_out_at blank and the note; report.html's hit list shows "none: no plan at ≤
-    £99,960" for comm (not a budget at which it is cut, nor a bare blank), explains it once
-    under the table, and gives the steps there without the row's note."""
+    """The two budgets above (factor −0.38) solved and written. £102,000: priorities.csv has
+    goes_out_at blank and the note; report.html's hit list shows "none: no plan at ≤ £99,960"
+    for comm (not a budget at which it is cut, nor a bare blank), and the sentence under the
+    table says no tested budget below today's has a plan, giving the steps without the row's
+    note. £104,000: "none: no plan at ≤ £98,800", and comm is funded at every tested budget
+    below today's that has a plan (× 0.98)."""
     folder = planner.solve(community(102_000, -0.38)).to_dir(tmp_path / "plan")
     written = pd.read_csv(folder / "priorities.csv").iloc[0]
     assert pd.isna(written["goes_out_at"]) and "no plan exists at £99,960" in written["method"]
     html = (folder / "report.html").read_text(encoding="utf-8")
     hit = html[html.index("Hit list"):]
     assert "none: no plan at ≤ £99,960" in hit and ">£99,960</td>" not in hit
-    assert ("is funded at every tested budget below today's that has a plan; at £99,960 or "
-            "below (every year's budget × 0.98) no plan meets every rule") in hit
+    assert ("“none: no plan at ≤ £99,960”: no tested budget below today's has a plan: at "
+            "£99,960 or below (every year's budget × 0.98) no plan meets every rule, so the "
+            "model does not say what would be cut there.") in hit
     assert "goes_out_at blank" not in html  # the note gives the steps once, not the row's end
+    folder = planner.solve(community(104_000, -0.38)).to_dir(tmp_path / "plan2")
+    hit = (folder / "report.html").read_text(encoding="utf-8").split("Hit list", 1)[1]
+    assert "none: no plan at ≤ £98,800" in hit
+    assert ("“none: no plan at ≤ £98,800”: the service is funded at every tested budget below "
+            "today's that has a plan; at £98,800 or below (every year's budget × 0.95)") in hit
 
 
 def test_a_feasible_lower_budget_that_drops_a_service_is_still_where_it_goes_out() -> None:
@@ -224,7 +244,7 @@ def test_a_step_not_known_above_the_first_with_no_plan_leaves_the_row_skipped() 
     says no plan exists at £91,800 or below."""
     session, plan, _ = _steps(102_000, TimeBudget(600.0), factor=-0.38)
     steps = _Steps({0.98: StepAnswer(0.98, "re-solved", Status.FEASIBLE),
-                    0.9: StepAnswer(0.9, "infeasible", Status.INFEASIBLE, source=0.98)})
+                    0.9: StepAnswer(0.9, "re-solved", Status.INFEASIBLE)})
     row = priorities(session.instance, plan, steps, factors=(0.9, 0.98)).iloc[0]
     assert row["service"] == "comm" and pd.isna(row["goes_out_at"])
     assert row["status"] == "skipped"
@@ -232,3 +252,4 @@ def test_a_step_not_known_above_the_first_with_no_plan_leaves_the_row_skipped() 
         "; goes_out_at blank: no plan exists at £91,800 or below (every year's budget × 0.9), "
         "and no known step with a plan drops it (one not known might)")
     assert "re-solve stopped at its time limit, not proven (not used) at × 0.98" in row["method"]
+    assert "re-solved (infeasible) at × 0.9" in row["method"]
