@@ -17,7 +17,13 @@ The budget at which a service comes in (wish list) or goes out (hit list) is fou
 the plan's model with every year's budget scaled by each of BUDGET_STEPS (the whole model, all
 rules, one MILP per step; nothing else changes): ``comes_in_at`` is the least tested budget above
 today's at which the plan funds it, ``goes_out_at`` the greatest tested budget below today's at
-which it does not (a budget with no feasible plan funds nothing). Blank: no tested budget
+which a *feasible* plan does not. A budget with no feasible plan says nothing about what would
+be cut (no plan exists there at all), so it is never a ``goes_out_at``: the steps below today's
+are taken nearest first and stop at the first with no plan (every smaller budget has none
+either: :mod:`planner.analysis.budget_steps`). A service every feasible step funds, above such
+a step, has ``goes_out_at`` blank and ``method`` says "no plan exists at £… or below" (that
+step's budget). Above today's every step has a plan (a larger budget only adds plans to the
+plan's own), so ``comes_in_at`` never names one without. Blank otherwise: no tested budget
 changes it (or the instance has no budget). The budgets are the base year's £; the steps are
 named in ``method``.
 
@@ -25,9 +31,10 @@ The steps are :mod:`planner.analysis.budget_steps`'s, shared with marginal_value
 within the post-plan analyses' one time budget: many are answered exactly without a re-solve
 (a larger budget's plan fits, or a larger budget is infeasible), and those neither answered
 nor re-solved in time are not known. ``status`` says what that leaves of each row:
-``computed`` (every step the row needs is known), ``partial`` (a value was found, but a nearer
-step is not known: ``comes_in_at`` is then at most, ``goes_out_at`` at least the true tested
-budget) or ``skipped`` (no value, and a step that could give one is not known); ``method``
+``computed`` (every step the row needs is known; a step with no feasible plan is known),
+``partial`` (a value was found, but a nearer step is not known: ``comes_in_at`` is then at most,
+``goes_out_at`` at least the true tested budget) or ``skipped`` (no value, and a step that could
+give one is not known: a step not known before the first with no plan is one); ``method``
 names the steps not known and why.
 """
 
@@ -41,12 +48,19 @@ import pandas as pd
 
 from planner.analysis.budget_steps import BudgetSteps
 from planner.data.instance import Instance
+from planner.formats import money
 from planner.rules import Status
 
 #: multiples of today's budget re-solved to find where each service comes in or goes out
 BUDGET_STEPS = (0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.25)
 COLUMNS = ["list", "rank", "service", "funded", "coverage", "cost", "saved", "net_cost",
            "qalys", "cost_per_qaly", "comes_in_at", "goes_out_at", "status", "method"]
+#: a step's answer in ``_shares`` when that budget has no feasible plan (it funds nothing, and
+#: says nothing about what would be cut)
+NO_PLAN = "no plan"
+#: how a hit-list row's ``method`` ends when its goes_out_at is blank because the steps below
+#: today's that would drop it have no feasible plan (planner.reports.priorities reads it)
+NO_PLAN_NOTE = "goes_out_at blank: no plan exists at {budget} or below (every year's budget × {factor})"
 
 
 def candidates(instance: Instance) -> list[str]:
@@ -137,21 +151,29 @@ def priorities(instance: Instance, plan, steps: BudgetSteps | None,
     base = instance.budget_for_year(0)
     values["comes_in_at"], values["goes_out_at"] = math.nan, math.nan
     values["status"] = "computed"
-    method = "no budget: no re-solve"
+    values["method"] = "no budget: no re-solve"
     if base is not None and base > 0:
         at, method = _shares(steps, services, factors)
+        values["method"] = method
         above = sorted(f for f in factors if f > 1)
         below = sorted((f for f in factors if f < 1), reverse=True)
         for i, s in enumerate(values["service"]):
             if not values.at[i, "funded"]:
-                hit, unknown = _first(above, at, lambda shares, s=s: shares[s] > 1e-9)
+                hit, unknown, _ = _first(above, at, lambda shares, s=s: shares[s] > 1e-9)
                 values.at[i, "comes_in_at"] = base * hit if hit else math.nan
             else:
-                hit, unknown = _first(below, at, lambda shares, s=s: shares[s] <= 1e-9)
+                hit, unknown, no_plan = _first(below, at, lambda shares, s=s: shares[s] <= 1e-9,
+                                               stop_at_no_plan=True)
                 values.at[i, "goes_out_at"] = base * hit if hit else math.nan
+                if no_plan is not None:
+                    note = NO_PLAN_NOTE.format(budget=money(base * no_plan), factor=f"{no_plan:g}")
+                    with_plan = any(isinstance(at[f], dict) for f in below if f > no_plan)
+                    values.at[i, "method"] = f"{method}; {note}, and " + (
+                        "no known step with a plan drops it (one not known might)" if unknown
+                        else "no tested budget with a plan drops it" if with_plan
+                        else "no tested budget below today's has a plan")
             if unknown:
                 values.at[i, "status"] = "partial" if hit else "skipped"
-    values["method"] = method
     key = _value_key(values)
     wish = values.loc[~values["funded"]].assign(_k=key[~values["funded"].to_numpy()])
     hit = values.loc[values["funded"]].assign(_k=key[values["funded"].to_numpy()])
@@ -164,18 +186,19 @@ def priorities(instance: Instance, plan, steps: BudgetSteps | None,
 
 
 def _shares(steps: BudgetSteps | None, services: list[str], factors: tuple[float, ...]
-            ) -> tuple[dict[float, dict[str, float] | None], str]:
-    """Each factor's funded shares (None where the step is not known) and the method text."""
+            ) -> tuple[dict[float, dict[str, float] | str | None], str]:
+    """Each factor's funded shares (``NO_PLAN`` where the step has no feasible plan, None where
+    it is not known) and the method text."""
     head = ("every year's budget × " + ", ".join(f"{f:g}" for f in factors) + "; base-year £")
     if steps is None:
         return dict.fromkeys(factors), head + "; not re-solved"
     steps.want(factors).ensure()
-    at: dict[float, dict[str, float] | None] = {}
+    at: dict[float, dict[str, float] | str | None] = {}
     kinds: dict[str, list[float]] = {}
     for factor in factors:
         answer = steps.answer(factor)
         if answer.status is Status.INFEASIBLE:
-            at[factor] = dict.fromkeys(services, 0.0)
+            at[factor] = NO_PLAN
         elif answer.known:
             at[factor] = funded_share(steps.plan_at(answer), services)
         else:
@@ -195,15 +218,24 @@ def _shares(steps: BudgetSteps | None, services: list[str], factors: tuple[float
     return at, head + "; " + "; ".join(parts)
 
 
-def _first(order: list[float], at: dict[float, dict[str, float] | None], test
-           ) -> tuple[float | None, bool]:
-    """The first factor of ``order`` whose shares pass ``test``, and whether a factor before it
-    (or any, when none passes) is not known."""
+def _first(order: list[float], at: dict[float, dict[str, float] | str | None], test,
+           stop_at_no_plan: bool = False) -> tuple[float | None, bool, float | None]:
+    """The first factor of ``order`` whose shares pass ``test``, whether a factor before it (or
+    any, when none passes) is not known, and the step with no feasible plan the search stopped
+    at (None if none).
+
+    A step with no plan never passes (there is no plan to fund or drop anything). With
+    ``stop_at_no_plan`` (the steps below today's, nearest first) the search stops there: every
+    smaller budget has no plan either. Otherwise it is passed over (above today's, where the
+    plan's own feasibility means there is none)."""
     unknown = False
     for factor in order:
         shares = at[factor]
         if shares is None:
             unknown = True
+        elif isinstance(shares, str):  # NO_PLAN
+            if stop_at_no_plan:
+                return None, unknown, factor
         elif test(shares):
-            return factor, unknown
-    return None, unknown
+            return factor, unknown, None
+    return None, unknown, None

@@ -7,12 +7,18 @@ each invest-to-save service costs, what it saves and where, then the PBMA wish a
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
 import pandas as pd
 
 from planner.formats import money, number
+
+#: the end of a hit-list row's method when its goes_out_at is blank because the steps below
+#: today's that would drop it have no feasible plan (planner.analysis.priorities.NO_PLAN_NOTE)
+NO_PLAN = re.compile(r"; goes_out_at blank: no plan exists at (?P<budget>£\S+) or below "
+                     r"\(every year's budget × (?P<factor>[0-9.]+)\)")
 
 
 def _money(value: Any) -> str:
@@ -55,7 +61,8 @@ def section(files) -> str:
     if len(table):
         table = table.assign(name=table["service"].map(label),
                              comes_in=_budget_cells(table, "comes_in_at", "≤ "),
-                             goes_out=_budget_cells(table, "goes_out_at", "≥ "))
+                             goes_out=_budget_cells(table, "goes_out_at", "≥ ",
+                                                    no_plan=True))
         columns = [Col("rank", "#"), Col("name", "service"),
                    Col("coverage", "funded share", _share, numeric=True),
                    Col("net_cost", "net cost £", _money, numeric=True),
@@ -70,12 +77,16 @@ def section(files) -> str:
         parts.append("<h3>Hit list: what to cut first (worst value first)</h3>")
         parts.append(html_table(hit, columns + [Col("goes_out", "goes out at budget £",
                                                     numeric=True)], more="priorities.csv"))
-        method = str(table["method"].iloc[0])
+        methods = table["method"].astype(str)
+        method = NO_PLAN.split(methods.iloc[0])[0]  # the steps, shared by every row
+        shown = methods[_status(table).ne("skipped")]  # a skipped row reads "not tested"
+        no_plan = next(((m, text) for text in shown if (m := NO_PLAN.search(text))), None)
         parts.append(f'<p class="note">Costs, savings and QALYs are over the horizon at full demand, '
                      "net of the savings the service's effects unlock; £ per QALY is blank where a "
                      "service saves money overall or gives no QALYs. The budgets at which a service "
-                     f"comes in or goes out: {escape(method)} (blank: no tested budget changes "
-                     "it)." + (_untested_note() if _status(table).ne("computed").any() else "")
+                     f"comes in or goes out: {escape(method)} (blank: no tested budget with a plan "
+                     "changes it)." + (_no_plan_note(*no_plan) if no_plan else "")
+                     + (_untested_note() if _status(table).ne("computed").any() else "")
                      + "</p>")
     return "".join(parts)
 
@@ -87,19 +98,40 @@ def _status(table: pd.DataFrame) -> pd.Series:
     return table["status"].fillna("computed").astype(str)
 
 
-def _budget_cells(table: pd.DataFrame, column: str, bound: str) -> list[str]:
+def _budget_cells(table: pd.DataFrame, column: str, bound: str, no_plan: bool = False
+                  ) -> list[str]:
     """The budget a service comes in or goes out at, as the board reads it: £ where every step
     it needs is known; "≤ £" / "≥ £" where a nearer step was not (status partial); "not
-    tested" where no value was found and a step that could give one was not (skipped)."""
+    tested" where no value was found and a step that could give one was not (skipped). With
+    ``no_plan`` (goes out), a blank because the steps below today's that would drop it have no
+    plan at all reads "none: no plan at ≤ £…", not a budget at which it is cut."""
     cells = []
-    for value, status in zip(table[column], _status(table)):
+    methods = table["method"].astype(str) if "method" in table.columns else [""] * len(table)
+    for value, status, method in zip(table[column], _status(table), methods):
+        found = NO_PLAN.search(method) if no_plan and pd.isna(value) else None
         if status == "skipped":
             cells.append("not tested")
         elif status == "partial" and not pd.isna(value):
             cells.append(bound + money(value))
+        elif found:
+            cells.append(f"none: no plan at ≤ {found['budget']}")
         else:
             cells.append(_money(value))
     return cells
+
+
+def _no_plan_note(found: re.Match, method: str) -> str:
+    """The sentence under the table for "none: no plan at ≤ £…" (``found`` in the first such
+    row's ``method``; the step with no plan, and whether a tested budget above it has a plan,
+    are the same for every row)."""
+    budget = escape(found["budget"])
+    where = (f"at {budget} or below (every year's budget × {escape(found['factor'])}) no plan "
+             "meets every rule, so the model does not say what would be cut there")
+    if method.endswith("no tested budget below today's has a plan"):
+        return (f" “none: no plan at ≤ {budget}”: no tested budget below today's has a plan: "
+                f"{where}.")
+    return (f" “none: no plan at ≤ {budget}”: the service is funded at every tested budget below "
+            f"today's that has a plan; {where}.")
 
 
 def _untested_note() -> str:

@@ -9,6 +9,12 @@ episodes a year at £1,000; ``comm`` discretionary, 50 at £400 (£20,000), 0.01
 episode avoiding 0.3 admissions (15 = £15,000). At £20,000 per QALY comm is worth buying (net
 £5,000 for 0.5 QALY = £10,000 of health), and with it the plan spends 20,000 + 85,000 =
 £105,000; without it £100,000. So comm is bought exactly when the budget is at least £105,000.
+
+``community(budget, factor=-0.38)``: each comm episode avoids 0.38 admissions (19 = £19,000),
+so comm's net cost is £1,000 for the same 0.5 QALY (£10,000 of health): bought whenever the
+budget allows, and the plan with it spends 20,000 + 81,000 = £101,000. The least any plan spends
+is £100,000 (hosp alone, comm out), so below £100,000 no plan exists, between £100,000 and
+£101,000 the plan drops comm, and from £101,000 it funds it.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import pytest
 from pytest import approx
 
 import planner
-from planner.analysis.budget_steps import BudgetSteps
+from planner.analysis.budget_steps import BudgetSteps, StepAnswer
 from planner.analysis.priorities import priorities
 from planner.analysis.resolves import TimeBudget
+from planner.rules import Status
 from planner.solver.session import PlanningModel
 
 pytestmark = pytest.mark.solver
@@ -37,7 +44,7 @@ class Ticks:
         return self.now
 
 
-def community(budget: float) -> planner.Instance:
+def community(budget: float, factor: float = -0.3) -> planner.Instance:
     services = [{"service": "hosp", "category": "urgent", "demand": 100, "mandatory": True},
                 {"service": "comm", "category": "community", "demand": 50, "mandatory": False,
                  "qaly_gain": 0.01}]
@@ -51,12 +58,12 @@ def community(budget: float) -> planner.Instance:
         providers=pd.DataFrame([{"provider": "trust", "kind": "nhs_trust"},
                                 {"provider": "cp", "kind": "community_provider"}]),
         offers=pd.DataFrame(offers),
-        effects=pd.DataFrame([{"source": "comm", "target": "hosp", "factor": -0.3}]))
+        effects=pd.DataFrame([{"source": "comm", "target": "hosp", "factor": factor}]))
 
 
-def _steps(budget: float, time_budget: TimeBudget) -> tuple[PlanningModel, planner.Plan,
-                                                             BudgetSteps]:
-    instance = community(budget)
+def _steps(budget: float, time_budget: TimeBudget, factor: float = -0.3
+           ) -> tuple[PlanningModel, planner.Plan, BudgetSteps]:
+    instance = community(budget, factor)
     session = PlanningModel(instance)
     base = session.run()
     plan = session.plan(base)
@@ -144,3 +151,105 @@ def test_with_time_enough_the_priorities_are_computed() -> None:
     plan = planner.solve(community(110_000), marginal=True)
     row = plan.priorities.set_index("service").loc["comm"]
     assert row["goes_out_at"] == approx(104_500) and row["status"] == "computed"
+
+
+def test_a_budget_with_no_plan_is_not_where_a_service_goes_out() -> None:
+    """factor −0.38 (module docstring: comm funded from £101,000, no plan below £100,000).
+    Budget £102,000: comm is funded (£101,000), on the hit list. × 0.98 = £99,960 is below
+    £100,000: no plan exists there (re-solved, infeasible), nor at × 0.95, 0.9, 0.8 (answered
+    without a re-solve). No tested budget below today's has a plan, let alone one that drops
+    comm, so goes_out_at is blank, not £99,960; every step is known, so the row is
+    ``computed``, and the method names £99,960 (102,000 × 0.98) as the greatest budget with
+    no plan.
+    Budget £104,000: × 0.98 = £101,920 has a plan, with comm (≥ £101,000; the plan itself
+    fits); × 0.95 = £98,800 has none. Blank again, the method naming £98,800 and saying that
+    the tested budget with a plan (× 0.98) does not drop comm."""
+    session, plan, steps = _steps(102_000, TimeBudget(600.0), factor=-0.38)
+    assert plan.objective == approx(101_000 - 20_000 * 0.5)
+    row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
+    assert (row["list"], bool(row["funded"])) == ("hit", True)
+    assert steps.answer(0.98).status == "infeasible"
+    assert pd.isna(row["goes_out_at"]) and row["status"] == "computed"
+    assert row["method"].endswith(
+        "; goes_out_at blank: no plan exists at £99,960 or below (every year's budget × 0.98), "
+        "and no tested budget below today's has a plan")
+    session, plan, steps = _steps(104_000, TimeBudget(600.0), factor=-0.38)
+    row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
+    assert (row["list"], bool(row["funded"])) == ("hit", True)
+    assert steps.answer(0.98).how == "fits" and steps.answer(0.95).status == "infeasible"
+    assert pd.isna(row["goes_out_at"]) and row["status"] == "computed"
+    assert row["method"].endswith(
+        "; goes_out_at blank: no plan exists at £98,800 or below (every year's budget × 0.95), "
+        "and no tested budget with a plan drops it")
+
+
+def test_the_report_says_no_plan_where_goes_out_at_is_blank_for_it(tmp_path) -> None:
+    """The two budgets above (factor −0.38) solved and written. £102,000: priorities.csv has
+    goes_out_at blank and the note; report.html's hit list shows "none: no plan at ≤ £99,960"
+    for comm (not a budget at which it is cut, nor a bare blank), and the sentence under the
+    table says no tested budget below today's has a plan, giving the steps without the row's
+    note. £104,000: "none: no plan at ≤ £98,800", and comm is funded at every tested budget
+    below today's that has a plan (× 0.98)."""
+    folder = planner.solve(community(102_000, -0.38)).to_dir(tmp_path / "plan")
+    written = pd.read_csv(folder / "priorities.csv").iloc[0]
+    assert pd.isna(written["goes_out_at"]) and "no plan exists at £99,960" in written["method"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    hit = html[html.index("Hit list"):]
+    assert "none: no plan at ≤ £99,960" in hit and ">£99,960</td>" not in hit
+    assert ("“none: no plan at ≤ £99,960”: no tested budget below today's has a plan: at "
+            "£99,960 or below (every year's budget × 0.98) no plan meets every rule, so the "
+            "model does not say what would be cut there.") in hit
+    assert "goes_out_at blank" not in html  # the note gives the steps once, not the row's end
+    folder = planner.solve(community(104_000, -0.38)).to_dir(tmp_path / "plan2")
+    hit = (folder / "report.html").read_text(encoding="utf-8").split("Hit list", 1)[1]
+    assert "none: no plan at ≤ £98,800" in hit
+    assert ("“none: no plan at ≤ £98,800”: the service is funded at every tested budget below "
+            "today's that has a plan; at £98,800 or below (every year's budget × 0.95)") in hit
+
+
+def test_a_feasible_lower_budget_that_drops_a_service_is_still_where_it_goes_out() -> None:
+    """factor −0.38, budget £103,000: comm funded (£101,000). × 0.98 = £100,940 has a plan
+    (≥ £100,000) but not one with comm (< £101,000): comm goes out at £100,940, even though
+    × 0.95 = £97,850 (and below) has no plan at all. Computed; the method has no "no plan"
+    note (the blank it explains does not arise)."""
+    session, plan, steps = _steps(103_000, TimeBudget(600.0), factor=-0.38)
+    row = priorities(session.instance, plan, steps).set_index("service").loc["comm"]
+    assert (row["list"], bool(row["funded"])) == ("hit", True)
+    assert steps.answer(0.98).status == "optimal" and steps.answer(0.95).status == "infeasible"
+    assert row["goes_out_at"] == approx(100_940) and row["status"] == "computed"
+    assert "no plan exists" not in row["method"]
+
+
+class _Steps:
+    """BudgetSteps' answers, given: × 0.98 a re-solve stopped at its time limit (not known)."""
+
+    def __init__(self, answers: dict[float, StepAnswer]) -> None:
+        self.answers = answers
+
+    def want(self, factors) -> _Steps:
+        return self
+
+    def ensure(self) -> None:
+        pass
+
+    def answer(self, factor: float) -> StepAnswer:
+        return self.answers[factor]
+
+
+def test_a_step_not_known_above_the_first_with_no_plan_leaves_the_row_skipped() -> None:
+    """factor −0.38, budget £102,000 (comm funded), steps × 0.98 and 0.9 only: × 0.98
+    (£99,960) a re-solve stopped at its time limit (not known, as if it had been cut short),
+    × 0.9 (£91,800) infeasible. × 0.98 could have dropped comm, so no value is known:
+    goes_out_at blank, ``skipped`` (not ``computed``, and not £91,800), and the method still
+    says no plan exists at £91,800 or below."""
+    session, plan, _ = _steps(102_000, TimeBudget(600.0), factor=-0.38)
+    steps = _Steps({0.98: StepAnswer(0.98, "re-solved", Status.FEASIBLE),
+                    0.9: StepAnswer(0.9, "re-solved", Status.INFEASIBLE)})
+    row = priorities(session.instance, plan, steps, factors=(0.9, 0.98)).iloc[0]
+    assert row["service"] == "comm" and pd.isna(row["goes_out_at"])
+    assert row["status"] == "skipped"
+    assert row["method"].endswith(
+        "; goes_out_at blank: no plan exists at £91,800 or below (every year's budget × 0.9), "
+        "and no known step with a plan drops it (one not known might)")
+    assert "re-solve stopped at its time limit, not proven (not used) at × 0.98" in row["method"]
+    assert "re-solved (infeasible) at × 0.9" in row["method"]
