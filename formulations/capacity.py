@@ -17,13 +17,10 @@ def add_offer_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     row, except in a mutable build, where demand may be re-set)."""
     if not d.on(Family.OFFER_CAPACITY):
         return
-    contracts = d.derived.contracts
-    offer_key = contracts["provider"] + "\x1f" + contracts["service"]
-    largest = d.demand(np.arange(len(contracts)), d.years[-1])
-    most = pd.Series(np.maximum(largest, d.base_demand)).groupby(offer_key).transform("max")
+    offer_key = offer_keys(d)
     binding = ~np.isnan(d.capacity)
     if not d.derived.mutable:  # a mutable build keeps rows that only today's demand idles
-        binding &= d.capacity < most.to_numpy() - 1e-9
+        binding &= offer_can_bind(d, offer_key)
     offers = groups(offer_key[binding])
     positions = np.flatnonzero(binding)
     rows_of = {o: positions[r].tolist() for o, r in offers.items()}
@@ -33,19 +30,38 @@ def add_offer_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
                                     for o, t in index))
 
 
+def offer_keys(d: ModelData) -> pd.Series:
+    """Each contract's offer, as the offer_capacity rows are indexed: provider \x1f service."""
+    contracts = d.derived.contracts
+    return contracts["provider"] + "\x1f" + contracts["service"]
+
+
+def offer_can_bind(d: ModelData, offer_key: pd.Series) -> np.ndarray:
+    """By contract: its offer's capacity is below the most any one of the offer's contracts
+    could take (a service is bought at one level, so its contracts never add up beyond that)."""
+    largest = d.demand(np.arange(len(offer_key)), d.years[-1])
+    most = pd.Series(np.maximum(largest, d.base_demand)).groupby(offer_key).transform("max")
+    return d.capacity < most.to_numpy() - 1e-9
+
+
+def provider_can_bind(d: ModelData) -> dict[str, bool]:
+    """By provider with a total capacity: whether its contracts could ever exceed it."""
+    use = d.derived.contracts["capacity_use"].to_numpy()
+    total = d.derived.providers.set_index("provider")["total_capacity"].to_dict()
+    all_rows = np.arange(len(use))
+    most = use * np.maximum(d.big_m_array(all_rows, 0), d.big_m_array(all_rows, d.years[-1]))
+    return {p: bool(most[r].sum() > total[p] + 1e-9) for p, r in d.by_provider.items()
+            if not np.isnan(total[p])}
+
+
 def add_provider_capacity(m: pyo.ConcreteModel, d: ModelData) -> None:
     """4b. Σ capacity_use·x over a provider's contracts ≤ total_capacity (·w where the provider
     has a use binary), by provider and year; only where the contracts could exceed it."""
     if not d.on(Family.PROVIDER_CAPACITY):
         return
-    contracts = d.derived.contracts
-    use = contracts["capacity_use"].to_numpy()
+    use = d.derived.contracts["capacity_use"].to_numpy()
     total = d.derived.providers.set_index("provider")["total_capacity"].to_dict()
-    last = d.years[-1]
-    all_rows = np.arange(len(contracts))
-    most = use * np.maximum(d.big_m_array(all_rows, 0), d.big_m_array(all_rows, last))
-    capped = [p for p, r in d.by_provider.items() if not np.isnan(total[p])
-              and (d.derived.mutable or most[r].sum() > total[p] + 1e-9)]
+    capped = [p for p, binds in provider_can_bind(d).items() if d.derived.mutable or binds]
     use_of = use.tolist()
 
     def provider_capacity(p, t):

@@ -145,4 +145,4 @@ def update_coefficients(m: pyo.ConcreteModel, d: ModelData) -> None:
             raise ValueError(f"coefficient table {name} changed shape; the model needs a rebuild")
         index = [(i, t) for i in range(array.shape[0]) for t in range(array.shape[1])]
         param.store_values(dict(zip(index, array.ravel().tolist())))
-    set_idle_rows(m)  # the rows the new values idle, or make bind (formulations.idle_rows)
+    set_idle_rows(m, d)  # the rows the new values idle, or make bind (formulations.idle_rows)

@@ -12,15 +12,23 @@ otherwise. A row switched off cannot be violated by any plan the bounds allow, s
 set and every answer are unchanged; the persistent solver only removes or re-adds the rows
 whose state changed.
 
-Symbols: for a row  L ≤ a·v ≤ U  with bounds l ≤ v ≤ u,
+The capacity rows use the plain build's own test instead (formulations/capacity.py), which
+knows a service is bought at one level: an offer's row is idle where its capacity is at least
+the most any one of its contracts could take, a provider's where all its contracts together
+could not reach its total capacity. The other candidates use interval bounds. Symbols: for a
+row  L ≤ a·v ≤ U  with bounds l ≤ v ≤ u,
     body⁻ = Σ min(a_i·l_i, a_i·u_i),  body⁺ = Σ max(a_i·l_i, a_i·u_i);
 the row is idle when  L ≤ body⁻  (or no L)  and  body⁺ ≤ U  (or no U), to IDLE_TOLERANCE.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.contrib.fbbt.fbbt import compute_bounds_on_expr
+
+from formulations.capacity import offer_can_bind, offer_keys, provider_can_bind
+from formulations.model_data import ModelData
 
 #: the families whose rows a plain build leaves out where the data idles them (formulations/
 #: choice.py, capacity.py, budget.py): the only ones a mutable build has more of
@@ -29,18 +37,31 @@ IDLE_CANDIDATES = ("min_share", "avg_quality", "min_income", "offer_capacity",
 IDLE_TOLERANCE = 1e-9  # relative: a row idle to within this holds at every bounded point
 
 
-def set_idle_rows(m: pyo.ConcreteModel) -> int:
-    """Deactivate the candidate rows that cannot bind at the current Params, activate the
-    others; the number now inactive."""
+def set_idle_rows(m: pyo.ConcreteModel, d: ModelData) -> int:
+    """Deactivate the candidate rows that cannot bind with the data ``d`` now holds (the
+    Params' current values), activate the others; the number now inactive."""
+    binds = _capacity_binds(m, d)
     idle = 0
     for name in IDLE_CANDIDATES:
-        for con in getattr(m, name, {}).values():
-            if _holds_within_bounds(con):
+        for key, con in getattr(m, name, {}).items():
+            if binds.get(name, {}).get(key[0], True) and not _holds_within_bounds(con):
+                con.activate()
+            else:
                 con.deactivate()
                 idle += 1
-            else:
-                con.activate()
     return idle
+
+
+def _capacity_binds(m: pyo.ConcreteModel, d: ModelData) -> dict[str, dict]:
+    """{family: {offer or provider: whether its row can bind}} by the plain build's test."""
+    binds: dict[str, dict] = {}
+    if hasattr(m, "offer_capacity"):
+        key = offer_keys(d)
+        can = pd.Series(offer_can_bind(d, key)).groupby(key.to_numpy())
+        binds["offer_capacity"] = can.any().to_dict()
+    if hasattr(m, "provider_capacity"):
+        binds["provider_capacity"] = provider_can_bind(d)
+    return binds
 
 
 def _holds_within_bounds(con) -> bool:

@@ -247,7 +247,7 @@ def assemble(derived: Derived) -> BuiltModel:
     costs.add_objective(m, d)
     add_families(m, d, Stage.LINKS)
     if derived.mutable:
-        set_idle_rows(m)  # rows today's data idles stay off until a re-set makes them bind
+        set_idle_rows(m, d)  # rows today's data idles stay off until a re-set makes them bind
     clock = time.perf_counter()
     setattr(m, START_ATTRIBUTE, greedy_start(m, d))  # a hint for HiGHS only
     d.start_seconds = time.perf_counter() - clock

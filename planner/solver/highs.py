@@ -399,14 +399,19 @@ def tuned_options(model: pyo.ConcreteModel) -> dict[str, object]:
     them; with those two rules off presolve takes 3–6 s and removes the same rows otherwise
     (docs/performance.md). Below the threshold they are cheap and left on.
     """
+    if binary_count(model) >= LARGE_MIP_BINARIES:
+        return {"presolve_rule_off": PROBING_AND_ENUMERATION}
+    return {}
+
+
+def binary_count(model: pyo.ConcreteModel) -> int:
+    """The model's binaries (each Var component is all binary or none: formulations.variables)."""
     binaries = 0
     for var in model.component_objects(pyo.Var, active=True):
         first = next(iter(var.values()), None)
         if first is not None and first.is_binary():
             binaries += len(var)
-    if binaries >= LARGE_MIP_BINARIES:
-        return {"presolve_rule_off": PROBING_AND_ENUMERATION}
-    return {}
+    return binaries
 
 
 def _empty_model_result(model: pyo.ConcreteModel, var_names: tuple[str, ...]) -> SolveResult:

@@ -4,11 +4,16 @@ Within a worker, scenarios sharing a model are solved in order of their swept va
 first), so each one's neighbour is the scenario solved just before it on the same model. Two
 things are carried from that neighbour, and neither can change a reported result:
 
-* **A MIP start.** The neighbour's integer variables (levels, contracts, providers) are HiGHS's
-  start; HiGHS solves for the volumes with them fixed and keeps the plan as its first incumbent
-  if it is feasible, or discards it if not: a start is only ever a hint, never a bound. Where the
-  only change is the budget and the neighbour's plan no longer fits it (a tighter budget), the
-  greedy start is used instead (``formulations/start.py``), as before.
+* **A MIP start, in large models.** The neighbour's integer variables (levels, contracts,
+  providers) are HiGHS's start; HiGHS solves for the volumes with them fixed and keeps the plan
+  as its first incumbent if it is feasible, or discards it if not: a start is only ever a hint,
+  never a bound. Only a model of at least ``LARGE_MIP_BINARIES`` binaries gets it, where HiGHS
+  is expected to stop at a time limit and the incumbent is the answer. Below that, HiGHS proves
+  the optimum in seconds and finds the incumbent itself; the neighbour's start only changed its
+  path, and lengthened it: on the PCT, 8 re-solves took 15.5 s from neighbours' plans against
+  13.3 s from greedy starts (prices × 1.03 … 0.97) and 8.4–9.0 s against 7.2–7.8 s (demand),
+  the same answers (docs/performance.md). So those get the greedy start
+  (``formulations/start.py``), as does a budget change whose neighbour's plan no longer fits.
 * **An exact answer, where a change only tightens the model.** If the only change from the
   neighbour is a budget no larger in any year (same £ per QALY, same data), every plan feasible
   now was feasible then, so the neighbour's optimum is a lower bound now as it was then. If the
@@ -52,7 +57,7 @@ from planner.solver.budget_fit import (  # noqa: F401 - both were defined here
     budget_rows,
     fits,
 )
-from planner.solver.highs import SolveOptions, SolveResult
+from planner.solver.highs import LARGE_MIP_BINARIES, SolveOptions, SolveResult, binary_count
 from planner.solver.session import PlanningModel
 from planner.sweeps.scenarios import Scenario
 
@@ -88,12 +93,14 @@ class Neighbours:
         self.budget_rows: dict[str, list | None] = {}  # signature -> rows holding budget Params
         # signature -> ((data_key, £/QALY), least spend £, the budget relaxation found there)
         self.least_spend: dict[str, tuple[tuple[str, float], float, dict]] = {}
+        self.large: dict[str, bool] = {}  # signature -> has LARGE_MIP_BINARIES binaries or more
 
     def forget(self, signature: str) -> None:
         """The model was dropped (see sweeps._Models.KEEP)."""
         self.last.pop(signature, None)
         self.budget_rows.pop(signature, None)
         self.least_spend.pop(signature, None)
+        self.large.pop(signature, None)
 
     def first_relaxation(self, session: PlanningModel, data_key: str, variant: Instance,
                          derived: Derived, options: SolveOptions) -> dict | None:
@@ -162,12 +169,18 @@ class Neighbours:
 
     def _start(self, session: PlanningModel, data_key: str, last: Solved) -> list[tuple] | None:
         """The neighbour's integer values as a MIP start, or None (the greedy start) where it
-        has none or only the budget changed and its plan no longer fits."""
-        if not last.incumbent:
+        has none, the model is small, or only the budget changed and its plan no longer fits."""
+        if not last.incumbent or not self._large(session):
             return None
         if data_key == last.data_key and not self._fits(session, last.incumbent):
             return None
         return [(v, round(value)) for v, value in last.incumbent if v.is_integer()]
+
+    def _large(self, session: PlanningModel) -> bool:
+        """True if the model is large enough for a neighbour's start (the module's docstring)."""
+        if session.signature not in self.large:
+            self.large[session.signature] = binary_count(session.model) >= LARGE_MIP_BINARIES
+        return self.large[session.signature]
 
     def _tightens(self, session: PlanningModel, data_key: str, last: Solved) -> bool:
         """True if the model now differs from its last solve only by budgets no larger, in rows

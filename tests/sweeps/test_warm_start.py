@@ -93,12 +93,25 @@ def test_budget_sweep_two_workers(toy: planner.Instance) -> None:
     assert_same(warm, cold)
 
 
-def test_price_sweep_warm_equals_cold(toy: planner.Instance, solves: list[str]) -> None:
-    """Prices re-set in place: each scenario starts from the last one's plan (the dearest first,
-    over the £1.4m budget: infeasible), and HiGHS solves every one; the answers are the cold
-    ones."""
+@pytest.mark.parametrize("large", [False, True])
+def test_price_sweep_warm_equals_cold(toy: planner.Instance, solves: list[str], large: bool,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prices re-set in place, the dearest first (over the £1.4m budget: infeasible), and HiGHS
+    solves every one; the answers are the cold ones. A small model starts each from the greedy
+    start; ``large`` (the threshold lowered to the toy's size) from the last one's plan, which
+    HiGHS is then given as its start whenever that scenario had one."""
+    import planner.sweeps.neighbours as neighbours
+
+    starts: list[int] = []
+    restart = PlanningModel.restart_from
+    monkeypatch.setattr(PlanningModel, "restart_from", lambda self, start=None: (
+        starts.append(0 if start is None else len(start)), restart(self, start))[-1])
+    if large:
+        monkeypatch.setattr(neighbours, "LARGE_MIP_BINARIES", 1)
     warm = planner.sweep(toy, PRICE_SWEEP, progress=False)
     assert len(solves) == 1 + len(PRICE_SWEEP["parameters"]["offers.price"]["scale"])
+    given = [n for n in starts if n > 0]
+    assert (len(given) > 0) == large  # greedy starts are None here; a neighbour's, its values
     cold = planner.sweep(toy, PRICE_SWEEP, progress=False, warm=False)
     assert_same(warm, cold)
     assert "infeasible" in set(warm["status"]) and "optimal" in set(warm["status"])
