@@ -58,17 +58,17 @@ def _csv_bytes(frame: Any) -> bytes:
 
 
 def _json_bytes(data: dict[str, Any]) -> bytes:
-    from planner.results.plan import _jsonable
+    from planner.results.plan import jsonable
 
-    return (json.dumps(_jsonable(data), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(jsonable(data), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _write(target: Path, contents: dict[str, bytes], plan_folder: bool, instance: Any) -> list[Path]:
     """Write the made files, then (into a plan folder) its reports again."""
-    from planner.reports.writer import _write_atomic, write_files
+    from planner.reports.writer import write_atomic, write_files
     from planner.results.folder import PlanFiles
 
-    written = [_write_atomic(target / name, data) for name, data in contents.items()]
+    written = [write_atomic(target / name, data) for name, data in contents.items()]
     if plan_folder:
         written += write_files(PlanFiles.read(target, instance=instance), target)
     return written

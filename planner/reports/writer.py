@@ -17,7 +17,8 @@ from planner.reports.html import render_html
 from planner.reports.markdown import render_markdown
 from planner.results.folder import PlanFiles
 
-__all__ = ["REPORT_FILES", "render_html", "render_markdown", "write_files", "write_reports"]
+__all__ = ["REPORT_FILES", "render_html", "render_markdown", "write_atomic", "write_files",
+           "write_reports"]
 
 REPORT_FILES = ("report.html", "summary.md", "plan.xlsx")
 
@@ -39,10 +40,10 @@ def write_files(files: PlanFiles, target: Path) -> list[Path]:
               "summary.md": lambda: markdown.render_markdown(files).encode("utf-8"),
               "plan.xlsx": lambda: xlsx.plan_workbook_bytes(files)}
     contents = {name: makers[name]() for name in REPORT_FILES}  # all made before any is written
-    return [_write_atomic(target / name, data) for name, data in contents.items()]
+    return [write_atomic(target / name, data) for name, data in contents.items()]
 
 
-def _write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes) -> Path:
     """Write to a hidden temporary file beside ``path`` (usual permissions), then rename it."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:

@@ -213,7 +213,7 @@ def set_report_writer(writer: ReportWriter) -> None:
 
 
 def _write_json(data: dict[str, Any], path: Path) -> None:
-    text = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
+    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
     path.write_text(text + "\n", encoding="utf-8")
 
 
@@ -227,11 +227,14 @@ def to_the_penny(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _jsonable(value: Any, key: str = "") -> Any:
+def jsonable(value: Any, key: str = "") -> Any:
+    """``value`` as JSON can hold it, as every JSON file of a plan folder writes it: numpy
+    scalars as Python numbers, non-finite floats as null, £ fields to the penny (MONEY_FIELDS)
+    and other floats to DECIMALS places, keys as text."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, str(k)) for k, v in value.items()}
+        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
