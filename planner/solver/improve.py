@@ -17,7 +17,9 @@ incomes and capacities, and level limits. So a second process improves the incum
 
 Every plan found this way is a plan of the whole model (only bounds of binaries were tightened),
 so it is a valid incumbent. The two searches share their best plan through two memory-mapped
-files (:class:`planner.solver.improve_worker.SharedPlan`): HiGHS
+files (:class:`planner.solver.improve_worker.SharedPlan`; the worker inherits their descriptors
+and their names are removed as soon as it starts, so nothing is left in /dev/shm even if both
+processes are killed): HiGHS
 is offered the worker's plan whenever it asks for a user solution, the worker adopts HiGHS's
 improvements, and at the end the better of the two incumbents is the plan. **The reported bound
 is always HiGHS's own**: the worker only supplies plans, never a bound, and it never changes
@@ -90,11 +92,14 @@ class Improver:
         payload = {"lp": arrays, "groups": groups, "start": start, "seed": seed,
                    "options": options, "settings": settings_payload(settings or ImproveSettings()),
                    "deadline": None if time_limit is None else max(time_limit - 1.0, 1.0),
-                   "main": self.main.name, "worker": self.worker.name}
+                   "main": self.main.fd, "worker": self.worker.fd}
         try:
             self.process = subprocess.Popen(
                 [sys.executable, str(Path(__file__).with_name("improve_worker.py"))],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(self.main.fd, self.worker.fd))
+            for block in (self.main, self.worker):
+                block.unlink()  # both processes hold the blocks now; no name is left behind
             pickle.dump(payload, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.process.stdin.flush()
         except BaseException:
@@ -149,4 +154,4 @@ class Improver:
 
     def _release(self) -> None:
         for block in (self.main, self.worker):
-            block.release(unlink=True)
+            block.release()

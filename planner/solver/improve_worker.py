@@ -43,23 +43,44 @@ class SharedPlan:
 
     HEADER = 3
 
-    def __init__(self, path: str, ncol: int, owner: bool):
-        self.path, self.owner = path, owner
-        self.array = np.memmap(path, dtype=np.float64, mode="r+", shape=(self.HEADER + ncol,))
+    def __init__(self, path: str | None, ncol: int, owner: bool, fd: int | None = None):
+        self.path, self.owner, self.fd = path, owner, fd
+        if fd is None:
+            self.array = np.memmap(path, dtype=np.float64, mode="r+", shape=(self.HEADER + ncol,))
+        else:  # the mapping outlives the descriptor, which is closed at once
+            with os.fdopen(fd, "r+b") as file:
+                self.array = np.memmap(file, dtype=np.float64, mode="r+",
+                                       shape=(self.HEADER + ncol,))
+            self.fd = None
 
     @classmethod
     def create(cls, ncol: int) -> SharedPlan:
+        """A new block, mapped here, with its descriptor kept open (``fd``) for the worker to
+        inherit; :meth:`unlink` it once the worker is started, so no file outlives the two
+        processes, even if both are killed."""
         folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
         handle, path = tempfile.mkstemp(prefix="planner-plan-", suffix=".bin", dir=folder)
-        with os.fdopen(handle, "wb") as file:
-            file.truncate(8 * (cls.HEADER + ncol))
+        os.ftruncate(handle, 8 * (cls.HEADER + ncol))
         plan = cls(path, ncol, owner=True)
+        plan.fd = handle
         plan.array[:cls.HEADER] = (0.0, np.inf, 0.0)
         return plan
 
-    @property
-    def name(self) -> str:
-        return self.path
+    @classmethod
+    def inherited(cls, fd: int, ncol: int) -> SharedPlan:
+        """The block whose descriptor ``fd`` this process inherited (the worker's side)."""
+        return cls(None, ncol, owner=False, fd=fd)
+
+    def unlink(self) -> None:
+        """Remove the file's name and close the descriptor: the mappings stay."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+        if self.owner and self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            self.path = None
 
     def write(self, objective: float, values) -> None:
         """Publish a plan if it is better than the one published (the only writer calls this)."""
@@ -86,11 +107,9 @@ class SharedPlan:
     def stopped(self) -> bool:
         return bool(self.array[2])
 
-    def release(self, unlink: bool = False) -> None:
+    def release(self) -> None:
         self.array = None
-        if unlink and self.owner:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+        self.unlink()
 
 
 def lp_arrays(lp) -> dict[str, object]:
@@ -193,8 +212,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     payload = pickle.load(sys.stdin.buffer)
     ncol = payload["lp"]["num_col"]
-    shared = SharedPlan(payload["main"], ncol, owner=False)
-    mine = SharedPlan(payload["worker"], ncol, owner=False)
+    shared = SharedPlan.inherited(payload["main"], ncol)
+    mine = SharedPlan.inherited(payload["worker"], ncol)
     try:
         search(payload, shared, mine, began)
     finally:

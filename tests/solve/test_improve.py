@@ -51,7 +51,7 @@ def test_shared_plan_publishes_only_better_plans_once() -> None:
         assert plan.stopped()
     finally:
         path = plan.path
-        plan.release(unlink=True)
+        plan.release()
     assert not os.path.exists(path)
 
 
@@ -88,8 +88,8 @@ def _worker_plans(session: PlanningModel, seconds: float) -> tuple[dict, list[tu
     try:
         search(payload, main, mine, time.perf_counter())
     finally:
-        main.release(unlink=True)
-        mine.release(unlink=True)
+        main.release()
+        mine.release()
     return arrays, published
 
 
@@ -223,3 +223,21 @@ def test_by_default_it_runs_from_the_size_threshold(monkeypatch) -> None:
     assert result.objective == approx(PCT_OPTIMUM, abs=0.01)
     PlanningModel(instance, options=SolveOptions(threads=1)).run()  # one thread: not started
     assert started == [True]
+
+
+def test_shared_blocks_leave_no_file_once_the_worker_holds_them() -> None:
+    """The worker inherits the two blocks' descriptors; once they are unlinked (as Improver does
+    right after starting it) no planner-plan file remains, yet both sides still share the plan:
+    a plan written here is read through an inherited mapping of the same block."""
+    plan = SharedPlan.create(3)
+    path = plan.path
+    other = SharedPlan.inherited(os.dup(plan.fd), 3)  # what the worker does with its copy
+    plan.unlink()
+    try:
+        assert not os.path.exists(path)
+        plan.write(5.0, [1.0, 1.0, 0.0])
+        version, objective, values = other.read(newer_than=0)
+        assert (objective, list(values)) == (5.0, [1.0, 1.0, 0.0])
+    finally:
+        plan.release()
+        other.release()
