@@ -111,6 +111,7 @@ class _Greedy:
         self.sl_demand = sl["level_demand"].to_numpy() * np.maximum(
             1.0, (1.0 + growth) ** (len(d.years) - 1))
         self.forced: set[int] = set()
+        self.mandatory = {s: bool(v) for s, v in self.services["mandatory"].items()}
 
     def demand(self, j: int) -> float:
         """The service-level's largest demand over the horizon."""
@@ -137,16 +138,8 @@ class _Greedy:
         most = self.rule(s, "max_providers", "max_providers", math.inf)
         floor = self.rule(s, "min_avg_quality", "avg_quality", 0.0)
         headroom = 1.0 + self.rule(s, "choice_headroom", "headroom", 0.0)
-        take = {}
-        for c in self.d.by_y.get(j, ()):
-            c = int(c)
-            if self.provider_of[c] in banned:
-                continue
-            room = self.bed_room(c)
-            if min(self.capacity[c], room) >= max(share * demand - 1e-9, 1e-9):
-                take[c] = min(self.capacity[c], demand, room)
-        ranked = sorted(take, key=lambda c: (c not in self.forced,
-                                             self.net_price[c] + self.fixed[c] / take[c], c))
+        take = self.candidates(j, banned, demand, share)
+        ranked = self.ranked(take)
         picked: list[int] = []
         covered = contracted = 0.0
         for c in ranked:
@@ -169,6 +162,31 @@ class _Greedy:
             return None
         cost = sum(self.net_price[c] * v + self.fixed[c] for c, v in volume.items()) + self.risk[j]
         return LevelPlan(j, picked, float(cost), volume)
+
+    def candidates(self, j: int, banned: set[str], demand: float, share: float
+                   ) -> dict[int, float]:
+        """{contract: the most it can take} of level j's contracts whose provider is not banned
+        and whose room reaches the min_share (vectorised: England has 10,000 levels here)."""
+        c = np.asarray(self.d.by_y.get(j, ()), dtype=np.int64)
+        if banned and len(c):  # set lookups: np.isin sorts, which costs more at this size
+            c = c[np.fromiter((p not in banned for p in self.provider_of[c]), bool, len(c))]
+        room = np.array([self.bed_room(int(k)) for k in c]) if self.limited \
+            else np.full(len(c), math.inf)
+        capacity = self.capacity[c]
+        fits = np.minimum(capacity, room) >= max(share * demand - 1e-9, 1e-9)
+        c = c[fits]
+        take = np.minimum(np.minimum(capacity[fits], demand), room[fits])
+        return dict(zip(c.tolist(), take.tolist()))
+
+    def ranked(self, take: dict[int, float]) -> list[int]:
+        """The contracts of ``take``: forced ones first, then by net £ per episode taken
+        (price less QALY value, plus fixed costs spread over the volume), then by row."""
+        c = np.fromiter(take, dtype=np.int64, count=len(take))
+        volume = np.fromiter(take.values(), dtype=np.float64, count=len(take))
+        per_episode = self.net_price[c] + self.fixed[c] / volume
+        unforced = np.fromiter((k not in self.forced for k in take), bool, len(c)) \
+            if self.forced else np.ones(len(c), bool)
+        return c[np.lexsort((c, per_episode, unforced))].tolist()
 
     def bed_room(self, c: int) -> float:
         """Episodes of contract c its provider's bed-days allow (only for providers found
@@ -317,7 +335,7 @@ class _Greedy:
         options: dict[str, list[LevelPlan]] = {}
         for s, ys in self.d.y_by_service.items():
             plans = [p for p in (self.plan_level(s, int(j), banned) for j in ys) if p]
-            mandatory = bool(self.services.at[s, "mandatory"]) and self.on("mandatory")
+            mandatory = self.mandatory[s] and self.on("mandatory")
             if not mandatory:
                 plans = [p for p in plans if p.cost < 0]
             options[s] = sorted(plans, key=lambda p: (p.cost, p.j))
@@ -469,7 +487,8 @@ class _Greedy:
                if plan.volume.get(c, 0.0) > 1e-9 or self.counts_contracts(s)}
         used = {self.provider_of[c] for c in let}
         picked_y = {plan.j for plan in chosen.values()}
-        start = [(m.y[j], float(j in picked_y)) for j in range(len(d.sl_rows))]
-        start += [(m.z[k, t], float(int(c) in let)) for k, c in enumerate(d.z_rows) for t in d.years]
-        start += [(m.w[q, t], float(p in used)) for p, q in d.w_of.items() for t in d.years]
+        # the variables by position (ModelData's lists), not by Pyomo index: 80,000 lookups
+        start = [(d.yv[j], float(j in picked_y)) for j in range(len(d.sl_rows))]
+        start += [(d.z(k, t), float(int(c) in let)) for k, c in enumerate(d.z_rows) for t in d.years]
+        start += [(d.w(q, t), float(p in used)) for p, q in d.w_of.items() for t in d.years]
         return start
