@@ -472,6 +472,7 @@ def _stop_pool(pool: ProcessPoolExecutor, finished: Any) -> None:
     """Stop the pool's workers and let the parent exit without waiting for them. Idempotent,
     and every step runs even if one before it fails."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     for process in processes:
         with suppress(Exception):
             process.terminate()
@@ -483,6 +484,11 @@ def _stop_pool(pool: ProcessPoolExecutor, finished: Any) -> None:
                 process.join(timeout=10)
     with suppress(Exception):
         pool.shutdown(wait=False, cancel_futures=True)
+    with suppress(Exception):  # it sees the workers gone and closes its pipes: let it finish, or
+        # concurrent.futures' exit hook may write to a pipe as it closes ("Exception ignored in:
+        # <module 'threading'>", OSError at exit)
+        if manager is not None:
+            manager.join(timeout=10)
     with suppress(Exception):
         finished.cancel_join_thread()
 
