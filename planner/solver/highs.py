@@ -449,14 +449,13 @@ class _Stop:
     effects (tests/solve/test_interrupt.py): HiGHS's interior-point solver catches
     ``std::exception`` and carries on, so an LP solve stopped by Ctrl-C returned status
     ``error`` (the CLI wrote plan.json and exited 1); a KeyboardInterrupt raised while the
-    fix-and-optimise worker was being stopped after the run left the worker running and its
-    ``/dev/shm/planner-plan-*.bin`` files behind; and the unwound HiGHS was broken, every later
-    solve of that model returning status ``error``.
+    fix-and-optimise worker was being stopped after the run left the worker running; and the
+    unwound HiGHS was broken, every later solve of that model returning status ``error``.
 
     So while the solver runs, SIGINT (and SIGTERM, where its handler is Python's, as in a
     sweep) only records the signal and tells HiGHS to stop at its next interrupt poll
     (``user_interrupt`` of its MIP, simplex and IPM interrupt callbacks); nothing is raised
-    inside HiGHS. When the solve is over (the worker stopped and its files removed), the
+    inside HiGHS. When the solve is over (the fix-and-optimise worker stopped), the
     handler that was there is called, so the caller gets KeyboardInterrupt (or the sweep's
     ``Terminated``) *whatever status HiGHS reported*: an interrupt, a time limit reached
     meanwhile, or an optimum. HiGHS polls only between steps, and not inside its MIP's LP

@@ -137,8 +137,8 @@ def _children() -> set[int]:
 @pytest.mark.parametrize("when", ["in HiGHS's poll", "as the worker is stopped"])
 def test_ctrl_c_with_fix_and_optimise_leaves_no_worker_and_no_file(monkeypatch, when: str) -> None:
     """With the fix-and-optimise worker running: Ctrl-C inside HiGHS's run, or while the
-    worker is being stopped after it (a window of up to a second: it used to raise there, and
-    the worker and its two /dev/shm files were left). KeyboardInterrupt, no child, no file."""
+    worker is being stopped after it (a window of up to a second: it used to raise there and
+    leave the worker running). KeyboardInterrupt, no child, no file in /dev/shm."""
     shared = set(glob.glob("/dev/shm/planner-plan-*.bin"))
     before = _children()
     session = PlanningModel(load_instance(ROOT / "instances" / "pct"),
