@@ -102,7 +102,12 @@ class Improver:
                 block.unlink()  # both processes hold the blocks now; no name is left behind
             pickle.dump(payload, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.process.stdin.flush()
-        except BaseException:
+        except BaseException:  # e.g. the worker died before reading its model: no child left
+            process = getattr(self, "process", None)
+            if process is not None:
+                with contextlib.suppress(Exception):
+                    process.kill()
+                    process.wait()
             self._release()
             raise
 

@@ -69,6 +69,15 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
     printed to stderr). ``warm`` False solves every scenario from the greedy start, without
     learning from its neighbours (the same results; for measuring what warm starts buy).
     """
+    with _signals():  # SIGINT and SIGTERM at any moment: exit 130 / 143, workers stopped
+        return _sweep(instance, sweep_file, workers=workers, scheduler=scheduler, out=out,
+                      plans=plans, options=options, progress=progress, notify=notify, warm=warm)
+
+
+def _sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | dict[str, Any],
+           *, workers: int, scheduler: str | Any | None, out: str | Path | None, plans: bool,
+           options: SolveOptions | None, progress: bool | None,
+           notify: Callable[[str], None] | None, warm: bool) -> pd.DataFrame:
     if not isinstance(instance, Instance):
         instance = load_instance(instance)
     spec = sweep_file if isinstance(sweep_file, SweepFile) else load_sweep(sweep_file)
@@ -98,36 +107,113 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
         rows_dir = Path(out) / "rows" if out and scheduler is None else None
         plans_dir = Path(out) / "plans" if (out and plans) else None
         job = _Job(instance, options, base_contracts, names, rows_dir, plans_dir, warm)
-        with _terminate_as_interrupt():
-            for row in _run(job, _batches(todo, max(1, workers)), workers, scheduler, local):
+        finishing = _run(job, _batches(todo, max(1, workers)), workers, scheduler, local)
+        try:
+            for row in finishing:
                 if row["scenario"] in rows:
                     continue
                 rows[row["scenario"]] = row
                 if out and rows_dir is None:
                     write_row(Path(out) / "rows", names[row["scenario"]], row)
                 bar.update(1)
+        finally:  # stop the workers now, not whenever the generator is collected
+            finishing.close()
+    _check_signals()  # a signal whose exception was lost still stops the sweep here
     results = table(items, rows)
     if out:
         write_results(Path(out), results)
     return results
 
 
+class _Signals:
+    """SIGINT and SIGTERM while a sweep runs, in its main thread.
+
+    The first one is *taken*: it raises KeyboardInterrupt (SIGINT) or :class:`Terminated`
+    (SIGTERM) and is remembered. Remembering matters because Python runs a signal's handler at
+    whatever Python code the main thread runs next, and some code swallows what it raises: a
+    signal handled inside a fork handler (``logging._releaseLock`` while the pool forks its
+    workers) or a finaliser is only reported as "Exception ignored in ..." and the sweep would
+    run on to exit 0. :meth:`check`, called as the sweep runs and when it ends, raises the
+    taken signal's exception again. Every later signal is ignored, so a second Ctrl-C or a
+    SIGTERM during the cleanup that stops the workers neither cuts it short nor changes the
+    exit code. While :meth:`quiet` (forking the workers, stopping them), a first signal is only
+    taken, and raised by the next :meth:`check`.
+
+    SIGINT is handled only where Python's default handler is installed: a sweep started with
+    SIGINT ignored (a background job) or handled by the caller leaves it so.
+    """
+
+    def __init__(self) -> None:
+        self.taken: int | None = None
+        self._quiet = 0
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.taken is not None:
+            return  # the first signal is being acted on: this one changes nothing
+        self.taken = signum
+        if not self._quiet:
+            raise self.exception()
+
+    def exception(self) -> KeyboardInterrupt:
+        return Terminated() if self.taken == signal.SIGTERM else KeyboardInterrupt()
+
+    def check(self) -> None:
+        if self.taken is not None:
+            raise self.exception()
+
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
+
+
+_SIGNALS: _Signals | None = None  # the running sweep's, in its main thread
+
+
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """While a sweep runs, SIGTERM raises :class:`Terminated` (so workers are stopped and the
-    finished rows kept), instead of killing the parent and orphaning its workers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def _signals() -> Iterator[None]:
+    """While a sweep runs, SIGINT and SIGTERM stop it the same way at any moment (see
+    :class:`_Signals`): the workers are stopped, every finished row is kept, and the exception
+    that leaves is KeyboardInterrupt (exit 130) or :class:`Terminated` (exit 143), whatever
+    else failed meanwhile (e.g. the pool breaking as its workers are stopped)."""
+    global _SIGNALS
+    if threading.current_thread() is not threading.main_thread() or _SIGNALS is not None:
+        yield  # no handlers outside the main thread; a nested sweep shares the outer one's
         return
-
-    def terminated(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, terminated)
+    signals = _SIGNALS = _Signals()
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, signals.handle)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signals.handle)
     try:
         yield
+        signals.check()
+    except BaseException as exc:
+        if signals.taken is None or type(exc) is type(signals.exception()):
+            raise
+        raise signals.exception() from exc  # the signal decides the exit code
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _SIGNALS = None
+
+
+def _check_signals() -> None:
+    """Raise the running sweep's taken signal, if any (its first exception may have been lost)."""
+    if _SIGNALS is not None:
+        _SIGNALS.check()
+
+
+@contextmanager
+def _quiet_signals() -> Iterator[None]:
+    """Signals are taken but not raised inside (see :meth:`_Signals.quiet`)."""
+    if _SIGNALS is None:
+        yield
+        return
+    with _SIGNALS.quiet():
+        yield
 
 
 class _Job:
@@ -323,6 +409,7 @@ def _run(job: _Job, batches: list[list[Scenario]], workers: int,
     elif workers <= 1:
         models = models or _Models(job.options, job.warm)
         for scenario in (s for batch in batches for s in batch):
+            _check_signals()
             yield job.solve_and_save(scenario, models)
     else:
         yield from _run_pool(job, batches, workers)
@@ -355,10 +442,13 @@ def _run_pool(job: _Job, batches: list[list[Scenario]], workers: int
     finished = context.Queue()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                                initargs=(finished, os.getpid()))
+    ended = False
     try:
-        futures = [pool.submit(job, batch) for batch in batches]
+        with _quiet_signals():  # the workers are forked here: no signal is lost in a fork handler
+            futures = [pool.submit(job, batch) for batch in batches]
         pending = set(futures)
         while pending:
+            _check_signals()
             try:
                 row = finished.get(timeout=0.1)
             except queues.Empty:
@@ -368,16 +458,39 @@ def _run_pool(job: _Job, batches: list[list[Scenario]], workers: int
             for future in [f for f in pending if f.done()]:
                 pending.discard(future)
                 yield from future.result()  # the batch's rows again (the caller skips repeats)
-    except BaseException:  # Ctrl-C, SIGTERM, a broken pool: stop every worker before going on
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with _quiet_signals():
+            pool.shutdown()
+        ended = True
+        finished.close()
+    finally:  # Ctrl-C, SIGTERM, a broken pool, the caller stopping: stop every worker
+        if not ended:
+            with _quiet_signals():
+                _stop_pool(pool, finished)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, finished: Any) -> None:
+    """Stop the pool's workers and let the parent exit without waiting for them. Idempotent,
+    and every step runs even if one before it fails."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    for process in processes:
+        with suppress(Exception):
             process.terminate()
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in processes:
+        with suppress(Exception):
             process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=10)
+    with suppress(Exception):
         pool.shutdown(wait=False, cancel_futures=True)
+    with suppress(Exception):  # it sees the workers gone and closes its pipes: let it finish, or
+        # concurrent.futures' exit hook may write to a pipe as it closes ("Exception ignored in:
+        # <module 'threading'>", OSError at exit)
+        if manager is not None:
+            manager.join(timeout=10)
+    with suppress(Exception):
         finished.cancel_join_thread()
-        raise
-    pool.shutdown()
-    finished.close()
 
 
 def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
@@ -392,6 +505,7 @@ def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
     try:
         futures = [client.submit(job, batch, pure=False) for batch in batches]
         for future in dask_completed(futures):
+            _check_signals()
             yield future.result()
     finally:
         if client is not scheduler:
