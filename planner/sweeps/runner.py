@@ -29,11 +29,10 @@ import os
 import queue as queues
 import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +47,8 @@ from planner.solver.session import PlanningModel
 from planner.solver.signature import structure_signature
 from planner.sweeps.neighbours import Neighbours, neighbour_order
 from planner.sweeps.scenarios import Scenario, SweepFile, apply, load_sweep, scenarios
+from planner.sweeps.signals import Terminated, check_signals, quiet_signals, signals_stop_the_sweep
 from planner.sweeps.store import RESULT_COLUMNS, file_names, resume, table, write_results, write_row
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived during a sweep: raised in the parent so that it stops its workers (and
-    keeps every finished row) before it exits, as on Ctrl-C."""
 
 
 def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | dict[str, Any],
@@ -69,7 +64,7 @@ def sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path | 
     printed to stderr). ``warm`` False solves every scenario from the greedy start, without
     learning from its neighbours (the same results; for measuring what warm starts buy).
     """
-    with _signals():  # SIGINT and SIGTERM at any moment: exit 130 / 143, workers stopped
+    with signals_stop_the_sweep():  # SIGINT and SIGTERM at any moment: exit 130 / 143, workers stopped
         return _sweep(instance, sweep_file, workers=workers, scheduler=scheduler, out=out,
                       plans=plans, options=options, progress=progress, notify=notify, warm=warm)
 
@@ -118,102 +113,11 @@ def _sweep(instance: Instance | str | Path, sweep_file: SweepFile | str | Path |
                 bar.update(1)
         finally:  # stop the workers now, not whenever the generator is collected
             finishing.close()
-    _check_signals()  # a signal whose exception was lost still stops the sweep here
+    check_signals()  # a signal whose exception was lost still stops the sweep here
     results = table(items, rows)
     if out:
         write_results(Path(out), results)
     return results
-
-
-class _Signals:
-    """SIGINT and SIGTERM while a sweep runs, in its main thread.
-
-    The first one is *taken*: it raises KeyboardInterrupt (SIGINT) or :class:`Terminated`
-    (SIGTERM) and is remembered. Remembering matters because Python runs a signal's handler at
-    whatever Python code the main thread runs next, and some code swallows what it raises: a
-    signal handled inside a fork handler (``logging._releaseLock`` while the pool forks its
-    workers) or a finaliser is only reported as "Exception ignored in ..." and the sweep would
-    run on to exit 0. :meth:`check`, called as the sweep runs and when it ends, raises the
-    taken signal's exception again. Every later signal is ignored, so a second Ctrl-C or a
-    SIGTERM during the cleanup that stops the workers neither cuts it short nor changes the
-    exit code. While :meth:`quiet` (forking the workers, stopping them), a first signal is only
-    taken, and raised by the next :meth:`check`.
-
-    SIGINT is handled only where Python's default handler is installed: a sweep started with
-    SIGINT ignored (a background job) or handled by the caller leaves it so.
-    """
-
-    def __init__(self) -> None:
-        self.taken: int | None = None
-        self._quiet = 0
-
-    def handle(self, signum: int, frame: Any) -> None:
-        if self.taken is not None:
-            return  # the first signal is being acted on: this one changes nothing
-        self.taken = signum
-        if not self._quiet:
-            raise self.exception()
-
-    def exception(self) -> KeyboardInterrupt:
-        return Terminated() if self.taken == signal.SIGTERM else KeyboardInterrupt()
-
-    def check(self) -> None:
-        if self.taken is not None:
-            raise self.exception()
-
-    @contextmanager
-    def quiet(self) -> Iterator[None]:
-        self._quiet += 1
-        try:
-            yield
-        finally:
-            self._quiet -= 1
-
-
-_SIGNALS: _Signals | None = None  # the running sweep's, in its main thread
-
-
-@contextmanager
-def _signals() -> Iterator[None]:
-    """While a sweep runs, SIGINT and SIGTERM stop it the same way at any moment (see
-    :class:`_Signals`): the workers are stopped, every finished row is kept, and the exception
-    that leaves is KeyboardInterrupt (exit 130) or :class:`Terminated` (exit 143), whatever
-    else failed meanwhile (e.g. the pool breaking as its workers are stopped)."""
-    global _SIGNALS
-    if threading.current_thread() is not threading.main_thread() or _SIGNALS is not None:
-        yield  # no handlers outside the main thread; a nested sweep shares the outer one's
-        return
-    signals = _SIGNALS = _Signals()
-    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, signals.handle)}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signals.handle)
-    try:
-        yield
-        signals.check()
-    except BaseException as exc:
-        if signals.taken is None or type(exc) is type(signals.exception()):
-            raise
-        raise signals.exception() from exc  # the signal decides the exit code
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        _SIGNALS = None
-
-
-def _check_signals() -> None:
-    """Raise the running sweep's taken signal, if any (its first exception may have been lost)."""
-    if _SIGNALS is not None:
-        _SIGNALS.check()
-
-
-@contextmanager
-def _quiet_signals() -> Iterator[None]:
-    """Signals are taken but not raised inside (see :meth:`_Signals.quiet`)."""
-    if _SIGNALS is None:
-        yield
-        return
-    with _SIGNALS.quiet():
-        yield
 
 
 class _Job:
@@ -409,7 +313,7 @@ def _run(job: _Job, batches: list[list[Scenario]], workers: int,
     elif workers <= 1:
         models = models or _Models(job.options, job.warm)
         for scenario in (s for batch in batches for s in batch):
-            _check_signals()
+            check_signals()
             yield job.solve_and_save(scenario, models)
     else:
         yield from _run_pool(job, batches, workers)
@@ -444,11 +348,11 @@ def _run_pool(job: _Job, batches: list[list[Scenario]], workers: int
                                initargs=(finished, os.getpid()))
     ended = False
     try:
-        with _quiet_signals():  # the workers are forked here: no signal is lost in a fork handler
+        with quiet_signals():  # the workers are forked here: no signal is lost in a fork handler
             futures = [pool.submit(job, batch) for batch in batches]
         pending = set(futures)
         while pending:
-            _check_signals()
+            check_signals()
             try:
                 row = finished.get(timeout=0.1)
             except queues.Empty:
@@ -458,13 +362,13 @@ def _run_pool(job: _Job, batches: list[list[Scenario]], workers: int
             for future in [f for f in pending if f.done()]:
                 pending.discard(future)
                 yield from future.result()  # the batch's rows again (the caller skips repeats)
-        with _quiet_signals():
+        with quiet_signals():
             pool.shutdown()
         ended = True
         finished.close()
     finally:  # Ctrl-C, SIGTERM, a broken pool, the caller stopping: stop every worker
         if not ended:
-            with _quiet_signals():
+            with quiet_signals():
                 _stop_pool(pool, finished)
 
 
@@ -505,7 +409,7 @@ def _run_dask(job: _Job, batches: list[list[Scenario]], scheduler: str | Any
     try:
         futures = [client.submit(job, batch, pure=False) for batch in batches]
         for future in dask_completed(futures):
-            _check_signals()
+            check_signals()
             yield future.result()
     finally:
         if client is not scheduler:

@@ -1,4 +1,4 @@
-"""Ctrl-C during a solve (planner.solver.highs._Stop): KeyboardInterrupt reaches the caller
+"""Ctrl-C during a solve (planner.solver.interrupt.SignalsDuringSolve): KeyboardInterrupt reaches the caller
 whatever HiGHS reports, and nothing is left behind (no fix-and-optimise worker, no shared file).
 
 A real Ctrl-C's handler runs at the next Python code of the main thread, which during a solve
