@@ -13,6 +13,8 @@ Money is in £ per year, activity in episodes per year.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -86,3 +88,18 @@ def broken_rules(instance: planner.Instance, plan: planner.Plan) -> str:
     A plan solved ``without`` a family that binds should break that family's rule here.
     """
     return "\n".join(planner.verify(instance, plan, without=frozenset()))
+
+
+def child_processes() -> set[int]:
+    """Process ids whose parent is this process (from /proc, no extra dependency): a test that
+    starts a solve checks that nothing is left running after it."""
+    mine, out = os.getpid(), set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == mine:
+                out.add(int(entry.name))
+    return out

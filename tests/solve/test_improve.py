@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import child_processes
 from pytest import approx
 
 from planner.data.instance import load_instance
@@ -160,26 +161,12 @@ def test_a_workers_plan_taken_as_the_result_verifies(monkeypatch, pct_session) -
 def test_forced_on_the_optimum_is_unchanged_and_no_worker_is_left() -> None:
     session = PlanningModel(load_instance(ROOT / "instances" / "pct"),
                             options=SolveOptions(improve=True))
-    before = _children()
+    before = child_processes()
     result = session.run()
     assert result.status == "optimal"
     assert result.objective == approx(PCT_OPTIMUM, abs=0.01)
     assert verify(session.instance, session.plan(result)) == []
-    assert _children() <= before
-
-
-def _children() -> set[int]:
-    """Process ids whose parent is this process (from /proc, no extra dependency)."""
-    mine, out = os.getpid(), set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == mine:
-                out.add(int(entry.name))
-    return out
+    assert child_processes() <= before
 
 
 def test_cli_improve_flag_is_recorded_and_keeps_the_toy_optimum(tmp_path: Path) -> None:

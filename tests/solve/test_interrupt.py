@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from helpers import child_processes
 from pytest import approx
 
 from planner.data.instance import load_instance
@@ -121,26 +122,13 @@ def test_ctrl_c_during_a_mip_raises_after_the_solve_whatever_highs_reports(monke
     assert session.run().objective == approx(TOY_OPTIMUM, abs=0.5)
 
 
-def _children() -> set[int]:
-    mine, out = os.getpid(), set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == mine:
-                out.add(int(entry.name))
-    return out
-
-
 @pytest.mark.parametrize("when", ["in HiGHS's poll", "as the worker is stopped"])
 def test_ctrl_c_with_fix_and_optimise_leaves_no_worker_and_no_file(monkeypatch, when: str) -> None:
     """With the fix-and-optimise worker running: Ctrl-C inside HiGHS's run, or while the
     worker is being stopped after it (a window of up to a second: it used to raise there and
     leave the worker running). KeyboardInterrupt, no child, no file in /dev/shm."""
     shared = set(glob.glob("/dev/shm/planner-plan-*.bin"))
-    before = _children()
+    before = child_processes()
     session = PlanningModel(load_instance(ROOT / "instances" / "pct"),
                             options=SolveOptions(improve=True))
     if when == "as the worker is stopped":
@@ -156,10 +144,10 @@ def test_ctrl_c_with_fix_and_optimise_leaves_no_worker_and_no_file(monkeypatch, 
     try:
         with pytest.raises(KeyboardInterrupt):
             session.run()
-        assert _children() <= before
+        assert child_processes() <= before
         assert set(glob.glob("/dev/shm/planner-plan-*.bin")) <= shared
     finally:  # what the old code left behind, so that it does not outlive a failing test
-        for pid in _children() - before:
+        for pid in child_processes() - before:
             os.kill(pid, signal.SIGKILL)
         for path in set(glob.glob("/dev/shm/planner-plan-*.bin")) - shared:
             os.unlink(path)
