@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,16 @@ class ModelData:
     #: areas, access, fair shares and pooled money (issue 17, :mod:`formulations.areas`);
     #: None: no area rule changes the model
     areas: AreaModel | None = None
+
+    #: the fields the build fills in (declare_variables, years, payment), not prepare(): a
+    #: mutable model re-set to new data keeps its own (planner.solver.session.update); ``coef``
+    #: is re-stored in place instead (formulations.coefficients.update_coefficients)
+    BUILT_FIELDS: ClassVar[tuple[str, ...]] = ("xv", "yv", "zv", "wv", "sv", "payment")
+
+    def keep_built(self, built: ModelData) -> None:
+        """Take the build's own fields (BUILT_FIELDS) from ``built``, the model's data."""
+        for name in self.BUILT_FIELDS:
+            setattr(self, name, getattr(built, name))
 
     @classmethod
     def prepare(cls, derived: Derived) -> ModelData:

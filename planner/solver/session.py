@@ -135,8 +135,7 @@ class PlanningModel:
             return False
         data = ModelData.prepare(derived)
         old = self.built.data
-        data.xv, data.yv, data.zv, data.wv, data.sv = old.xv, old.yv, old.zv, old.wv, old.sv
-        data.payment = old.payment  # made while building (its prices are structure, unchanged)
+        data.keep_built(old)  # the variables and the payment data (its prices are structure)
         update_coefficients(self.model, data)
         data.coef = old.coef
         self.built = BuiltModel(self.model, derived, data)

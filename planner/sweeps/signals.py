@@ -18,7 +18,6 @@ class Terminated(KeyboardInterrupt):
     keeps every finished row) before it exits, as on Ctrl-C."""
 
 
-
 class SweepSignals:
     """SIGINT and SIGTERM while a sweep runs, in its main thread.
 

@@ -65,3 +65,4 @@ def test_raised_min_share_switches_its_rows_back_on() -> None:
     assert session.update(toy)  # and back: every row off again
     assert not any(con.active for con in session.model.min_share.values())
     assert session.run().objective == approx(1_383_000, rel=1e-9)
+
