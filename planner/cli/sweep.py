@@ -33,7 +33,7 @@ def sweep(instance: str, sweep_file: str, out: str, workers: int, scheduler: str
     from planner.sweeps.runner import Terminated
     from planner.sweeps.runner import sweep as run_sweep
 
-    check_out_dir(out, instance=instance, owned_by=(PLAN_MARKER, SWEEP_MARKER))
+    check_out_dir(out, instance=instance, owned_by=(PLAN_MARKER, SWEEP_MARKER), forceable=False)
     try:
         table = run_sweep(load_instance(instance), sweep_file, workers=workers,
                           scheduler=scheduler, out=out, plans=plans,
@@ -58,9 +58,9 @@ def pareto(instance: str, out: str, points: int) -> None:
     """Trace spend against QALYs (ε-constraint) and mark the plan chosen at the £/QALY."""
     from planner.analysis.pareto import pareto_chart, pareto_front
 
-    check_out_dir(out, instance=instance)
+    check_out_dir(out, instance=instance, forceable=False)
     front = pareto_front(load_instance(instance), points=points)
-    target = prepare_out_dir(out, instance=instance)
+    target = prepare_out_dir(out, instance=instance, forceable=False)
     write_csv(front, target / "pareto.csv")
     pareto_chart(front, target / "pareto.svg")
     click.echo(f"{int((~front['chosen']).sum())} non-dominated plans written to "

@@ -87,11 +87,12 @@ def _protected(instance: str | Path | None) -> list[tuple[Path, str]]:
 
 def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force: bool = False,
                   label: str = "--out", owned_by: Iterable[str] = (PLAN_MARKER,),
-                  empty_only: bool = False) -> Path:
+                  empty_only: bool = False, forceable: bool = True) -> Path:
     """Refuse an output folder the planner must not replace or write into (see module doc).
 
     ``owned_by``: file names whose presence proves the folder is this planner's; ``empty_only``
-    (``planner new``): only a missing or empty folder will do. Returns the path unchanged."""
+    (``planner new``): only a missing or empty folder will do; ``forceable`` False: the command
+    has no --force, so the fix does not offer it. Returns the path unchanged."""
     target = Path(path)
     if str(path) == "" or "\0" in str(path):
         raise OutputError(label, path, "is not a usable path.", "Give a folder name.")
@@ -116,7 +117,8 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
             raise OutputError(label, path, f"holds {len(names)} file(s) that are not a plan this "
                               "planner wrote, and would be replaced.",
                               "Choose a new or empty folder, or add --force if you mean to "
-                              "replace it (e.g. a plan folder from an older planner).")
+                              "replace it (e.g. a plan folder from an older planner)."
+                              if forceable else "Choose a new or empty folder.")
         probe_writable(target, label, path, may_vanish=True)
     probe_writable(_existing_parent(target, label, path), label, path)
     return target

@@ -144,6 +144,22 @@ def test_derive_compare_report_refuse_a_users_folder(area: Path, tmp_path: Path)
     assert run_cli("derive", str(area), "--out", str(tmp_path / "derived")).returncode == 0
 
 
+
+def test_sweep_and_pareto_refusals_do_not_offer_a_force_they_lack(area: Path,
+                                                                  tmp_path: Path) -> None:
+    """sweep and pareto have no --force: refusing a user's folder, their fix must not tell the
+    analyst to add one (click would then reject the option), and the file stays."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("mine")
+    spec = tmp_path / "budgets.yaml"
+    spec.write_text("parameters:\n  policy.budget: [1400000]\n")
+    for command in (["sweep", str(area), str(spec)], ["pareto", str(area)]):
+        done = run_cli(*command, "--out", str(docs))
+        assert done.returncode == 2, (command, done.stderr)
+        assert "not a plan this planner wrote" in done.stderr and "--force" not in done.stderr
+    assert (docs / "notes.txt").read_text() == "mine"
+
 # --- 2. unwritable --out: exit 2 before solving -----------------------------------------------
 def test_out_under_a_file_is_exit_2_before_solving(area: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
