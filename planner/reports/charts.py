@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,9 @@ ROW_IN = 0.26  # inches per bar in horizontal bar charts
 MAX_BARS = 40  # longer lists are cut to the largest, with a note in the chart's title
 COLOURS = {"plan": "#1d70b8", "before": "#b1b4b6", "budget": "#d4351c", "ok": "#00703c",
            "warn": "#f47738", "bad": "#d4351c", "threshold": "#0b0c0c"}
+#: A character's average width in DejaVu Sans, as a share of the font size (0.53 measured; a little
+#: more so that a line of wide letters still fits its slot).
+CHAR_EM = 0.6
 PARTS = ("#1d70b8", "#5694ca", "#28a197", "#f47738", "#912b88", "#85994b", "#6f72af")
 
 
@@ -99,6 +103,22 @@ def _money_ticks(axis, unit: str, which: str = "x", bins: int = 5) -> None:
     target = axis.xaxis if which == "x" else axis.yaxis
     target.set_major_formatter(_money_formatter(unit))
     target.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))
+
+
+def _slot_labels(labels: Sequence[str], fontsize: float) -> tuple[list[str], bool]:
+    """Tick labels for bars across the figure's width, each wrapped at spaces to fit its slot (so
+    "PCT with the local authority" does not run into its neighbours), and whether some still do
+    not fit (a word longer than the slot): those labels are to be turned upright instead, as
+    written. Words are never broken."""
+    if not labels:
+        return [], False
+    slot_in = WIDTH_IN * 0.9 / len(labels)  # the value axis and its labels take the rest
+    chars = max(4, int(slot_in * 72 / (CHAR_EM * fontsize)))
+    wrapped = [textwrap.fill(label, chars, break_long_words=False, break_on_hyphens=False)
+               or label for label in labels]
+    if all(len(line) <= chars for label in wrapped for line in label.split("\n")):
+        return wrapped, False
+    return list(labels), True
 
 
 def _cut(series: pd.Series) -> tuple[pd.Series, str]:
@@ -181,7 +201,11 @@ def continuum(levels: pd.DataFrame, title: str) -> str:
     if levels.empty:
         return ""
     divisor, unit = _money_axis(list(levels["spend"]))
-    with _figure("continuum", 2.6) as (figure, (axis,)):
+    labels, turned = _slot_labels([str(v).replace("_", " ") for v in levels["level"]], 8)
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    # turned labels stand on the axis: the figure grows by their length, so the bars keep room
+    height = 2.6 + (longest * CHAR_EM * 8 / 72 if turned else 0.0)
+    with _figure("continuum", height) as (figure, (axis,)):
         positions = np.arange(len(levels))
         spend = levels["spend"].to_numpy(dtype=float) / divisor
         axis.bar(positions, spend, color=COLOURS["plan"], width=0.65)
@@ -190,8 +214,7 @@ def continuum(levels: pd.DataFrame, title: str) -> str:
             axis.annotate(f"{int(count)} service{'s' if int(count) != 1 else ''}",
                           (x, value), xytext=(0, 3), textcoords="offset points", ha="center",
                           fontsize=8)
-        axis.set_xticks(positions, [str(v).replace("_", " ") for v in levels["level"]],
-                        fontsize=8)
+        axis.set_xticks(positions, labels, fontsize=8, rotation=90 if turned else 0)
         axis.set_ylim(0, top * 1.18 if top > 0 else 1)
         _money_ticks(axis, unit, "y")
         axis.set_xlabel("individual  \u2192  national")
@@ -292,6 +315,10 @@ def break_even(frame: pd.DataFrame, title: str) -> str:
         axis.set_yticks(positions, [str(p) for p in frame["provider"]], fontsize=9)
         axis.set_ylim(-0.6, len(frame) - 0.4)
         axis.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f} %"))
-        axis.set_xlabel("income from this plan as a share of break-even income (100 % = breaks even)")
+        # centred under an axis that the providers' names may leave narrow, a long title would
+        # run off the figure's edge (constrained layout makes room for its height only): two
+        # short lines, and wrap=True re-wraps them within the figure if the axis is narrower still
+        axis.set_xlabel("income from this plan as a share of\nbreak-even income (100 % = breaks even)",
+                        wrap=True)
         axis.set_title(title)
         return to_svg(figure, "breakeven", title)
