@@ -6,6 +6,11 @@ optional ``name`` column, and every report (report.html, summary.md, plan.xlsx, 
 name where one is given and the id where not. Reports map at display time through :class:`Names`,
 so the facts in :mod:`planner.reports.facts` keep ids
 and stay joinable.
+
+A provider's ``kind`` and a service's ``category`` are words of a vocabulary, not rows of a table,
+so there is no name column for them: their names are made from the word by rule
+(:func:`plain_name`: ``foundation_trust`` → "Foundation trust", ``gp_practice`` → "GP
+practice"), in every report alike.
 """
 
 from __future__ import annotations
@@ -23,9 +28,31 @@ from planner.formats import is_missing
 ID_COLUMNS: dict[str, str] = {"service": "service", "provider": "provider", "level": "level",
                               "level_a": "level", "level_b": "level",
                               "lowest_provider": "provider"}
+#: Columns holding a word of a vocabulary (no table names it): shown by :func:`plain_name`.
+WORD_COLUMNS: dict[str, str] = {"kind": "kind", "category": "category"}
+#: What a row grouped ``by`` something holds in its ``key`` (spend by level, kind or category).
+KEY_KINDS = ("level", "kind", "category")
 KIND_TABLES = {"service": "services", "provider": "providers", "level": "levels"}
+#: Words written in capitals in a name made from an id ("nhs_trust" → "NHS trust").
+ACRONYMS = {"nhs": "NHS", "gp": "GP", "pct": "PCT", "icb": "ICB", "ccg": "CCG", "gum": "GUM"}
 _SEPARATORS = re.compile(r"([/@])")  # subjects such as provider/service and service@level
 _JOINS = {"/": " / ", "@": " at "}  # how a named subject reads: "Diabetes care at GP practice"
+
+
+def plain_name(value: Any) -> str:
+    """The name a board reads for a word id: underscores as spaces, the first letter a capital and
+    known abbreviations in capitals ('foundation_trust' → 'Foundation trust', 'gp_federation' →
+    'GP federation', 'long_term_conditions' → 'Long term conditions'). A word already written
+    with capitals ('Mental Health', 'IVF') is kept as written; '' for a blank."""
+    if is_missing(value):
+        return ""
+    words = str(value).replace("_", " ").split()
+    if not words:
+        return str(value)
+    shown = [ACRONYMS.get(word, word) if word.islower() else word for word in words]
+    if shown[0].islower():
+        shown[0] = shown[0][0].upper() + shown[0][1:]
+    return " ".join(shown)
 
 
 def _name_map(frame: pd.DataFrame | None, key: str) -> dict[str, str]:
@@ -57,13 +84,17 @@ class Names:
         return {"service": self.services, "provider": self.providers, "level": self.levels}[kind]
 
     def has(self, kind: str) -> bool:
-        """True when at least one id of ``kind`` has a name (so a name column is worth adding)."""
-        return bool(self._map(kind))
+        """True when at least one id of ``kind`` has a name (so a name column is worth adding);
+        always for a provider kind or a category, whose names are made by rule."""
+        return kind in WORD_COLUMNS.values() or bool(self._map(kind))
 
     def show(self, kind: str, value: Any) -> str:
-        """The name of the id ``value`` of ``kind``, or the id itself; '' for a blank."""
+        """The name of the id ``value`` of ``kind``, or the id itself; '' for a blank. ``kind``
+        is 'service', 'provider', 'level', or 'kind' or 'category' (named by rule)."""
         if is_missing(value):
             return ""
+        if kind in WORD_COLUMNS.values():
+            return plain_name(value)
         return self._map(kind).get(str(value), str(value))
 
     def service(self, value: Any) -> str:
@@ -74,6 +105,14 @@ class Names:
 
     def level(self, value: Any) -> str:
         return self.show("level", value)
+
+    def kind(self, value: Any) -> str:
+        """A provider kind's name: 'foundation_trust' → 'Foundation trust'."""
+        return self.show("kind", value)
+
+    def category(self, value: Any) -> str:
+        """A service category's name: 'mental_health' → 'Mental health'."""
+        return self.show("category", value)
 
     def subject(self, value: Any) -> str:
         """A rule's subject with each id named: 'riverside/gp' → 'Riverside Federation / GP
@@ -113,39 +152,56 @@ class Names:
                 text = re.sub(rf"(?<![\w]){re.escape(token)}(?![\w])", lambda _, n=name: n, text)
         return text
 
+    def _named(self) -> bool:
+        return bool(self.services or self.providers or self.levels)
+
     def label(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """A copy of ``frame`` for display: ids replaced by names in every id column (and in the
-        ``key`` of rows grouped ``by`` level); other columns unchanged."""
-        if frame is None or not len(frame) or not (self.services or self.providers or self.levels):
+        """A copy of ``frame`` for display: ids replaced by names in every id column, provider
+        kinds and categories by their names, and the ``key`` of rows grouped ``by`` level, kind
+        or category likewise; other columns unchanged."""
+        if frame is None or not len(frame):
+            return frame
+        words = [c for c in WORD_COLUMNS if c in frame] + (
+            ["key"] if "by" in frame and "key" in frame else [])
+        if not (self._named() or words):
             return frame
         out = frame.copy()
-        if "reason" in out and "service" in out:  # "gp has no eligible contract": named
+        if "reason" in out and "service" in out and self._named():  # "gp has no eligible ...": named
             out["reason"] = [self.message(r, s) for r, s in zip(out["reason"], out["service"])]
-        for column, kind in ID_COLUMNS.items():
+        for column, kind in {**ID_COLUMNS, **WORD_COLUMNS}.items():
             if column in out and self.has(kind):
                 out[column] = [v if is_missing(v) else self.show(kind, v) for v in out[column]]
-        if "by" in out and "key" in out and self.has("level"):
-            at_level = out["by"] == "level"
-            out.loc[at_level, "key"] = [self.level(v) for v in out.loc[at_level, "key"]]
-        if "subject" in out:
+        if "by" in out and "key" in out:
+            out["key"] = self._keys(out)
+        if "subject" in out and self._named():
             if "message" in out:
                 out["message"] = [self.message(m, s) for m, s in zip(out["message"], out["subject"])]
             out["subject"] = [self.subject(v) for v in out["subject"]]
         return out
 
+    def _keys(self, frame: pd.DataFrame) -> list[Any]:
+        """The ``key`` of each row grouped ``by`` level, kind or category, named (others as
+        they are)."""
+        return [self.show(by, key) if by in KEY_KINDS and self.has(by) and not is_missing(key)
+                else key for by, key in zip(frame["by"], frame["key"])]
+
     def with_names(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` with a ``<column>_name`` column beside each id column whose kind
-        has names (plan.xlsx keeps the ids, so a sheet still joins to the CSVs)."""
+        has names, and beside each provider kind, category and grouped ``key`` (plan.xlsx keeps
+        the ids, so a sheet still joins to the CSVs)."""
         if frame is None:
             return frame
         out = frame.copy()
-        for column in [c for c in frame.columns if c in ID_COLUMNS]:
-            kind = ID_COLUMNS[column]
+        columns = {**ID_COLUMNS, **WORD_COLUMNS}
+        for column in [c for c in frame.columns if c in columns]:
+            kind = columns[column]
             if not self.has(kind):
                 continue
             position = list(out.columns).index(column) + 1
             out.insert(position, f"{column}_name",
                        [None if is_missing(v) else self.show(kind, v) for v in out[column]])
+        if "by" in out and "key" in out:
+            out.insert(list(out.columns).index("key") + 1, "key_name", self._keys(out))
         if "subject" in out and (self.services or self.providers or self.levels):
             out.insert(list(out.columns).index("subject") + 1, "subject_name",
                        [self.subject(v) or None for v in out["subject"]])

@@ -21,6 +21,9 @@ from planner.reports.html_parts import (
 )
 from planner.results.folder import PlanFiles
 
+#: What spend is grouped by, in words (the ``by`` of spend_breakdown and spend_changes).
+BY_WORDS = {"level": "level", "kind": "provider kind", "category": "category"}
+
 
 def headline(files: PlanFiles) -> str:
     # the method's figures (objective, risk charge, ...) are under "How the plan was found"
@@ -154,7 +157,7 @@ def where_money_goes(files: PlanFiles) -> str:
              figure(chart, "£ by commissioning level (individual to national), by kind of "
                            "provider, and by category of care.")]
     tables = []
-    for by, label in (("level", "level"), ("kind", "provider kind"), ("category", "category")):
+    for by, label in BY_WORDS.items():
         part = breakdown.loc[breakdown["by"] == by]
         tables.append(f"<div><h3>By {label}</h3>" + html_table(
             part, [Col("key", label), Col("spend", "spend", pounds, True),
@@ -175,9 +178,9 @@ def changes(files: PlanFiles) -> str:
                  ", ".join(f"{n} {kind}" for kind, n in counts.items()) + ".")
     one_off = ", ".join(f"{label} {money(value)}" for label, value in facts.one_off_costs(files))
     intro += para(f"One-off costs of the change: {one_off}.")
-    spend = files.table("spend_changes")
+    spend = files.names.label(files.table("spend_changes"))  # kinds and categories by name
     pieces = [intro]
-    for by, label in (("kind", "provider kind"), ("category", "category")):
+    for by, label in list(BY_WORDS.items())[1:]:
         part = spend.loc[spend["by"] == by] if "by" in spend else spend
         chart = charts.before_after(part, f"Spend by {label}: today and in the plan",
                                     f"change-{by}")
@@ -192,8 +195,8 @@ def changes(files: PlanFiles) -> str:
     if "by" in spend:
         pieces.append("<h3>Spend moved</h3>" + html_table(
             spend.loc[spend["by"] != "level"],
-            [Col("by", "by"), Col("key", "group"), Col("spend_a", "today", pounds, True),
-             Col("spend_b", "plan", pounds, True),
+            [Col("by", "by", lambda v: BY_WORDS.get(text(v), text(v))), Col("key", "group"),
+             Col("spend_a", "today", pounds, True), Col("spend_b", "plan", pounds, True),
              Col("difference", "difference", pounds, True)], more="spend_changes.csv"))
     return "".join(pieces)
 

@@ -124,9 +124,10 @@ def test_plan_xlsx_keeps_ids_and_adds_names_beside_them(named_plan: Path,
     marginal = _sheet(book, "marginal_values")
     assert "Riverside GP Federation / GP consultations" in set(marginal["subject_name"])
     bare = openpyxl.load_workbook(unnamed_plan / "plan.xlsx")
+    by_rule = ("kind_name", "category_name", "key_name")  # named by rule, with or without names
     for sheet in bare.sheetnames[1:]:
         headers = [c.value for c in bare[sheet][1]]
-        assert not [h for h in headers if str(h).endswith("_name")], sheet
+        assert not [h for h in headers if str(h).endswith("_name") and h not in by_rule], sheet
     # the plan folder's CSVs keep ids as their keys, with or without names
     assert "high_street_surgery" in (named_plan / "contracts.csv").read_text(encoding="utf-8")
 
@@ -152,9 +153,55 @@ def test_names_map_subjects_and_messages_whole_ids_only() -> None:
         "One more episode of GP consultations at Primary care trust (a pctx)"
     reasons = names.label(pd.DataFrame({"service": ["gp"], "reason": ["gp has no contract"]}))
     assert reasons.iloc[0].tolist() == ["GP consultations", "GP consultations has no contract"]
-    frame = pd.DataFrame({"by": ["level", "kind"], "key": ["pct", "pct"]})
-    assert list(names.label(frame)["key"]) == ["Primary care trust", "pct"]
-    assert Names().label(frame) is frame  # no names: nothing to do
+    frame = pd.DataFrame({"by": ["level", "kind", "category"],
+                          "key": ["pct", "foundation_trust", "mental_health"]})
+    assert list(names.label(frame)["key"]) == ["Primary care trust", "Foundation trust",
+                                               "Mental health"]
+    assert list(Names().label(frame)["key"]) == ["pct", "Foundation trust", "Mental health"]
+    ids = pd.DataFrame({"service": ["gp"], "level": ["pct"]})
+    assert Names().label(ids) is ids  # no names and no kinds or categories: nothing to do
+
+
+def test_provider_kinds_and_categories_are_named_by_rule() -> None:
+    """Kinds and categories have no name column: one rule names them, the same in every report."""
+    from planner.data.names import plain_name
+    from planner.data.schema import PROVIDER_KINDS
+
+    assert [plain_name(k) for k in PROVIDER_KINDS] == [
+        "NHS trust", "Foundation trust", "GP practice", "GP federation", "Social enterprise",
+        "Independent", "Voluntary", "Local authority", "Community provider"]
+    assert plain_name("long_term_conditions") == "Long term conditions"
+    assert plain_name("Mental Health") == "Mental Health"  # written as a name already: kept
+    assert plain_name("IVF_services") == "IVF services"
+    assert plain_name(None) == ""
+    providers = pd.DataFrame({"provider": ["a"], "kind": ["foundation_trust"]})
+    assert Names().label(providers)["kind"].tolist() == ["Foundation trust"]
+    assert Names().with_names(providers).columns.tolist() == ["provider", "kind", "kind_name"]
+
+
+KIND_IDS = ("gp_practice", "gp_federation", "nhs_trust", "long_term_conditions")
+KIND_NAMES = ("GP practice", "GP federation", "NHS trust", "Long term conditions")
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("plan", ["named_plan", "unnamed_plan"])
+def test_reports_show_kinds_and_categories_by_name(plan: str,
+                                                  request: pytest.FixtureRequest) -> None:
+    """report.html (tables and charts) and plan.xlsx's name columns show "NHS trust", never
+    nhs_trust (which a narrow printed column would break mid-word), with or without names."""
+    folder: Path = request.getfixturevalue(plan)
+    text = _visible_html(folder)
+    for identifier in KIND_IDS:
+        assert identifier not in text, identifier
+    for name in ("NHS trust", "GP federation", "Long term conditions"):
+        assert name in text, name
+    book = openpyxl.load_workbook(folder / "plan.xlsx")
+    providers = _sheet(book, "providers")
+    assert ("nhs_trust", "NHS trust") in set(zip(providers["kind"], providers["kind_name"]))
+    services = _sheet(book, "services")
+    assert "Long term conditions" in set(services["category_name"])
+    spend = _sheet(book, "spend_changes")
+    assert "GP federation" in set(spend["key_name"])
 
 
 # --- numbers --------------------------------------------------------------------------------
