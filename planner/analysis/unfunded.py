@@ -4,9 +4,10 @@ A board reading "optional, and not bought" needs to know which of three things h
 each calls for a different decision:
 
 * **not worth it** at the instance's £ per QALY: bringing it in (at its best level, with every
-  other decision free to change) makes the plan worse in value for money, whatever the budget;
-* **unaffordable**: it would improve value for money, but the plan spends its budget and
-  including it would need more money than there is (how much more is said);
+  other decision free to change) makes the plan worse off (health at the £ per QALY, less
+  spend and the risk charge: the objective), whatever the budget;
+* **unaffordable**: with money enough it would make the plan better off, but the plan spends
+  its budget and including it would need more money than there is (how much more is said);
 * **kept out by a rule** other than the budget (a provider's capacity, a level's limit, ...):
   no plan meets the other rules with it.
 
@@ -124,13 +125,13 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
                     return {**free, "objective_change": change, "extra_spend": spend,
                             "message": f"Worth buying at {money(value)} per QALY, but the budget "
                                        "keeps it out: within this budget it would displace care "
-                                       f"worth more (value for money {money(change)} worse). With "
+                                       f"worth more: {_worse_off(session, change, value)}. With "
                                        "no budget limit it would be bought, at about "
                                        f"{money(free['cost_unlimited'])} a year."}
                 return {**row, "reason": "not worth it",
                         "message": f"Not worth its cost at {money(value)} per QALY: including it "
-                                   f"changes spend by {money(spend, sign=True)} and makes value "
-                                   f"for money {money(change)} worse."}
+                                   f"changes spend by {money(spend, sign=True)}, and "
+                                   f"{_worse_off(session, change, value)}."}
             return {**row, "reason": "as good",
                     "message": "Including it is as good (within the solver's gap): the plan "
                                "could buy it at no loss."}
@@ -141,6 +142,16 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
     finally:
         m.del_component(m.include_service)
         session.adapter.options = options
+
+
+def _worse_off(session: PlanningModel, change: float, value: float) -> str:
+    """What ``objective_change`` is, in words: not value for money (the report's £ per QALY)
+    but the objective's rise, the health lost at the £ per QALY set against the spend and risk
+    charge saved, summed over the plan's years."""
+    horizon = session.derived.horizon
+    period = "a year" if horizon == 1 else f"over the {horizon} years"
+    return (f"the plan would be {money(change)} {period} worse off, counting health at "
+            f"{money(value)} per QALY against spend and the risk charge")
 
 
 def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: Plan,

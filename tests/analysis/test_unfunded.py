@@ -52,8 +52,10 @@ def test_worth_it_but_displaced_by_a_full_budget() -> None:
     """£1,000 per QALY, budget £2,000. core (mandatory) 100 at £10 = £1,000; keep (optional):
     10 at £90 = £900 for 10 × 0.2 = 2 QALYs (£2,000 of health, net +£1,100); extra (optional):
     10 at £80 = £800 for 10 × 0.1 = 1 QALY (£1,000 of health, net +£200). The plan buys core
-    and keep (£1,900). Forcing extra in within £2,000 means dropping keep: value for money
-    £900 worse. Without the budget it would be bought, its contracts costing £800 a year."""
+    and keep (£1,900). Forcing extra in within £2,000 means dropping keep: £1,000 of health
+    lost for £100 of spend saved, £900 a year worse off (not "value for money", which the report
+    gives as £ per QALY). Without the budget it would be bought, its contracts costing £800 a
+    year."""
     instance = build(
         [{"service": "core", "demand": 100},
          {"service": "keep", "demand": 10, "mandatory": False, "qaly_gain": 0.2},
@@ -70,7 +72,9 @@ def test_worth_it_but_displaced_by_a_full_budget() -> None:
     assert row["reason"] == "unaffordable"
     assert row["cost_unlimited"] == approx(800)
     assert row["objective_change"] == approx(900)
-    assert "would displace care worth more (value for money £900 worse)" in row["message"]
+    assert ("would displace care worth more: the plan would be £900 a year worse off, counting "
+            "health at £1,000 per QALY against spend and the risk charge") in row["message"]
+    assert "value for money" not in row["message"]
     assert "at about £800 a year" in row["message"]
 
 
