@@ -42,6 +42,12 @@ UNITS: dict[str, tuple[str, str]] = {  # column -> (unit in the header, number f
     "services": ("count", "0"), "contracts": ("count", "0"), "amount": ("in unit", "#,##0.00"),
     "cost": ("£", MONEY), "marginal_value": ("£ per unit", "#,##0.0000"),
     "qalys_per_unit": ("QALYs per unit", "0.000000"), "gap": ("fraction", "0.00%"),
+    # providers: income by how it is paid (issue 16)
+    "activity_income": ("£", MONEY), "block_income": ("£", MONEY), "bundle_income": ("£", MONEY),
+    "guarantee_paid": ("£", MONEY),
+    # unfunded: what each service not bought would be worth and cost
+    "value_of_health": ("£", MONEY), "least_cost": ("£", MONEY), "extra_spend": ("£", MONEY),
+    "objective_change": ("£", MONEY), "cost_unlimited": ("£", MONEY),
 }
 SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.##")}
 

@@ -322,6 +322,21 @@ def test_plan_workbook_is_formatted(toy_plan: Path) -> None:
     assert summary["Contracts"] == 4
 
 
+def test_every_money_column_of_unfunded_and_providers_has_its_unit_and_format() -> None:
+    """plan.xlsx's unfunded sheet and the providers' income by how it is paid were once headed
+    without (£) and written in General format, unlike every other £ column."""
+    from planner.analysis.unfunded import COLUMNS as UNFUNDED
+    from planner.reports.xlsx import MONEY, _headers
+
+    money = {"unfunded": [c for c in UNFUNDED if c not in ("service", "reason", "message")],
+             "providers": ["income", "min_income", "activity_income", "block_income",
+                           "bundle_income", "guarantee_paid"]}
+    for sheet, columns in money.items():
+        headers, formats = _headers(sheet, pd.DataFrame(columns=columns))
+        assert headers == [f"{c} (£)" for c in columns], sheet
+        assert formats == [MONEY] * len(columns), sheet
+
+
 def test_workbooks_are_byte_identical() -> None:
     toy = planner.load_instance(INSTANCES / "toy")
     assert instance_workbook_bytes(toy) == instance_workbook_bytes(toy)
