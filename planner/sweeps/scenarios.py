@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.data.instance import TABLE_NAMES, Instance, _read_yaml
+from planner.data.references import _did_you_mean
 from planner.data.schema import TABLES, InstanceConfig, Policy
 from planner.errors import InputError, Problem
 
@@ -171,8 +172,53 @@ def _column_change(key: str, spec: dict[str, Any], allow_list: bool = False) -> 
             from None
 
 
+def known_keys() -> list[str]:
+    """Every key a sweep may set: ``policy.<key>``, a top-level key of instance.yaml, and
+    ``<table>.<column>``."""
+    return ([f"policy.{field}" for field in Policy.model_fields]
+            + [field for field in InstanceConfig.model_fields if field != "policy"]
+            + [f"{table}.{column}" for table in TABLE_NAMES for column in TABLES[table].column_names])
+
+
+def key_problem(key: str, where: str = "") -> Problem | None:
+    """What is wrong with a key no instance has (None for a known one), with the nearest known
+    key: it depends on the key alone, so it is the same in every scenario. ``where`` says where
+    the key is written ("in parameters", "in scenario 'x'")."""
+    head, _, rest = key.partition(".")
+    at = f" ({where})" if where else ""
+    hint = _did_you_mean(key, set(known_keys()))
+    if head == "policy" or key in InstanceConfig.model_fields:
+        if head != "policy" or rest in Policy.model_fields:
+            return None
+        return Problem("sweep", f"unknown key '{key}'{at}.",
+                       f"{hint}Known policy keys: {', '.join(Policy.model_fields)}.")
+    if head not in TABLE_NAMES or not rest:
+        return Problem("sweep", f"unknown key '{key}'{at}.",
+                       f"{hint}Use policy.<key> or <table>.<column> with a table of: "
+                       + ", ".join(TABLE_NAMES) + ".")
+    if rest not in TABLES[head].column_names:
+        return Problem("sweep", f"unknown column '{rest}' in key '{key}'{at}.",
+                       f"{hint}Columns of {head}: {', '.join(TABLES[head].column_names)}.")
+    return None
+
+
+def _refuse_unknown_keys(sweep: SweepFile) -> None:
+    """A mistyped key is wrong wherever it is written: refuse it once, for the key (a key of
+    ``parameters`` is in every swept scenario), before any scenario is made or checked."""
+    places: dict[str, list[str]] = {key: ["in parameters"] for key in sweep.parameters}
+    for name, changes in sweep.scenarios.items():
+        for key in changes:
+            places.setdefault(key, []).append(f"in scenario '{name}'")
+    problems = [p for key, where in places.items()
+                if (p := key_problem(key, "; ".join(where[:3])
+                                     + ("; ..." if len(where) > 3 else ""))) is not None]
+    if problems:
+        raise InputError(problems)
+
+
 def scenarios(sweep: SweepFile) -> list[Scenario]:
     """The scenarios of a sweep, in a stable order: swept combinations, then named ones."""
+    _refuse_unknown_keys(sweep)
     keys = list(sweep.parameters)
     builders, lists = [], []
     for key in keys:
@@ -258,28 +304,18 @@ def _prefixed(name: str, problem: Problem) -> Problem:
 
 def _apply_one(key: str, change: Any, config: dict[str, Any], tables: dict[str, pd.DataFrame],
                problems: list[Problem]) -> None:
+    problem = key_problem(key)  # for scenarios made by hand: sweep files are checked before
+    if problem is not None:
+        problems.append(problem)
+        return
     head, _, rest = key.partition(".")
     if head == "policy" or key in InstanceConfig.model_fields:
         target, field = (config["policy"], rest) if head == "policy" else (config, key)
-        known = Policy.model_fields if head == "policy" else InstanceConfig.model_fields
-        if field not in known:
-            problems.append(Problem("sweep", f"unknown key '{key}'.",
-                                    f"Known policy keys: {', '.join(Policy.model_fields)}."))
-            return
         value = change
         if isinstance(change, ColumnChange):
             current = target.get(field)
             value = change.set if change.set is not None else _scaled(current, change.scale)
         target[field] = value
-        return
-    if head not in TABLE_NAMES or not rest:
-        problems.append(Problem("sweep", f"unknown key '{key}'.",
-                                "Use policy.<key> or <table>.<column> with a table of: "
-                                + ", ".join(TABLE_NAMES) + "."))
-        return
-    if rest not in TABLES[head].column_names:
-        problems.append(Problem("sweep", f"unknown column '{rest}' in key '{key}'.",
-                                f"Columns of {head}: {', '.join(TABLES[head].column_names)}."))
         return
     if not isinstance(change, ColumnChange):
         change = ColumnChange(set=change)

@@ -136,6 +136,25 @@ def test_override_errors_name_the_key(toy: planner.Instance, spec: dict, message
     assert message in caught.value.render()
 
 
+def test_a_mistyped_key_is_refused_once_for_the_key_with_a_suggestion(toy: planner.Instance) -> None:
+    """policy.budgett is wrong in every scenario, not in s1: one problem, naming where the key is
+    written and the key it was probably meant to be."""
+    spec = {"parameters": {"policy.budgett": [1, 2, 3]},
+            "scenarios": {"low": {"policy.budgett": 1}, "busy": {"services.demnd": {"scale": 2}}}}
+    with pytest.raises(InputError) as caught:
+        planner.sweep(toy, spec)
+    problems = caught.value.problems
+    assert [p.message for p in problems] == [
+        "unknown key 'policy.budgett' (in parameters; in scenario 'low').",
+        "unknown column 'demnd' in key 'services.demnd' (in scenario 'busy')."]
+    assert problems[0].fix.startswith("Did you mean 'policy.budget'? ")
+    assert problems[1].fix.startswith("Did you mean 'services.demand'? ")
+    assert "scenario s1" not in caught.value.render()
+    with pytest.raises(InputError) as caught:  # a mistyped table: the nearest table.column
+        planner.sweep(toy, {"parameters": {"service.demand": {"scale": [2]}}})
+    assert "Did you mean 'services.demand'?" in caught.value.render()
+
+
 def test_infeasible_scenario_carries_the_diagnosis(tmp_path: Path, toy: planner.Instance) -> None:
     """The toy's cheapest plan costs £1,383,000: at £1.38m the budget is £3,000 short, and
     results.csv says so (the diagnosis' first message, as `planner solve` prints first)."""
