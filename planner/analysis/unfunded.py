@@ -125,12 +125,12 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
                     return {**free, "objective_change": change, "extra_spend": spend,
                             "message": f"Worth buying at {money(value)} per QALY, but the budget "
                                        "keeps it out: within this budget it would displace care "
-                                       f"worth more: {_worse_off(session, change, value)}. With "
+                                       f"worth more, {_worse_off(session, change, value)}. With "
                                        "no budget limit it would be bought, at about "
                                        f"{money(free['cost_unlimited'])} a year."}
                 return {**row, "reason": "not worth it",
                         "message": f"Not worth its cost at {money(value)} per QALY: including it "
-                                   f"changes spend by {money(spend, sign=True)}, and "
+                                   f"changes spend by {money(spend, sign=True)}, "
                                    f"{_worse_off(session, change, value)}."}
             return {**row, "reason": "as good",
                     "message": "Including it is as good (within the solver's gap): the plan "
@@ -150,7 +150,7 @@ def _worse_off(session: PlanningModel, change: float, value: float) -> str:
     charge saved, summed over the plan's years."""
     horizon = session.derived.horizon
     period = "a year" if horizon == 1 else f"over the {horizon} years"
-    return (f"the plan would be {money(change)} {period} worse off, counting health at "
+    return (f"leaving the plan {money(change)} {period} worse off, counting health at "
             f"{money(value)} per QALY against spend and the risk charge")
 
 

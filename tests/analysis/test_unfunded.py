@@ -72,7 +72,7 @@ def test_worth_it_but_displaced_by_a_full_budget() -> None:
     assert row["reason"] == "unaffordable"
     assert row["cost_unlimited"] == approx(800)
     assert row["objective_change"] == approx(900)
-    assert ("would displace care worth more: the plan would be £900 a year worse off, counting "
+    assert ("would displace care worth more, leaving the plan £900 a year worse off, counting "
             "health at £1,000 per QALY against spend and the risk charge") in row["message"]
     assert "value for money" not in row["message"]
     assert "at about £800 a year" in row["message"]
