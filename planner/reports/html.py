@@ -106,6 +106,7 @@ footer { padding: 16px 32px; color: var(--muted); font-size: 13px; }
   table { width: 100%; table-layout: auto; font-size: 7.5pt; }
   th, td { padding: 2px 4px; }
   td:not(.num) { overflow-wrap: anywhere; }
+  td.words { overflow-wrap: normal; }
   td.wide { min-width: 0; }
   td.num { white-space: nowrap; }
   thead { display: table-header-group; }

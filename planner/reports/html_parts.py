@@ -28,6 +28,9 @@ class Col:
     show: Callable[[Any], str] = text
     numeric: bool = False
     wide: bool = False  # running text: given room to wrap
+    #: a name of a few short words (a provider kind, a category): printed, it wraps at spaces
+    #: only, so a narrow column never breaks "Foundation trust" into "Foundatio / n trust"
+    words: bool = False
 
 
 
@@ -59,7 +62,8 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Col], limit: int = TABLE_L
     screen (and prints in full); ``more`` names the file that holds it too."""
     if frame is None or not len(frame):
         return '<p class="none">None.</p>'
-    classes = [" class=num" if c.numeric else " class=wide" if c.wide else "" for c in columns]
+    classes = [" class=num" if c.numeric else " class=wide" if c.wide else
+               " class=words" if c.words else "" for c in columns]
     head = "".join(f'<th scope="col"{css}>{escape(c.header)}</th>'
                    for c, css in zip(columns, classes))
     body = []

@@ -85,7 +85,7 @@ def decisions(files: PlanFiles) -> str:
         Col("value_plan", "£ a year in plan", pounds, True),
         Col("value_change", "change", pounds, True)], more="changes.csv"))
     parts.append("<h3>Providers whose income changes</h3>" + html_table(named.label(providers), [
-        Col("provider", "provider"), Col("kind", "kind"), Col("change", "change"),
+        Col("provider", "provider"), Col("kind", "kind", words=True), Col("change", "change"),
         Col("income_today", "income today", pounds, True),
         Col("income_plan", "income in plan", pounds, True),
         Col("income_change", "change", pounds, True)], more="providers.csv",
@@ -160,7 +160,7 @@ def where_money_goes(files: PlanFiles) -> str:
     for by, label in BY_WORDS.items():
         part = breakdown.loc[breakdown["by"] == by]
         tables.append(f"<div><h3>By {label}</h3>" + html_table(
-            part, [Col("key", label), Col("spend", "spend", pounds, True),
+            part, [Col("key", label, words=True), Col("spend", "spend", pounds, True),
                    Col("share", "share", percent, True)]) + "</div>")
     return "".join(parts) + f'<div class="columns">{"".join(tables)}</div>'
 
@@ -195,7 +195,8 @@ def changes(files: PlanFiles) -> str:
     if "by" in spend:
         pieces.append("<h3>Spend moved</h3>" + html_table(
             spend.loc[spend["by"] != "level"],
-            [Col("by", "by", lambda v: BY_WORDS.get(text(v), text(v))), Col("key", "group"),
+            [Col("by", "by", lambda v: BY_WORDS.get(text(v), text(v)), words=True),
+             Col("key", "group", words=True),
              Col("spend_a", "today", pounds, True), Col("spend_b", "plan", pounds, True),
              Col("difference", "difference", pounds, True)], more="spend_changes.csv"))
     return "".join(pieces)

@@ -63,7 +63,7 @@ def continuum(files: PlanFiles) -> str:
         columns = [c for c in columns if c.key in ("level", "services", "contracts", "spend")]
     parts.append("<h3>Levels</h3>" + html_table(levels, columns))
     services = facts.continuum_in_level_order(files)
-    columns = [Col("service", "service"), Col("category", "category"),
+    columns = [Col("service", "service"), Col("category", "category", words=True),
                Col("level", "level", lambda v: text(v) or "—"),
                Col("demand", "demand (episodes)", number, True),
                Col("spend", "spend", pounds, True),
@@ -92,7 +92,8 @@ def providers(files: PlanFiles) -> str:
         chart = charts.horizontal_bars(table.set_index("provider")["income"].head(charts.MAX_BARS),
                                        "Income from this plan", "breakeven")
         caption = "No provider has a break-even income in this instance; bars show income."
-    columns = [Col("provider", "provider"), Col("kind", "kind"), Col("incumbent", "today?", flag),
+    columns = [Col("provider", "provider"), Col("kind", "kind", words=True),
+               Col("incumbent", "today?", flag),
                Col("used", "used?", flag), Col("income", "income", pounds, True),
                Col("min_income", "break-even income", pounds, True),
                Col("break_even_margin", "margin", pounds, True),

@@ -277,6 +277,17 @@ def test_pct_report_prints(tmp_path: Path) -> None:
     assert len(headers) > 20
     missing = [h for h in sorted(headers) if re.sub(r"\s+", "", h) not in squeezed]
     assert missing == [], missing
+    # provider kinds and categories print by name, each word whole: a narrow column once
+    # broke "Foundation trust" into "Foundatio" / "n trust"
+    from planner.data.names import plain_name
+
+    instance = planner.load_instance(INSTANCES / "pct")
+    shown = {plain_name(v) for v in [*instance.providers["kind"], *instance.services["category"]]}
+    assert "Foundation trust" in shown and "foundation_trust" not in text
+    words = {w for name in shown for w in name.split() if len(w) >= 6}
+    broken = [f"{w[:k]} {w[k:]}" for w in sorted(words) for k in range(2, len(w) - 1)
+              if re.search(rf"\b{w[:k]}\s+{w[k:]}\b", text)]
+    assert broken == [], broken
     boxes = tmp_path / "boxes.html"  # every word lies within the page's width
     subprocess.run([str(PDFTOTEXT), "-bbox", str(pdf), str(boxes)], check=True)
     layout = boxes.read_text(encoding="utf-8")
