@@ -22,9 +22,10 @@ PLAN_MARKER = ".planner-plan"
 MARKER_TEXT = ("A plan folder written by planner; 'planner solve --out' replaces the files listed "
                "below, which planner wrote, and keeps anything else you put here.\n")
 MANIFEST_HEADER = "files planner wrote here, one name a line:"
-#: every name a writer of this planner may put in a plan folder: Plan.to_dir's tables and reports,
-#: then risk, stress, compare, pareto, derive and sweep (tests/results/test_user_files.py checks
-#: each writer against it). A marker with no list (an older planner's) counts these as its own.
+#: every name a writer of this planner may put in a plan folder: Plan.to_dir's tables and reports
+#: (PLAN_FILES, which check_out_dir refuses to overwrite before a solve), then risk, stress,
+#: compare, pareto, derive and sweep. A marker with no list (an older planner's) counts these as
+#: its own. tests/results/test_user_files.py checks the writers against them: add a new file here.
 PLAN_FILES = frozenset({
     "plan.json", "contracts.csv", "services.csv", "providers.csv", "levels.csv", "budget.csv",
     "unfunded.csv", "effects.csv", "area_contracts.csv", "areas.csv", "funders.csv",

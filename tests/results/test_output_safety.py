@@ -3,8 +3,9 @@
 A wrong --out must be an exit 2 with a reason *before* solving, and must never cost a file: the
 instance's folder, the current folder, a folder of documents, a file given as a folder. Folders
 the planner wrote (they hold .planner-plan) may be replaced, keeping what the user added there;
---force replaces others whole but never the instance or a folder above it. Plan folders are read back by one reader with the writer's
-types, so ids such as 007, 100, NA and =x compare as themselves.
+--force replaces others whole but never the instance or a folder above it. Plan folders are read
+back by one reader with the writer's types, so ids such as 007, 100, NA and =x compare as
+themselves.
 """
 
 from __future__ import annotations

@@ -98,6 +98,8 @@ def test_report_and_risk_record_their_files_and_keep_the_users(tmp_path: Path,
         assert code == 0, (command, output)
     assert_user_entries(plan)
     assert {"report.html", "summary.md", "plan.xlsx", "risk.json", "risk.csv"} <= written_names(plan)
+    users = {"notes.txt", "board-paper", "latest", PLAN_MARKER}
+    assert {p.name for p in plan.iterdir()} - users <= KNOWN_FILES  # what an older marker lacks
     toy_plan.to_dir(plan, reports=False)  # their files go with the old plan; the user's stay
     assert_user_entries(plan)
     assert not [n for n in ("report.html", "risk.json") if (plan / n).exists()]
@@ -223,7 +225,7 @@ def test_concurrent_writers_lose_no_recorded_name(tmp_path: Path, toy_plan: plan
     assert set(names) <= written_names(plan) and not no_debris(tmp_path)
 
 
-def test_the_known_names_cover_every_writer(tmp_path: Path) -> None:
+def test_the_known_names_cover_every_writer(tmp_path: Path, toy_plan: planner.Plan) -> None:
     """KNOWN_FILES is what an older marker's folder counts as the planner's: a writer that gains
     a file must add it there, or a later replace would keep it as the user's."""
     from planner.cli.sweep import PARETO_FILES
@@ -234,8 +236,10 @@ def test_the_known_names_cover_every_writer(tmp_path: Path) -> None:
               if "DataFrame" in str(f.type)}
     assert tables | {"plan.json", "diagnosis.json", *REPORT_FILES} <= PLAN_FILES
     assert {*PARETO_FILES, *SWEEP_FILES} <= KNOWN_FILES
-    code, output = cli("derive", str(TOY), "--out", str(tmp_path / "derived"))
-    assert code == 0, output
-    assert {p.name for p in (tmp_path / "derived").iterdir()} - {PLAN_MARKER} <= KNOWN_FILES
-    assert written_names(tmp_path / "derived") == {
-        p.name for p in (tmp_path / "derived").iterdir()} - {PLAN_MARKER}
+    plan = toy_plan.to_dir(tmp_path / "plan", reports=False)
+    for name, command in {"derived": ["derive", str(TOY)],
+                          "compared": ["compare", str(plan), "--status-quo", str(TOY)]}.items():
+        code, output = cli(*command, "--out", str(tmp_path / name))
+        assert code == 0, output
+        names = {p.name for p in (tmp_path / name).iterdir()} - {PLAN_MARKER}
+        assert names <= KNOWN_FILES and written_names(tmp_path / name) == names
