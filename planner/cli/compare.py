@@ -73,9 +73,9 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
                                  "Write the plan folder again with 'planner solve'.")) from exc
     click.echo(summary(a, b, tables))
     if out:
-        target = prepare_out_dir(out, instance=status_quo, force=force)
         names = {"contract_changes": "changes.csv", "spend_by": "spend_changes.csv",
                  "below_break_even": "below_break_even.csv"}
+        target = prepare_out_dir(out, names.values(), instance=status_quo, force=force)
         for name, frame in tables.items():
             write_csv(frame, target / names[name])
         click.echo(f"comparison written to {target}/")

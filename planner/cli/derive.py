@@ -25,7 +25,8 @@ def derive_command(instance: str, out: str, without: tuple[str, ...], force: boo
 
     check_out_dir(out, instance=instance, force=force)
     derived = derive(load_instance(instance), frozenset(without))
-    target = prepare_out_dir(out, instance=instance, force=force)
+    names = [f"{name}.csv" for name in derived.tables()]
+    target = prepare_out_dir(out, names, instance=instance, force=force)
     for name, frame in derived.tables().items():
         write_csv(frame.assign(**{c: frame[c].map(";".join) for c in frame.columns
                                   if frame[c].map(lambda v: isinstance(v, tuple)).any()}),

@@ -67,7 +67,9 @@ def _write(target: Path, contents: dict[str, bytes], plan_folder: bool, instance
     """Write the made files, then (into a plan folder) its reports again."""
     from planner.reports.writer import write_atomic, write_files
     from planner.results.folder import PlanFiles
+    from planner.results.outdir import record_written
 
+    record_written(target, contents)  # into a plan folder: the names are the planner's from now
     written = [write_atomic(target / name, data) for name, data in contents.items()]
     if plan_folder:
         written += write_files(PlanFiles.read(target, instance=instance), target)

@@ -51,7 +51,8 @@ class FiniteFloat(click.FloatRange):
 @click.command()
 @click.argument("instance", type=click.Path())
 @click.option("--out", "out", type=click.Path(), default=None,
-              help="Plan folder to write (replaced whole, if empty or a plan folder). "
+              help="Plan folder to write (if empty or a plan folder: the planner's files "
+                   "are replaced, files you added kept). "
                    "Default: out/<instance name, made safe>.")
 @click.option("--time-limit", type=FiniteFloat(min=0), default=None, help="Seconds.")
 @click.option("--gap", type=FiniteFloat(min=0, max=1), default=1e-6, show_default=True,

@@ -12,6 +12,7 @@ from planner.data.instance import load_instance
 from planner.results.outdir import PLAN_MARKER, SWEEP_MARKER, check_out_dir, prepare_out_dir
 
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a command ended by SIGTERM
+PARETO_FILES = ("pareto.csv", "pareto.svg")
 
 
 @click.command()
@@ -58,9 +59,9 @@ def pareto(instance: str, out: str, points: int) -> None:
     """Trace spend against QALYs (ε-constraint) and mark the plan chosen at the £/QALY."""
     from planner.analysis.pareto import pareto_chart, pareto_front
 
-    check_out_dir(out, instance=instance, forceable=False)
+    check_out_dir(out, instance=instance, forceable=False, writes=PARETO_FILES)
     front = pareto_front(load_instance(instance), points=points)
-    target = prepare_out_dir(out, instance=instance, forceable=False)
+    target = prepare_out_dir(out, PARETO_FILES, instance=instance, forceable=False)
     write_csv(front, target / "pareto.csv")
     pareto_chart(front, target / "pareto.svg")
     click.echo(f"{int((~front['chosen']).sum())} non-dominated plans written to "

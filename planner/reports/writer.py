@@ -7,8 +7,6 @@ made from the folder's files only, so the same files give byte-identical reports
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 from planner.data.instance import Instance
@@ -16,6 +14,7 @@ from planner.reports import html, markdown, xlsx
 from planner.reports.html import render_html
 from planner.reports.markdown import render_markdown
 from planner.results.folder import PlanFiles
+from planner.results.outdir import record_written, write_atomic
 
 __all__ = ["REPORT_FILES", "render_html", "render_markdown", "write_atomic", "write_files",
            "write_reports"]
@@ -33,24 +32,13 @@ def write_reports(folder: str | Path, instance: Instance | None = None,
 
 def write_files(files: PlanFiles, target: Path) -> list[Path]:
     """Write the three reports of ``files`` into the folder ``target``. Each is written to a
-    temporary name and renamed into place, so a reader never sees half a report."""
+    temporary name and renamed into place, so a reader never sees half a report. Into a plan
+    folder their names are recorded in its marker first (a user's own report.html is refused)."""
     target.mkdir(parents=True, exist_ok=True)
     # looked up on their modules at each call, so a test patching one view reaches it here
     makers = {"report.html": lambda: html.render_html(files).encode("utf-8"),
               "summary.md": lambda: markdown.render_markdown(files).encode("utf-8"),
               "plan.xlsx": lambda: xlsx.plan_workbook_bytes(files)}
     contents = {name: makers[name]() for name in REPORT_FILES}  # all made before any is written
+    record_written(target, contents)
     return [write_atomic(target / name, data) for name, data in contents.items()]
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a hidden temporary file beside ``path`` (usual permissions), then rename it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path

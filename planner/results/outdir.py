@@ -17,6 +17,18 @@ Plan folders are written by :meth:`planner.results.plan.Plan.to_dir` through a s
 target; :func:`locked` serialises writers of one target and :func:`clean_stale` removes staging
 left by writers that died (SIGKILL, power cut), identified by this planner's prefix and a dead
 pid or an old age.
+
+The planner replaces only what it wrote. The marker holds, below its sentence, the names the
+planner wrote into the folder (its format: :mod:`planner.results.marker`); every writer into a
+plan folder records its names through :func:`record_written` (or :func:`prepare_out_dir`)
+*before* writing them, and ``to_dir`` lists its staging folder. A marker without that list (an
+older planner's) counts :data:`KNOWN_FILES` as the planner's. Everything else in a plan folder is
+the user's (:func:`entries_to_keep`): :func:`replace_dir` hard-links it into the new folder
+before the swap (a copy where links fail), so it is never only in a staging or old copy, and a
+writer killed between the swap's two renames leaves the target missing, so :func:`clean_stale`
+puts the old copy back. A user's entry with a name the command writes is refused by
+:func:`check_out_dir` (``writes``) and :func:`record_written`, never overwritten. A folder
+without a marker is still replaced whole with ``force`` (the refusal without it lists its files).
 """
 
 from __future__ import annotations
@@ -33,14 +45,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from planner.errors import InputError, OutputError, Problem
+from planner.results.marker import (  # noqa: F401 - the marker's names, for every writer
+    KNOWN_FILES,
+    MANIFEST_HEADER,
+    MARKER_TEXT,
+    PLAN_FILES,
+    PLAN_MARKER,
+    carry,
+    entries_to_keep,
+    kept_message,
+    listing,
+    write_atomic,
+    write_marker,
+    written_names,
+)
 
-PLAN_MARKER = ".planner-plan"
-MARKER_TEXT = "A plan folder written by planner; 'planner solve --out' may replace it whole.\n"
 SWEEP_MARKER = "sweep.json"
 STAGING_TAG = ".planner-"  # staging, old-copy and lock names: .<target>.planner-<kind>-<pid>-<hex>
 STALE_AGE_S = 24 * 3600  # staging this old is stale even if its pid is alive (pid reuse, NFS)
 SLUG_LIMIT = 80
-_STAGING = re.compile(r"^\.(?P<name>.+)\.planner-(?:staging|old)-(?P<pid>\d+)-[0-9a-f]+$")
+_STAGING = re.compile(r"^\.(?P<name>.+)\.planner-(?P<kind>staging|old)-(?P<pid>\d+)-[0-9a-f]+$")
 
 
 def slug(name: str) -> str:
@@ -87,12 +111,15 @@ def _protected(instance: str | Path | None) -> list[tuple[Path, str]]:
 
 def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force: bool = False,
                   label: str = "--out", owned_by: Iterable[str] = (PLAN_MARKER,),
-                  empty_only: bool = False, forceable: bool = True) -> Path:
+                  empty_only: bool = False, forceable: bool = True,
+                  writes: Iterable[str] = ()) -> Path:
     """Refuse an output folder the planner must not replace or write into (see module doc).
 
     ``owned_by``: file names whose presence proves the folder is this planner's; ``empty_only``
     (``planner new``): only a missing or empty folder will do; ``forceable`` False: the command
-    has no --force, so the fix does not offer it. Returns the path unchanged."""
+    has no --force, so the fix does not offer it; ``writes``: the names the command will write,
+    refused when the user put an entry of that name into a plan folder (even with ``force``: the
+    planner knows it is theirs). Returns the path unchanged."""
     target = Path(path)
     if str(path) == "" or "\0" in str(path):
         raise OutputError(label, path, "is not a usable path.", "Give a folder name.")
@@ -115,10 +142,11 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
         owned = any(name in names for name in owned_by)
         if names and not owned and not force:
             raise OutputError(label, path, f"holds {len(names)} file(s) that are not a plan this "
-                              "planner wrote, and would be replaced.",
+                              f"planner wrote ({listing(names)}), and would be replaced.",
                               "Choose a new or empty folder, or add --force if you mean to "
                               "replace it (e.g. a plan folder from an older planner)."
                               if forceable else "Choose a new or empty folder.")
+        check_clashes(target, writes, label, path)
         probe_writable(target, label, path, may_vanish=True)
     probe_writable(_existing_parent(target, label, path), label, path)
     return target
@@ -227,41 +255,106 @@ def _alive(pid: int) -> bool:
 
 def clean_stale(target: Path) -> list[Path]:
     """Remove staging and old copies of ``target`` left by writers that died: this planner's
-    names only, and only when their pid is dead or they are a day old. Returns those removed."""
-    removed = []
+    names only, and only when their pid is dead or they are a day old. Returns those removed.
+
+    Call under :func:`locked`, so no writer of ``target`` is between the two renames of
+    :func:`replace_dir`: a missing ``target`` beside an old copy of a plan folder means one was
+    stopped there (killed, or interrupted where it could not put it back). That old copy holds
+    the user's entries, so it is put back in place rather than removed."""
+    found: list[tuple[Path, str, float, bool]] = []
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(target.parent):
             match = _STAGING.match(entry.name)
             if not match or match["name"] != target.name:
                 continue
             try:
-                old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AGE_S
+                mtime = entry.stat(follow_symlinks=False).st_mtime
             except FileNotFoundError:
                 continue
-            if old or not _alive(int(match["pid"])):
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(Path(entry.path))
+            stale = time.time() - mtime > STALE_AGE_S or not _alive(int(match["pid"]))
+            found.append((Path(entry.path), match["kind"], mtime, stale))
+    olds = [(mtime, path) for path, kind, mtime, _ in found
+            if kind == "old" and (path / PLAN_MARKER).exists()]
+    if olds and not (target.is_symlink() or target.exists()):
+        back = max(olds)[1]
+        os.replace(back, target)
+        found = [item for item in found if item[0] != back]
+    removed = [path for path, _, _, stale in found if stale]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
     return removed
 
 
-def replace_dir(staging: Path, target: Path) -> None:
-    """Put ``staging`` in place of ``target`` (call under :func:`locked`): move the old plan
-    aside, rename the new one in, delete the old one."""
-    if target.is_symlink() or target.exists():
-        old = staging_name(target, "old")
-        os.replace(target, old)
+def replace_dir(staging: Path, target: Path) -> list[str]:
+    """Put ``staging`` in place of ``target`` (call under :func:`locked`, after
+    :func:`clean_stale` and :func:`check_out_dir` with the staged names): hard-link the user's
+    entries of ``target`` (:func:`entries_to_keep`) into ``staging``, move the old plan aside,
+    rename the new one in, delete the old one. Returns the names kept.
+
+    A user's entry is never only in a folder :func:`clean_stale` removes: until the first rename
+    it is in ``target`` (staging holds links), after the second in the new ``target``; a failure
+    between the two puts the old folder back, and a death there leaves ``target`` missing, so
+    the next writer's :func:`clean_stale` puts it back."""
+    if not (target.is_symlink() or target.exists()):
         os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+        return []
+    kept = entries_to_keep(target)
+    for name in kept:
+        carry(target / name, staging / name)
+    old = staging_name(target, "old")
+    os.replace(target, old)
+    try:
         os.replace(staging, target)
+    except BaseException:  # Ctrl-C or an error between the renames: the old folder goes back
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return kept
 
 
-def prepare_out_dir(path: str | Path, **rules) -> Path:
+def prepare_out_dir(path: str | Path, names: Iterable[str] = (), **rules) -> Path:
     """Check ``path`` by :func:`check_out_dir`'s ``rules``, create it and mark it as this
-    planner's, for commands that write files into a folder (derive, pareto, compare, report)."""
-    target = check_out_dir(path, **rules)
-    target.mkdir(parents=True, exist_ok=True)
-    marker = target / PLAN_MARKER
-    if not marker.exists():
-        marker.write_text(MARKER_TEXT, encoding="utf-8")
+    planner's with ``names`` recorded (:func:`record_written`), for commands that write files into
+    a folder (derive, pareto, compare, report, risk, stress)."""
+    names = list(names)
+    target = check_out_dir(path, writes=names, **rules)
+    record_written(target, names, create=True, label=rules.get("label", "--out"))
     return target
+
+
+def check_clashes(target: Path, writes: Iterable[str], label: str, path: object) -> None:
+    """Refuse to write names the user put into the plan folder ``target``: theirs, not ours."""
+    clash = sorted(set(entries_to_keep(target)) & set(writes))
+    if clash:
+        raise OutputError(label, path, f"holds {listing(clash)}, which you added and the planner "
+                          "would overwrite.", "Rename or move it out of the folder, then run "
+                          "again (--force does not change this).")
+
+
+def record_written(folder: Path, names: Iterable[str], *, create: bool = False,
+                   label: str = "--out") -> None:
+    """Record ``names`` in the marker of the plan folder ``folder``: every writer into a plan
+    folder calls this *before* writing them, so a writer killed mid-write leaves nothing a later
+    replace takes for the user's. Under :func:`locked` (after :func:`clean_stale`) the marker is
+    read, the names added and the marker renamed back, so concurrent writers lose no name.
+
+    A folder without a marker is no plan folder: nothing is recorded, unless ``create`` (a
+    folder :func:`check_out_dir` allowed), which makes it and marks it with ``names``. A name
+    the user put into the folder is refused (:func:`check_clashes`), nothing written."""
+    folder, names = Path(folder), frozenset(names)
+    if not create and not (folder / PLAN_MARKER).is_file():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with locked(folder):
+        clean_stale(folder)
+        written = written_names(folder)
+        if written is None:
+            if create:
+                folder.mkdir(exist_ok=True)
+                write_marker(folder, names)
+            return
+        check_clashes(folder, names, label, folder)
+        if not names <= written:
+            write_marker(folder, written | names)
+
+

@@ -7,7 +7,9 @@ the plan *says* is exactly what its tables add up to (and what :func:`planner.re
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +30,14 @@ from planner.results.folder import (  # noqa: F401 - the plan folder's reader li
     read_plan_tables,
 )
 from planner.results.outdir import (
-    MARKER_TEXT,
-    PLAN_MARKER,
+    PLAN_FILES,
     check_out_dir,
     clean_stale,
+    kept_message,
     locked,
     make_staging,
     replace_dir,
+    write_marker,
 )
 from planner.rules import DECIMALS, MONEY_DECIMALS, MONEY_FIELDS, Status
 
@@ -140,28 +143,33 @@ class Plan:
         return {name: frame for name, frame in files.items() if frame is not None}
 
     def to_dir(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
-               reports: bool = True, force: bool = False) -> Path:
+               reports: bool = True, force: bool = False,
+               notify: Callable[[str], None] | None = None) -> Path:
         """Write plan.json and the CSV tables atomically: all of them, or nothing.
 
         Files are written to a staging folder beside ``path`` and renamed into place, so an
         interrupted or failed write never leaves a half-written plan. An existing folder at
-        ``path`` is replaced whole only when it is empty or a plan folder (it holds
-        :data:`~planner.results.outdir.PLAN_MARKER`, written here), or with ``force``; never the
-        instance's folder, the current or home folder, or one above them (see
-        :func:`planner.results.outdir.check_out_dir`). Writers of one folder take turns under a lock and
-        the last one wins whole; staging left by a killed writer is removed by the next.
+        ``path`` is replaced only when it is empty or a plan folder (it holds
+        :data:`~planner.results.outdir.PLAN_MARKER`, written here with the names written), or with
+        ``force``; never the instance's folder, the current or home folder, or one above them (see
+        :func:`planner.results.outdir.check_out_dir`). A plan folder's files the planner wrote are
+        replaced; whatever else the user put there is kept, moved into the new folder unchanged
+        (``notify`` is told, default stderr), and a file of theirs with a name the plan writes is
+        refused before anything is written. A folder without the marker, forced, is replaced
+        whole. Writers of one folder take turns under a lock and the last one wins whole; staging
+        left by a killed writer is removed by the next.
         The analyses' tables (:meth:`analysis_tables`) are written when the plan carries them;
         ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
         plan.xlsx and summary.md, made from the files just written (see :mod:`planner.reports.writer`),
         inside the same staging so they too are all or nothing.
         """
         target = Path(path)
-        check_out_dir(target, instance=self.instance.source, force=force)
+        check_out_dir(target, instance=self.instance.source, force=force,
+                      writes=PLAN_FILES | set(extra or {}))
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = make_staging(target)
         try:
             _write_json(self.to_json(), staging / "plan.json")
-            (staging / PLAN_MARKER).write_text(MARKER_TEXT, encoding="utf-8")
             if self.has_solution or self.relaxed:
                 for name in ("contracts", "services", "providers", "levels", "budget"):
                     write_csv(to_the_penny(getattr(self, name)), staging / f"{name}.csv")
@@ -188,14 +196,18 @@ class Plan:
                     raise RuntimeError("no report writer: import planner (its root sets one)")
                 _report_writer(staging, self.instance)
             # --- end reports ---
+            written = os.listdir(staging)
+            write_marker(staging, written)  # the names this plan wrote: all a next one replaces
             with locked(target):
+                clean_stale(target)  # first: a writer killed mid-swap leaves an old copy to put back
                 # checked again under the lock: another writer may have changed the folder
-                check_out_dir(target, instance=self.instance.source, force=force)
-                clean_stale(target)
-                replace_dir(staging, target)
+                check_out_dir(target, instance=self.instance.source, force=force, writes=written)
+                kept = replace_dir(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if kept:
+            (notify or (lambda text: print(text, file=sys.stderr)))(kept_message(target, kept))
         return target
 
 

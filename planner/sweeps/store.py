@@ -19,8 +19,11 @@ import pandas as pd
 
 from planner.data.instance import Instance
 from planner.errors import InputError, Problem
+from planner.results.outdir import record_written
 from planner.sweeps.scenarios import Scenario, SweepFile, sweep_hash, value_columns
 
+#: what a sweep writes into its --out folder
+SWEEP_FILES = ("sweep.json", "rows", "plans", "results.csv", "results.parquet")
 RESULT_COLUMNS = ["status", "objective", "bound", "gap", "spend", "qalys", "net_benefit",
                   "levels_used", "contracts", "contracts_changed", "wall_s", "rebuilt", "message"]
 
@@ -44,6 +47,7 @@ def resume(out: Path, spec: SweepFile, instance: Instance, items: list[Scenario]
            ) -> dict[str, dict[str, Any]]:
     """Rows already finished in ``out`` (after checking they belong to this very sweep)."""
     out.mkdir(parents=True, exist_ok=True)
+    record_written(out, SWEEP_FILES)  # a plan folder as --out: these names are the planner's
     marker = out / "sweep.json"
     identity = {"sweep_sha256": sweep_hash(spec, instance), "instance": instance.name}
     if marker.is_file():

@@ -2,9 +2,10 @@
 
 A wrong --out must be an exit 2 with a reason *before* solving, and must never cost a file: the
 instance's folder, the current folder, a folder of documents, a file given as a folder. Folders
-the planner wrote (they hold .planner-plan) may be replaced; --force replaces others but never
-the instance or a folder above it. Plan folders are read back by one reader with the writer's
-types, so ids such as 007, 100, NA and =x compare as themselves.
+the planner wrote (they hold .planner-plan) may be replaced, keeping what the user added there;
+--force replaces others whole but never the instance or a folder above it. Plan folders are read
+back by one reader with the writer's types, so ids such as 007, 100, NA and =x compare as
+themselves.
 """
 
 from __future__ import annotations
@@ -111,15 +112,17 @@ def test_out_refuses_a_file(area: Path, tmp_path: Path) -> None:
     assert readme.read_text() == "keep me"
 
 
-def test_a_plan_folder_is_replaced_whole_and_marked(area: Path, tmp_path: Path) -> None:
+def test_a_plan_folder_is_replaced_and_marked_keeping_what_the_user_added(area: Path,
+                                                                         tmp_path: Path) -> None:
     out = tmp_path / "plan"
     out.mkdir()  # empty: fine
     assert run_cli("solve", str(area), "--out", str(out), "--no-marginal").returncode == 0
     assert (out / MARKER).is_file()
-    (out / "stray.csv").write_text("x")  # the planner's folder: replaced whole next time
+    (out / "stray.csv").write_text("x")  # not a file the planner wrote: kept
     again = run_cli("solve", str(area), "--out", str(out), "--no-marginal")
     assert again.returncode == 0, again.stderr
-    assert not (out / "stray.csv").exists() and (out / "plan.json").is_file()
+    assert "kept 1 entry you added" in again.stderr and "stray.csv" in again.stderr
+    assert (out / "stray.csv").read_text() == "x" and (out / "plan.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my-area", "plan"]  # no debris
 
 
