@@ -1,494 +1,112 @@
-"""A greedy, status-quo-based MIP start: levels, contracts and providers, for HiGHS to complete.
+"""The MIP start: the greedy plan's binaries (:mod:`formulations.greedy`), fitted so that HiGHS
+accepts them.
 
-Why: at region and England scale HiGHS's LP bound is within a fraction of a per cent of the
-optimum, but its own heuristics take minutes to find any plan at all (none in 10 minutes at
-England scale). Given a reasonable set of binaries, HiGHS fixes them, solves the remaining LP
-for the volumes and, if that is feasible, starts branch and bound with a plan in hand, so a 1 %
-gap is often proven at the root.
+Why: at region and England scale HiGHS's own heuristics take a long time to find any plan (none
+in 10 minutes at England scale; 48 s at region scale). Given the binaries, HiGHS fixes them,
+solves the remaining LP for the volumes and, if that is feasible, starts branch and bound with a
+plan in hand.
 
-The start is only a hint. It never changes the model or its optimum: if the LP with these
-binaries fixed is infeasible (a budget it misses, a bed-day limit it overlooks), HiGHS discards
-it and solves as without it.
+The start is only a hint. It never changes the model or its optimum, and a start that is
+infeasible is discarded by HiGHS without a word (its log says "Infeasible" once, at the top).
+Until December 2026 that happened on most shipped instances: the greedy plan overspent the
+PCT's budget by £3m, and at region scale left 16 mandatory services without a level. Two fits,
+each measured in docs/performance.md, make it a start HiGHS keeps:
 
-The heuristic:
+1. **The budget.** If the plan's first-year spend (:meth:`Greedy.spend`) exceeds the smallest
+   year's budget, the heuristic runs again with each £ of spend priced at 1 + μ against the value
+   of health (a Lagrange multiplier on the budget row), μ found by doubling and then bisection:
+   the smallest μ tried whose plan fits (at most :data:`BUDGET_RUNS` runs of the heuristic).
+2. **Services it could not plan.** A mandatory service the heuristic found no plan for, at any
+   level, is left out of the start: its levels and contracts, the providers that could serve it
+   (where the plan does not already use them), and the levels and contracts of every service
+   those providers offer. HiGHS then completes the start by a small
+   search over what was left out (``setSolution`` with some values: HiGHS's
+   ``mip_max_start_nodes``), instead of rejecting it.
 
-1. per service and eligible level, rank the eligible contracts by £ per episode (price − λ ×
-   QALYs per episode, plus the contract's transaction and set-up costs spread over the volume it
-   can take) and let them in that order until capacity covers demand with the service's headroom
-   (at least its minimum number of providers, each able to take its minimum share; then the best
-   quality providers left until any average-quality floor is met); allocate the volume cheapest
-   first;
-2. choose each service's level: the cheapest such plan plus the level's risk cost, services with
-   most to lose first, while a level has commissioning capacity; a non-mandatory service only if
-   its plan is worth more than it costs;
-3. keep incumbents the plan would drop where letting them contracts costs less than their exit
-   cost; let more of a provider's contracts where those let could not pay its minimum income;
-4. repair the allocation: move volume off hospitals it overfills (bed-days) onto contracts with
-   room, and onto providers short of their minimum income from those with income to spare;
-   what cannot be repaired is re-planned (overfull hospitals held to status-quo shares of their
-   bed-days, unpayable providers left out).
-
-The planned volumes are a witness that the binaries admit a feasible plan (up to the budget,
-which is not checked), which is why HiGHS usually accepts the start. At region scale it is within
-about 1 % of the optimum; at England scale within a few per cent (docs/performance.md).
+What remains unchecked (pooled local-authority money, a multi-year window, notice costs) can still
+make HiGHS reject the start; it then solves as without it.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
 import pyomo.environ as pyo
 
+from formulations.costs import one_off_cost_terms
+from formulations.greedy import Greedy, LevelPlan
 from formulations.model_data import ModelData
+from planner.rules import Family
 
 START_ATTRIBUTE = "_mip_start"
 """Attribute of a Pyomo model holding [(VarData, value)], a MIP start passed to HiGHS on the first
 transfer (:mod:`planner.solver.highs` reads it); absent or empty: no start."""
 
-
-@dataclass
-class LevelPlan:
-    """The contracts (rows of derived.contracts) let for a service at one level, and the cost."""
-
-    j: int
-    rows: list[int]
-    cost: float
-    volume: dict[int, float]
+BUDGET_RUNS = 12
+"""Most runs of the heuristic spent fitting the budget (PCT: 0.03 s each; 245 services: ~0.3 s)."""
+FIRST_PRICE = 0.02  # μ first tried: 2p of health forgone per £ over; doubled until the plan fits
+PRICE_PRECISION = 0.1  # bisection stops once μ is known within 10 %
 
 
-def greedy_start(m: pyo.ConcreteModel, d: ModelData) -> list[tuple]:
-    """Start values [(VarData, 0/1)] for y, z and w; the volumes x are left to HiGHS."""
-    planner = _Greedy(d)
-    chosen = planner.plan_services(banned=set())
-    if planner.keep_incumbents(chosen):  # where keeping a provider costs less than its exit
-        chosen = planner.plan_services(banned=planner.banned)
-    for _ in range(6):
-        chosen = planner.settle_incomes(chosen)
-        if not planner.repair(chosen):  # fit the volumes to bed-days and minimum incomes
-            break
-        # what could not be moved: hold overfull hospitals to their status-quo shares, and do
-        # without providers the plan cannot pay their minimum income; then plan again
-        planner.limit_beds({p for p, room in planner.spare.items() if room < -1e-6})
-        planner.banned |= {p for p, room in planner.income_room.items() if room < -1e-6}
-        chosen = planner.plan_services(banned=planner.banned)
-    return planner.values(m, chosen)
+def greedy_start(m: pyo.ConcreteModel, d: ModelData, fit: bool = True) -> list[tuple]:
+    """Start values [(VarData, 0/1)] for y, z and w; the volumes x are left to HiGHS.
+    ``fit`` False: the heuristic's plan as it comes (for ``scripts/bench_start_fit.py``)."""
+    greedy = Greedy(d)
+    chosen = greedy.plan()
+    budget = _smallest_budget(m, d)
+    if budget is not None and fit:
+        one_off = one_off_cost_terms(d)
+        if greedy.spend(chosen, one_off) > budget:
+            greedy, chosen = _within_budget(d, budget, one_off, (greedy, chosen))
+    return _values(greedy, chosen, leave_open=fit)
 
 
-class _Greedy:
-    def __init__(self, d: ModelData):
-        self.d = d
-        derived = d.derived
-        self.on = derived.on
-        contracts = derived.contracts
-        self.services = derived.services.set_index("service")
-        self.providers = derived.providers.set_index("provider")
-        self.provider_of = contracts["provider"].to_numpy()
-        self.service_of = contracts["service"].to_numpy()
-        value = derived.policy.value_per_qaly
-        self.net_price = d.base_price - value * contracts["qaly_per_episode"].to_numpy()
-        self.fixed = contracts["contract_cost"].to_numpy() + contracts["setup"].to_numpy()
-        capacity = d.capacity if self.on("offer_capacity") else np.full(len(contracts), np.nan)
-        self.capacity = np.where(np.isnan(capacity), np.inf, capacity)
-        self.risk = derived.service_levels.loc[d.sl_rows, "risk_cost"].to_numpy()
-        self.levels = derived.levels.set_index("level")
-        self.level_of_y = derived.service_levels.loc[d.sl_rows, "level"].to_numpy()
-        self.quality = d.quality
-        self.use = contracts["capacity_use"].to_numpy()
-        total = self.providers["total_capacity"] if self.on("provider_capacity") else None
-        self.total_capacity = {} if total is None else \
-            {p: float(v) for p, v in total.items() if not np.isnan(v)}
-        self.banned: set[str] = set()
-        self.limited: dict[int, float] = {}
-        self.reserved = self.reserve_beds()
-        self.income_room: dict[str, float] = {}
-        self.spare: dict[str, float] = {}
-        self.rules = self._rules()
-        sl = derived.service_levels.loc[d.sl_rows]
-        growth = sl["growth"].to_numpy()
-        self.sl_demand = sl["level_demand"].to_numpy() * np.maximum(
-            1.0, (1.0 + growth) ** (len(d.years) - 1))
-        self.forced: set[int] = set()
-        self.mandatory = {s: bool(v) for s, v in self.services["mandatory"].items()}
+def _smallest_budget(m: pyo.ConcreteModel, d: ModelData) -> float | None:
+    """The smallest year's budget (£) the model holds, or None without a budget row."""
+    if not d.on(Family.BUDGET) or not hasattr(m, "budget_limit"):
+        return None
+    return min(float(pyo.value(m.budget[t])) for t in d.years)
 
-    def demand(self, j: int) -> float:
-        """The service-level's largest demand over the horizon."""
-        return self.sl_demand[j]
 
-    def rule(self, s: str, name: str, family: str, default: float) -> float:
-        return self.rules[(s, name)] if self.on(family) else default
-
-    def _rules(self) -> dict[tuple[str, str], float]:
-        """The choice and quality rules of each service, as floats (blank: no rule)."""
-        defaults = {"min_share": 0.0, "min_providers": 1.0, "max_providers": math.inf,
-                    "min_avg_quality": 0.0, "choice_headroom": 0.0}
-        out = {}
-        for name, default in defaults.items():
-            for s, value in self.services[name].items():
-                out[(s, name)] = default if value is None or pd.isna(value) else float(value)
-        return out
-
-    def plan_level(self, s: str, j: int, banned: set[str]) -> LevelPlan | None:
-        """Cheapest contracts covering the service at level j, or None if they cannot."""
-        demand = self.demand(j)
-        share = self.rule(s, "min_share", "min_share", 0.0)
-        least = self.rule(s, "min_providers", "min_providers", 1.0)
-        most = self.rule(s, "max_providers", "max_providers", math.inf)
-        floor = self.rule(s, "min_avg_quality", "avg_quality", 0.0)
-        headroom = 1.0 + self.rule(s, "choice_headroom", "headroom", 0.0)
-        take = self.candidates(j, banned, demand, share)
-        ranked = self.ranked(take)
-        picked: list[int] = []
-        covered = contracted = 0.0
-        for c in ranked:
-            if covered >= demand and contracted >= demand * headroom \
-                    and len(picked) >= least and c not in self.forced:
+def _within_budget(d: ModelData, budget: float, one_off: tuple,
+                   over: tuple[Greedy, dict[str, LevelPlan]]) -> tuple[Greedy, dict[str, LevelPlan]]:
+    """The plan at the smallest budget price μ tried whose spend fits ``budget``: μ doubled from
+    :data:`FIRST_PRICE` until a plan fits, then bisected. If none fits (mandatory services alone
+    overspend), the plan of the largest μ tried: the cheapest the heuristic found."""
+    low, high, fit, last, price = 0.0, None, None, over, FIRST_PRICE
+    for _ in range(BUDGET_RUNS):
+        greedy = Greedy(d, budget_price=price)
+        chosen = greedy.plan()
+        if greedy.spend(chosen, one_off) <= budget:
+            high, fit = price, (greedy, chosen)
+            if high - low <= PRICE_PRECISION * high:
                 break
-            picked.append(c)
-            covered += take[c]
-            contracted += min(self.capacity[c], demand * headroom)
-        if covered < demand - 1e-6 or contracted < demand * headroom - 1e-6:
-            return None
-        volume = self.allocate(picked, take, demand, share, floor > 0)
-        for c in sorted(set(take) - set(picked), key=lambda c: (-self.quality[c], c)):
-            if floor <= 0 or self.mean_quality(volume) >= floor - 1e-9:
-                break
-            picked.append(c)  # raise the average quality with the best providers left
-            volume = self.allocate(picked, take, demand, share, True)
-        if len(picked) < least or len(picked) > most or (
-                floor > 0 and self.mean_quality(volume) < floor - 1e-9):
-            return None
-        cost = sum(self.net_price[c] * v + self.fixed[c] for c, v in volume.items()) + self.risk[j]
-        return LevelPlan(j, picked, float(cost), volume)
+        else:
+            low, last = price, (greedy, chosen)
+        price = price * 2 if high is None else (low + high) / 2
+    return fit or last
 
-    def candidates(self, j: int, banned: set[str], demand: float, share: float
-                   ) -> dict[int, float]:
-        """{contract: the most it can take} of level j's contracts whose provider is not banned
-        and whose room reaches the min_share (vectorised: England has 10,000 levels here)."""
-        c = np.asarray(self.d.by_y.get(j, ()), dtype=np.int64)
-        if banned and len(c):  # set lookups: np.isin sorts, which costs more at this size
-            c = c[np.fromiter((p not in banned for p in self.provider_of[c]), bool, len(c))]
-        room = np.array([self.bed_room(int(k)) for k in c]) if self.limited \
-            else np.full(len(c), math.inf)
-        capacity = self.capacity[c]
-        fits = np.minimum(capacity, room) >= max(share * demand - 1e-9, 1e-9)
-        c = c[fits]
-        take = np.minimum(np.minimum(capacity[fits], demand), room[fits])
-        return dict(zip(c.tolist(), take.tolist()))
 
-    def ranked(self, take: dict[int, float]) -> list[int]:
-        """The contracts of ``take``: forced ones first, then by net £ per episode taken
-        (price less QALY value, plus fixed costs spread over the volume), then by row."""
-        c = np.fromiter(take, dtype=np.int64, count=len(take))
-        volume = np.fromiter(take.values(), dtype=np.float64, count=len(take))
-        per_episode = self.net_price[c] + self.fixed[c] / volume
-        unforced = np.fromiter((k not in self.forced for k in take), bool, len(c)) \
-            if self.forced else np.ones(len(c), bool)
-        return c[np.lexsort((c, per_episode, unforced))].tolist()
-
-    def bed_room(self, c: int) -> float:
-        """Episodes of contract c its provider's bed-days allow (only for providers found
-        overfull: elsewhere the offer capacity alone limits it)."""
-        use = self.use[c]
-        return self.limited.get(c, math.inf) / use if use > 0 else math.inf
-
-    def overfull(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Providers whose bed-days (total_capacity) the planned volumes exceed."""
-        return {p for p, used in self.loads(chosen).items()
-                if used > self.total_capacity.get(p, math.inf) + 1e-6}
-
-    def loads(self, chosen: dict[str, LevelPlan]) -> dict[str, float]:
-        load: dict[str, float] = {}
-        for plan in chosen.values():
-            for c, v in plan.volume.items():
-                load[self.provider_of[c]] = load.get(self.provider_of[c], 0.0) + self.use[c] * v
-        return load
-
-    def repair(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Move planned volume, service by service at its chosen level, until every hospital's
-        bed-days hold it and every used provider's minimum income is paid by it: off overfull
-        hospitals onto contracts with beds and capacity to spare, and onto providers short of
-        income from providers with income to spare (letting new contracts where needed).
-        Returns the providers still overfull or short, if any."""
-        load = self.loads(chosen)  # once: per provider it made the repair quadratic
-        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
-        self.income_room = self.incomes_above_minimum(chosen)
-        for p in sorted(p for p, room in self.spare.items() if room < -1e-6):
-            mine = [(s, c) for s, plan in chosen.items() for c in plan.volume
-                    if self.provider_of[c] == p and self.use[c] > 0]
-            for s, c in sorted(mine, key=lambda sc: (-self.use[sc[1]] * chosen[sc[0]].volume[sc[1]],
-                                                      sc[1])):
-                if self.spare[p] >= -1e-6:
-                    break
-                excess = min(chosen[s].volume[c] - self.least(s, chosen[s]),
-                             -self.spare[p] / self.use[c], self.room_to_lose(c))
-                self.move_off(s, c, chosen[s], excess)
-        for p in sorted(p for p, room in self.income_room.items() if room < -1e-6):
-            mine = [int(c) for c in self.d.by_provider[p]
-                    if self.service_of[c] in chosen
-                    and self.d.y_of_contract[c] == chosen[self.service_of[c]].j]
-            for c in sorted(mine, key=lambda c: (-self.d.base_price[c], c)):
-                if self.income_room[p] >= -1e-6:
-                    break
-                s = self.service_of[c]
-                self.move_on(s, c, chosen[s], -self.income_room[p] / self.d.base_price[c])
-        return {p for p, room in self.spare.items() if room < -1e-6} | \
-            {p for p, room in self.income_room.items() if room < -1e-6}
-
-    def least(self, s: str, plan: LevelPlan) -> float:
-        """Episodes a let contract must keep: the service's minimum share."""
-        return self.rule(s, "min_share", "min_share", 0.0) * self.demand(plan.j)
-
-    def room_to_lose(self, c: int) -> float:
-        """Episodes contract c may lose before its provider falls below its minimum income."""
-        room = self.income_room.get(self.provider_of[c], math.inf)
-        return room / self.d.base_price[c] if self.d.base_price[c] > 0 else math.inf
-
-    def room_to_take(self, c: int, plan: LevelPlan) -> float:
-        """Episodes contract c may gain: its offer capacity and its provider's free bed-days."""
-        beds = self.spare.get(self.provider_of[c], math.inf) / self.use[c] \
-            if self.use[c] > 0 else math.inf
-        return min(self.capacity[c] - plan.volume.get(c, 0.0), beds)
-
-    def can_let(self, s: str, k: int, plan: LevelPlan, amount: float) -> bool:
-        """Whether contract k may take ``amount`` episodes (letting it if it is not let yet)."""
-        if k in plan.volume:
-            return True
-        q = self.provider_of[k]
-        if q not in self.income_room and self.on("min_income") \
-                and self.providers.at[q, "min_income"] > 0:
-            return False  # would bring in a provider whose minimum income no plan pays yet
-        most = self.rule(s, "max_providers", "max_providers", math.inf)
-        return amount >= self.least(s, plan) and len(plan.rows) + 1 <= most
-
-    def move_off(self, s: str, c: int, plan: LevelPlan, excess: float) -> None:
-        """Move up to ``excess`` episodes from contract c to the cheapest contracts with room."""
-        floor = self.rule(s, "min_avg_quality", "avg_quality", 0.0)
-        for k in sorted((int(k) for k in self.d.by_y.get(plan.j, ())
-                         if int(k) != c and self.provider_of[k] not in self.banned
-                         and self.quality[k] >= floor), key=lambda k: (self.net_price[k], k)):
-            if excess <= 1e-9:
-                break
-            amount = min(self.room_to_take(k, plan), excess)
-            if amount > 1e-9 and self.can_let(s, k, plan, amount):
-                self.shift(plan, c, k, amount)
-                excess -= amount
-
-    def move_on(self, s: str, c: int, plan: LevelPlan, wanted: float) -> None:
-        """Move up to ``wanted`` episodes onto contract c from the dearest contracts that can
-        spare them (keeping their minimum shares and their providers' minimum incomes)."""
-        wanted = min(wanted, self.room_to_take(c, plan))
-        if wanted <= 1e-9 or not self.can_let(s, c, plan, wanted):
-            return
-        for k in sorted((k for k in plan.volume if k != c),
-                        key=lambda k: (-self.net_price[k], k)):
-            if wanted <= 1e-9:
-                break
-            amount = min(plan.volume[k] - self.least(s, plan), self.room_to_lose(k), wanted)
-            if amount > 1e-9:
-                self.shift(plan, k, c, amount)
-                wanted -= amount
-
-    def shift(self, plan: LevelPlan, c: int, k: int, amount: float) -> None:
-        """Move ``amount`` episodes from contract c to contract k, keeping the books."""
-        if k not in plan.volume:
-            plan.rows.append(k)
-            plan.volume[k] = 0.0
-        plan.volume[c] -= amount
-        plan.volume[k] += amount
-        for contract, sign in ((c, 1.0), (k, -1.0)):
-            p = self.provider_of[contract]
-            if p in self.spare:
-                self.spare[p] += sign * amount * self.use[contract]
-            if p in self.income_room:
-                self.income_room[p] -= sign * amount * self.d.base_price[contract]
-
-    def limit_beds(self, providers: set[str]) -> None:
-        """From now on, share these providers' bed-days among their services as the status
-        quo does (see reserve_beds): the status quo fits, so its shares do."""
-        for p in providers:
-            for c in self.d.by_provider[p]:
-                if int(c) in self.reserved:
-                    self.limited[int(c)] = self.reserved[int(c)]
-
-    def mean_quality(self, volume: dict[int, float]) -> float:
-        total = sum(volume.values())
-        return sum(self.quality[c] * v for c, v in volume.items()) / total if total > 0 else 0.0
-
-    def allocate(self, rows: list[int], take: dict[int, float], demand: float, share: float,
-                 by_quality: bool) -> dict[int, float]:
-        """Volumes: each contract's minimum share, the rest cheapest (or best quality) first."""
-        volume = {c: share * demand for c in rows}
-        left = demand - sum(volume.values())
-        key = (lambda c: (-self.quality[c], c)) if by_quality else \
-            (lambda c: (self.net_price[c], c))
-        for c in sorted(rows, key=key):
-            extra = max(min(take[c] - volume[c], left), 0.0)
-            volume[c] += extra
-            left -= extra
-        return volume
-
-    def plan_services(self, banned: set[str]) -> dict[str, LevelPlan]:
-        """A level plan per service: most regret first, within each level's max_services."""
-        options: dict[str, list[LevelPlan]] = {}
-        for s, ys in self.d.y_by_service.items():
-            plans = [p for p in (self.plan_level(s, int(j), banned) for j in ys) if p]
-            mandatory = self.mandatory[s] and self.on("mandatory")
-            if not mandatory:
-                plans = [p for p in plans if p.cost < 0]
-            options[s] = sorted(plans, key=lambda p: (p.cost, p.j))
-
-        def regret(s: str) -> float:
-            plans = options[s]
-            return plans[1].cost - plans[0].cost if len(plans) > 1 else math.inf
-
-        room = {lv: self.levels.at[lv, "max_services"] for lv in self.levels.index
-                if self.on("max_services") and not np.isnan(self.levels.at[lv, "max_services"])}
-        chosen: dict[str, LevelPlan] = {}
-        for s in sorted((s for s in options if options[s]), key=lambda s: (-regret(s), s)):
-            for plan in options[s]:
-                level = self.level_of_y[plan.j]
-                if room.get(level, 1) >= 1:
-                    room[level] = room.get(level, math.inf) - 1
-                    chosen[s] = plan
-                    break
-        return chosen
-
-    def reserve_beds(self) -> dict[int, float]:
-        """Each provider's bed-days shared among its services in proportion to their status-quo
-        bed-day use (or, with no status quo, their capacity)."""
-        contracts = self.d.derived.contracts
-        incumbent = contracts["incumbent_volume"].to_numpy()
-        basis = np.where(incumbent > 0, incumbent,
-                         np.minimum(self.capacity, self.d.base_demand) * 1e-3)
-        weight = self.use * basis
-        reserved: dict[int, float] = {}
-        for p, rows in self.d.by_provider.items():
-            total = self.total_capacity.get(p)
-            if total is None:
-                continue
-            offers: dict[str, float] = {}  # one weight per offer: its levels' contracts share it
-            for c in rows:
-                offers[self.service_of[c]] = max(offers.get(self.service_of[c], 0.0), weight[c])
-            whole = sum(offers.values())
-            for c in rows:
-                if self.use[c] > 0:
-                    reserved[int(c)] = total * offers[self.service_of[c]] / whole \
-                        if whole > 0 else 0.0
-        return reserved
-
-    def secure_income(self, p: str, chosen: dict[str, LevelPlan]) -> None:
-        """Let more of provider p's contracts (at its services' chosen levels, most income
-        first) until they could pay its minimum income; if even all cannot, do not use p."""
-        need = self.providers.at[p, "min_income"]
-        income = 0.0
-        candidates = []
-        for c in self.d.by_provider[p]:
-            c = int(c)
-            plan = chosen.get(self.service_of[c])
-            if plan is None or self.d.y_of_contract[c] != plan.j:
-                continue
-            most = min(self.capacity[c], self.demand(plan.j), self.bed_room(c)) * self.d.base_price[c]
-            if c in plan.rows or c in self.forced:
-                income += most
-            else:
-                candidates.append((-most, c))
-        for most, c in sorted(candidates):
-            if income >= need - 1e-6:
-                break
-            self.forced.add(c)
-            income -= most
-        if income < need - 1e-6:
-            self.banned.add(p)
-            self.forced -= {int(c) for c in self.d.by_provider[p]}
-
-    def keep_incumbents(self, chosen: dict[str, LevelPlan]) -> bool:
-        """Let contracts of incumbents the plan drops, where that costs less than their exit
-        cost: the contracts' fixed costs, enough of them to pay any minimum income (the volume
-        itself is moved onto them by repair)."""
-        if "exit_cost" not in self.providers:
-            return False
-        used = {self.provider_of[c] for plan in chosen.values() for c in plan.rows}
-        kept = False
-        for p in sorted(self.d.w_of):
-            exit_cost = float(self.providers.at[p, "exit_cost"] or 0.0)
-            if p in used or p in self.banned or not self.providers.at[p, "incumbent"] \
-                    or exit_cost <= 0:
-                continue
-            need = self.providers.at[p, "min_income"] if self.on("min_income") else 0.0
-            options = []
-            for c in self.d.by_provider[p]:
-                plan = chosen.get(self.service_of[c])
-                if plan is not None and self.d.y_of_contract[c] == plan.j:
-                    most = min(self.capacity[c], self.demand(plan.j), self.bed_room(c))
-                    options.append((self.fixed[c] / max(most * self.d.base_price[c], 1e-9),
-                                    int(c), most * self.d.base_price[c]))
-            picks, income, fixed = [], 0.0, 0.0
-            for _ratio, c, most in sorted(options):
-                if picks and income >= need - 1e-6:
-                    break
-                picks.append(c)
-                income += most
-                fixed += self.fixed[c]
-            if picks and income >= need - 1e-6 and fixed < exit_cost:
-                self.forced |= set(picks)
-                kept = True
-        return kept
-
-    def counts_contracts(self, s: str) -> bool:
-        """Whether the service's rules count its contracts (a contract let with no volume then
-        still serves a purpose)."""
-        return self.rule(s, "min_providers", "min_providers", 1.0) > 1 or \
-            self.rule(s, "choice_headroom", "headroom", 0.0) > 0
-
-    def settle_incomes(self, chosen: dict[str, LevelPlan]) -> dict[str, LevelPlan]:
-        """Re-plan while some provider's contracts cannot pay its minimum income."""
-        for _ in range(6):
-            short = self.short_of_income(chosen)
-            if not short:
-                break
-            for p in sorted(short):
-                self.secure_income(p, chosen)
-            chosen = self.plan_services(banned=self.banned)
-        return chosen
-
-    def incomes_above_minimum(self, chosen: dict[str, LevelPlan]) -> dict[str, float]:
-        """£ of planned income each provider with a minimum income has above it."""
-        if not self.on("min_income"):
-            return {}
-        income: dict[str, float] = {}
-        for plan in chosen.values():
-            for c, v in plan.volume.items():
-                income[self.provider_of[c]] = income.get(self.provider_of[c], 0.0) \
-                    + v * self.d.base_price[c]
-        return {p: value - self.providers.at[p, "min_income"] for p, value in income.items()
-                if self.providers.at[p, "min_income"] > 0}
-
-    def short_of_income(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Providers used whose let contracts could not pay their minimum income in full."""
-        if not self.on("min_income"):
-            return set()
-        most: dict[str, float] = {}
-        for plan in chosen.values():
-            demand = self.demand(plan.j)
-            for c in plan.rows:
-                p = self.provider_of[c]
-                most[p] = most.get(p, 0.0) + min(self.capacity[c], demand) * self.d.base_price[c]
-        return {p for p, income in most.items()
-                if income < self.providers.at[p, "min_income"] - 1e-6}
-
-    def values(self, m: pyo.ConcreteModel, chosen: dict[str, LevelPlan]) -> list[tuple]:
-        """The start: levels chosen, contracts let (those given volume, and any others a
-        service's choice rules count), providers used."""
-        d = self.d
-        let = {c for s, plan in chosen.items() for c in plan.rows
-               if plan.volume.get(c, 0.0) > 1e-9 or self.counts_contracts(s)}
-        used = {self.provider_of[c] for c in let}
-        picked_y = {plan.j for plan in chosen.values()}
-        # the variables by position (ModelData's lists), not by Pyomo index: 80,000 lookups
-        start = [(d.yv[j], float(j in picked_y)) for j in range(len(d.sl_rows))]
-        start += [(d.z(k, t), float(int(c) in let)) for k, c in enumerate(d.z_rows) for t in d.years]
-        start += [(d.w(q, t), float(p in used)) for p, q in d.w_of.items() for t in d.years]
-        return start
+def _values(greedy: Greedy, chosen: dict[str, LevelPlan], leave_open: bool) -> list[tuple]:
+    """The start: levels chosen, contracts let, providers used; leaving out the binaries of
+    mandatory services with no plan (and of the unused providers that could serve them), for
+    HiGHS to complete."""
+    d = greedy.d
+    let, used = greedy.let_and_used(chosen)
+    picked_y = {plan.j for plan in chosen.values()}
+    mandatory = d.on(Family.MANDATORY)
+    unplanned = {s for s in d.y_by_service
+                 if leave_open and mandatory and greedy.mandatory[s] and s not in chosen}
+    open_p = {greedy.provider_of[c] for s in unplanned for j in d.y_by_service[s]
+              for c in d.by_y.get(int(j), ())} - used
+    # and every service those providers offer: one the heuristic dropped (short of its minimum
+    # income) may need other services' contracts, at other levels, to be paid its minimum
+    open_s = unplanned | {greedy.service_of[c] for p in open_p for c in d.by_provider.get(p, ())}
+    open_y = {int(j) for s in open_s for j in d.y_by_service[s]}
+    open_c = {int(c) for j in open_y for c in d.by_y.get(j, ())}
+    open_p |= {greedy.provider_of[c] for c in open_c} - used
+    # the variables by position (ModelData's lists), not by Pyomo index: 80,000 lookups
+    start = [(d.yv[j], float(j in picked_y)) for j in range(len(d.sl_rows)) if j not in open_y]
+    start += [(d.z(k, t), float(int(c) in let)) for k, c in enumerate(d.z_rows)
+              if int(c) not in open_c for t in d.years]
+    start += [(d.w(q, t), float(p in used)) for p, q in d.w_of.items() if p not in open_p
+              for t in d.years]
+    return start
