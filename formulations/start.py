@@ -14,7 +14,8 @@ each measured in docs/performance.md, make it a start HiGHS keeps:
 
 1. **The budget.** If the plan's first-year spend (:meth:`Greedy.spend`) exceeds the smallest
    year's budget, the heuristic runs again with each £ of spend priced at 1 + μ against the value
-   of health (a Lagrange multiplier on the budget row), μ found by doubling and then bisection:
+   of health (a Lagrange multiplier on the budget row), μ found by growing it fourfold from
+   :data:`FIRST_PRICE` and then by bisection:
    the smallest μ tried whose plan fits (at most :data:`BUDGET_RUNS` runs of the heuristic).
 2. **Services it could not plan.** A mandatory service the heuristic found no plan for, at any
    level, is left out of the start: its levels and contracts, the providers that could serve it
@@ -42,7 +43,7 @@ transfer (:mod:`planner.solver.highs` reads it); absent or empty: no start."""
 
 BUDGET_RUNS = 12
 """Most runs of the heuristic spent fitting the budget (PCT: 0.03 s each; 245 services: ~0.3 s)."""
-FIRST_PRICE = 0.02  # μ first tried: 2p of health forgone per £ over; doubled until the plan fits
+FIRST_PRICE = 0.02  # μ first tried: 2p of health forgone per £ over; × 4 until the plan fits
 PRICE_PRECISION = 0.1  # bisection stops once μ is known within 10 %
 
 
@@ -68,8 +69,8 @@ def _smallest_budget(m: pyo.ConcreteModel, d: ModelData) -> float | None:
 
 def _within_budget(d: ModelData, budget: float, one_off: tuple,
                    over: tuple[Greedy, dict[str, LevelPlan]]) -> tuple[Greedy, dict[str, LevelPlan]]:
-    """The plan at the smallest budget price μ tried whose spend fits ``budget``: μ doubled from
-    :data:`FIRST_PRICE` until a plan fits, then bisected. If none fits (mandatory services alone
+    """The plan at the smallest budget price μ tried whose spend fits ``budget``: μ grown fourfold
+    from :data:`FIRST_PRICE` until a plan fits, then bisected. If none fits (mandatory services alone
     overspend), the plan of the largest μ tried: the cheapest the heuristic found."""
     low, high, fit, last, price = 0.0, None, None, over, FIRST_PRICE
     for _ in range(BUDGET_RUNS):
@@ -81,7 +82,7 @@ def _within_budget(d: ModelData, budget: float, one_off: tuple,
                 break
         else:
             low, last = price, (greedy, chosen)
-        price = price * 2 if high is None else (low + high) / 2
+        price = price * 4 if high is None else (low + high) / 2
     return fit or last
 
 

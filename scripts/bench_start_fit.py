@@ -70,13 +70,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default="pct,region")
     parser.add_argument("--work", type=Path, default=Path("/tmp/planner-bench"))
+    parser.add_argument("--time-limit", type=float, help="instead of each case's (s)")
+    parser.add_argument("--arms", default=",".join(ARMS))
     parser.add_argument("--arm", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.arm:
         case = CASES[args.case]
-        print(json.dumps(run_arm(args.folder, case.gap, case.time_limit, args.arm)))
+        print(json.dumps(run_arm(args.folder, case.gap, args.time_limit or case.time_limit,
+                                 args.arm)))
         return
     print(machine())
     print("| case | start | values given | start completed £ | status | objective £ | bound £ "
@@ -86,9 +89,10 @@ def main() -> None:
     for name in args.cases.split(","):
         case = CASES[name]
         folder = instance_dir(case, args.work)
-        for arm in ARMS:
+        for arm in args.arms.split(","):
+            limit = ["--time-limit", str(args.time_limit)] if args.time_limit else []
             out = subprocess.run([sys.executable, __file__, "--arm", arm, "--case", name,
-                                  "--folder", str(folder)], capture_output=True, text=True,
+                                  "--folder", str(folder), *limit], capture_output=True, text=True,
                                  env=env, check=True).stdout.strip().splitlines()[-1]
             r = json.loads(out)
             completed = "rejected" if r["start_values"] and r["start_objective"] is None else \
