@@ -21,14 +21,16 @@ from planner.solver.session import PlanningModel
 PCT_OPTIMUM = 230_411_481.94  # instances/pct, pinned in tests/cli/test_pct.py
 
 
-def completed(instance, fit: bool = True) -> tuple[list, float | None]:
-    """(the start, the objective of the model with the start's values fixed, or None)."""
+def completed(instance, fit: bool = True) -> tuple[dict, float | None]:
+    """(the start as {(variable, index): value}, the objective of the model with the start's
+    values fixed, or None). Names, not VarData: the model goes with the session."""
     session = PlanningModel(instance)
     start = greedy_start(session.model, session.built.data, fit=fit)
     for var, value in start:
         var.fix(value)
     result = session.run()
-    return start, (result.objective if result.has_solution else None)
+    named = {(var.parent_component().name, var.index()): value for var, value in start}
+    return named, (result.objective if result.has_solution else None)
 
 
 @pytest.mark.solver
@@ -77,7 +79,7 @@ def test_a_mandatory_service_the_heuristic_cannot_plan_is_left_for_highs():
     start, objective = completed(inst)
     assert objective == approx(optimum)
     levels = PlanningModel(inst).built.derived.service_levels
-    given = {int(var.index()) for var, _ in start if var.parent_component().name == "y"}
+    given = {int(index) for name, index in start if name == "y"}
     assert given == set(levels.index[levels["service"] == "u"]), "only u's levels are given"
 
 
