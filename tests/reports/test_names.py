@@ -212,6 +212,17 @@ def test_money_is_one_format_without_float_noise() -> None:
     assert money(17_000) == "£17,000"
 
 
+def test_how_much_worse_off_reads_the_same_everywhere() -> None:
+    """unfunded.csv, `planner explain` and alternatives.csv say the rise of the objective in one
+    phrase, never "value for money" (the headline's £ per QALY)."""
+    from planner.formats import worse_off
+
+    tail = ", counting health at £20,000 per QALY against spend and the risk charge"
+    assert worse_off(12_071, 1, 20_000) == "£12,071 a year worse off" + tail
+    assert worse_off(12_071, 5, 20_000) == "£12,071 worse off over the 5 years" + tail
+    assert worse_off(0.2, 1, 20_000) == "no worse off" + tail
+
+
 @pytest.mark.solver
 @pytest.mark.parametrize("plan", ["named_plan", "unnamed_plan"])
 def test_numeric_cells_of_plan_xlsx_are_numbers(plan: str, request: pytest.FixtureRequest) -> None:
