@@ -73,7 +73,8 @@ class Explanation:
             lines.append(f"  income of {names.provider(row.provider)}: {pounds(row.plan)} → "
                          f"{pounds(row.alternative)}")
         for row in self.constraints.itertuples():
-            lines.append(f"  binding only in the {row.binding_in}: {row.constraint} ({row.subject})")
+            lines.append(f"  binding only in the {row.binding_in}: {names.rule(row.constraint)} "
+                         f"({names.subject(row.subject)})")
         return "\n".join(lines)
 
     def _budget_lines(self) -> list[str]:

@@ -192,6 +192,7 @@ def test_health_is_priced_in_pounds_and_a_full_budget_says_where_money_comes_fro
     assert "activity spend: £1,600 → £1,200 (−£400)" in text
     assert "The budget is fully spent in the plan (£1,600)" in text
     assert "extra: −£500" in text and "s: +£100" in text
+    assert "binding only in the plan: Capacity for a service (A/s)" in text  # the rule by name
 
 
 def test_cli_explain_says_how_much_worse_off_in_the_words_unfunded_uses() -> None:
