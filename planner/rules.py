@@ -98,7 +98,7 @@ RULE_NAMES: dict[str, str] = {str(family): name for family, name in {
     Family.MIN_INCOME: "Break-even income",
     Family.BUDGET: "Budget",
     Family.MANAGEMENT_COST: "Management cost cap",
-    Family.MAX_SERVICES: "Services a level can commission",
+    Family.MAX_SERVICES: "Maximum services at a level",
     Family.DELEGATED_BUDGET: "Delegated budget",
     Family.RISK_POOLING: "Risk a level can bear",
     Family.CONFLICTS: "Conflict of interest",
