@@ -60,3 +60,18 @@ def unit_money(value: Any) -> str:
     amount = float(value)
     digits = 2 if abs(amount) >= 1 or amount == 0 else 4
     return (MINUS if amount < 0 and round(abs(amount), digits) > 0 else "") + f"£{abs(amount):,.{digits}f}"
+
+
+def worse_off(change: Any, horizon: int, value_per_qaly: Any) -> str:
+    """How much worse off a plan is, in the words every message uses: "£12,071 a year worse off,
+    counting health at £20,000 per QALY against spend and the risk charge" ("£12,071 worse off
+    over the 5 years" for a multi-year plan; "no worse off" within half a pound). ``change`` is
+    the rise of the objective, which a board must not read as value for money: the headline gives
+    that in £ per QALY, while this is health lost at the £ per QALY set against spend and risk
+    charge saved."""
+    amount = (f"{money(change)} a year worse off" if horizon == 1 else
+              f"{money(change)} worse off over the {horizon} years")
+    if float(change) <= 0.5:
+        amount = "no worse off"
+    return (f"{amount}, counting health at {money(value_per_qaly)} per QALY against spend and the "
+            "risk charge")

@@ -80,6 +80,33 @@ class Family(_Named):
 #: every family name, in the contract's order (``--without`` choices)
 FAMILY_NAMES = tuple(f.value for f in Family)
 
+#: What a board reads for each rule family, in every report and message (ids stay the keys of
+#: marginal_values.csv, diagnosis.json and ``--without``): the one place a family is named.
+#: Shown through :meth:`planner.data.names.Names.rule`; "demand" has no switch but binds and is
+#: relaxed like a rule. A name not here reads as the id in plain words.
+RULE_NAMES: dict[str, str] = {str(family): name for family, name in {
+    Family.MANDATORY: "Mandatory service",
+    "demand": "Demand to be met",
+    Family.OFFER_CAPACITY: "Capacity for a service",
+    Family.PROVIDER_CAPACITY: "Provider's shared capacity",
+    Family.MIN_SHARE: "Minimum share of a contract",
+    Family.MIN_QUALITY: "Minimum quality",
+    Family.AVG_QUALITY: "Average quality",
+    Family.MIN_PROVIDERS: "Minimum number of providers",
+    Family.MAX_PROVIDERS: "Maximum number of providers",
+    Family.HEADROOM: "Spare capacity",
+    Family.MIN_INCOME: "Break-even income",
+    Family.BUDGET: "Budget",
+    Family.MANAGEMENT_COST: "Management cost cap",
+    Family.MAX_SERVICES: "Maximum services at a level",
+    Family.DELEGATED_BUDGET: "Delegated budget",
+    Family.RISK_POOLING: "Risk a level can bear",
+    Family.CONFLICTS: "Conflict of interest",
+    Family.SETTING_TARGETS: "Share of care by setting",
+    Family.FAIR_SHARE: "Fair share of spend",
+    Family.AREA_COVERAGE: "Coverage in each area",
+}.items()}
+
 #: Years of incumbent spend paid as notice on incumbent episodes dropped (T > 1 only): ending a
 #: whole incumbent contract costs half a year of its incumbent spend.
 NOTICE_SHARE = 0.5

@@ -19,7 +19,7 @@ import pyomo.environ as pyo
 from planner.analysis.compare import PlanView, contract_changes
 from planner.data.instance import Instance
 from planner.data.names import Names
-from planner.formats import money
+from planner.formats import worse_off
 from planner.results.plan import Plan
 from planner.solver.highs import SolveOptions
 from planner.solver.session import PlanningModel
@@ -96,8 +96,10 @@ def _material(session: PlanningModel, first) -> None:
 
 
 def describe(changes: pd.DataFrame, optimum: Plan, plan: Plan) -> str:
-    """What an alternative changes, in £ and words: '£2,000 dearer (0.1 %): diabetes_care moves
-    from practice to pct; starts hip_replacement with county_hospital (400 episodes); ...'."""
+    """What an alternative changes, in £ and words: '£2,000 a year worse off, counting health at
+    £20,000 per QALY against spend and the risk charge (0.10% of the best plan's objective):
+    Diabetes care moves from GP practice to PCT level; Hip replacement from County Hospital (400
+    episodes); ...'. The £ is the rise of the objective, not value for money (£ per QALY)."""
     change = plan.objective - optimum.objective
     named = Names.of(optimum.instance)
     parts = []
@@ -115,8 +117,10 @@ def describe(changes: pd.DataFrame, optimum: Plan, plan: Plan) -> str:
     parts += [f"{named.provider(p)} no longer used" for p in sorted(used_a - used_b)]
     parts += [f"{named.provider(p)} newly used" for p in sorted(used_b - used_a)]
     share = change / max(abs(optimum.objective), 1.0)
-    return (f"{money(abs(change))} {'dearer' if change > 0.5 else 'no dearer'} in value for money "
-            f"({share:.2%}): " + "; ".join(parts or ["volumes move between the same contracts"]))
+    config = optimum.instance.config
+    worse = worse_off(change, config.horizon, float(config.policy.value_per_qaly))
+    return (f"{worse[0].upper()}{worse[1:]} ({share:.2%} of the best plan's objective): "
+            + "; ".join(parts or ["volumes move between the same contracts"]))
 
 
 def _episodes(volume: float) -> str:

@@ -26,7 +26,7 @@ import pyomo.environ as pyo
 from formulations import BuiltModel, build
 from formulations.registry import relaxable
 from planner.data.instance import Instance
-from planner.data.names import Names
+from planner.data.names import Names, rule_name
 from planner.derive.prechecks import budget_lower_bound
 from planner.derive.tables import Derived
 from planner.formats import money
@@ -168,7 +168,8 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
         subject = subject_of(built, family, index)
         message = _message(family, subject, value, instance, built.derived)
         if scope == "together":
-            message += f" (Only together with the other {family.name} rows marked together.)"
+            message += (f" (Only together with the other “{rule_name(family.name)}” rows marked "
+                        "together.)")
         rows.append({"constraint": family.name, "subject": subject, "amount": round(value, 6),
                      "unit": family.unit, "alone": scope == "alone", "scope": scope,
                      "exact": result.status is Status.OPTIMAL,
@@ -222,8 +223,9 @@ def _message(family: FamilyRows, subject: str, amount: float, instance: Instance
     if family.name == "max_providers":
         return f"{subject} needs {amount:,.0f} more provider(s) than max_providers allows."
     if family.unit == "£":
-        return f"{family.name} for {subject} must rise by {money(amount)}."
-    return f"{family.name} for {subject} must be relaxed by {amount:,.2f} {family.unit}."
+        return f"{rule_name(family.name)} for {subject} must rise by {money(amount)}."
+    return (f"{rule_name(family.name)} for {subject} must be relaxed by {amount:,.2f} "
+            f"{family.unit}.")
 
 
 def diagnose(instance: Instance, derived: Derived, options: SolveOptions,

@@ -20,7 +20,7 @@ from planner.analysis.diagnosis import FAMILIES, money, subject_of
 from planner.data.instance import Instance
 from planner.data.names import Names
 from planner.errors import InputError, Problem
-from planner.formats import number, pounds
+from planner.formats import number, pounds, worse_off
 from planner.results.plan import Plan
 from planner.solver.highs import SolveOptions, SolveResult
 from planner.solver.session import PlanningModel
@@ -53,13 +53,9 @@ class Explanation:
             return "\n".join([*lines, f"  {self.note}"])
         if self.reason:
             return "\n".join([*lines, f"  Not possible: {self.reason}"])
-        change = self.objective_change
-        horizon = self.base.instance.config.horizon
-        period = "a year" if horizon == 1 else f"over the {horizon} years"
-        lines.append(f"  The alternative is {money(abs(change))} {period} "
-                     f"{'worse' if change > 0.5 else 'no worse'} in value for money "
-                     "(spend and risk, less health gained priced in £):")
         value = float(self.base.instance.config.policy.value_per_qaly)
+        worse = worse_off(self.objective_change, self.base.instance.config.horizon, value)
+        lines.append(f"  The alternative leaves the plan {worse}:")
         for row in self.costs.itertuples():
             if abs(row.change) <= 1e-6:
                 continue
@@ -77,7 +73,8 @@ class Explanation:
             lines.append(f"  income of {names.provider(row.provider)}: {pounds(row.plan)} → "
                          f"{pounds(row.alternative)}")
         for row in self.constraints.itertuples():
-            lines.append(f"  binding only in the {row.binding_in}: {row.constraint} ({row.subject})")
+            lines.append(f"  binding only in the {row.binding_in}: {names.rule(row.constraint)} "
+                         f"({names.subject(row.subject)})")
         return "\n".join(lines)
 
     def _budget_lines(self) -> list[str]:

@@ -51,6 +51,7 @@ from planner.analysis.resolves import (  # noqa: F401 - these were defined here
     default_budget,
     plan_start,
 )
+from planner.data.names import rule_name
 from planner.formats import money as _money
 from planner.formats import number
 from planner.progress import progress
@@ -235,7 +236,7 @@ def _together(session: PlanningModel, base: SolveResult, jobs: list[Resolve]) ->
         f"one re-solve with all {len(jobs)} binding choice rules relaxed at once improves the "
         f"objective by at most {_money(most)} (under {TOGETHER_TOL:.2%} of it, which re-solves "
         f"at a {RESOLVE_GAP:.2%} gap cannot tell from nothing), so relaxing this "
-        f"{job.constraint} rule alone is worth no more.")) for job in jobs]
+        f"rule (“{rule_name(job.constraint)}”) alone is worth no more.")) for job in jobs]
 
 
 @contextmanager

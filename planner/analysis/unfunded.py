@@ -37,7 +37,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planner.analysis.resolves import TimeBudget, plan_start
-from planner.formats import money
+from planner.formats import money, worse_off
 from planner.results.plan import Plan
 from planner.rules import Status
 from planner.solver.highs import SolveResult
@@ -121,17 +121,18 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
             row.update(extra_spend=spend, objective_change=change)
             if change > 1e-6 * max(1.0, abs(base.objective)):
                 free = _without_budget(session, dict(row), base, plan, value)
+                worse = worse_off(change, session.derived.horizon, value)
                 if free["reason"] == "unaffordable":  # worth it, but not within this budget
                     return {**free, "objective_change": change, "extra_spend": spend,
                             "message": f"Worth buying at {money(value)} per QALY, but the budget "
                                        "keeps it out: within this budget it would displace care "
-                                       f"worth more, {_worse_off(session, change, value)}. With "
-                                       "no budget limit it would be bought, at about "
+                                       f"worth more, leaving the plan {worse}. With no budget "
+                                       "limit it would be bought, at about "
                                        f"{money(free['cost_unlimited'])} a year."}
                 return {**row, "reason": "not worth it",
                         "message": f"Not worth its cost at {money(value)} per QALY: including it "
                                    f"changes spend by {money(spend, sign=True)}, "
-                                   f"{_worse_off(session, change, value)}."}
+                                   f"leaving the plan {worse}."}
             return {**row, "reason": "as good",
                     "message": "Including it is as good (within the solver's gap): the plan "
                                "could buy it at no loss."}
@@ -142,16 +143,6 @@ def _forced(session: PlanningModel, service: str, base: SolveResult, plan: Plan,
     finally:
         m.del_component(m.include_service)
         session.adapter.options = options
-
-
-def _worse_off(session: PlanningModel, change: float, value: float) -> str:
-    """What ``objective_change`` is, in words: not value for money (the report's £ per QALY)
-    but the objective's rise, the health lost at the £ per QALY set against the spend and risk
-    charge saved, summed over the plan's years."""
-    horizon = session.derived.horizon
-    period = "a year" if horizon == 1 else f"over the {horizon} years"
-    return (f"leaving the plan {money(change)} {period} worse off, counting health at "
-            f"{money(value)} per QALY against spend and the risk charge")
 
 
 def _without_budget(session: PlanningModel, row: dict, base: SolveResult, plan: Plan,

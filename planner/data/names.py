@@ -10,7 +10,11 @@ and stay joinable.
 A provider's ``kind`` and a service's ``category`` are words of a vocabulary, not rows of a table,
 so there is no name column for them: their names are made from the word by rule
 (:func:`plain_name`: ``foundation_trust`` → "Foundation trust", ``gp_practice`` → "GP
-practice"), in every report alike.
+practice"), in every report alike. A rule family (the ``constraint`` of marginal_values.csv
+and diagnosis.json: ``min_income``, ``offer_capacity``) is a word of the model's vocabulary too,
+named in :data:`planner.rules.RULE_NAMES` ("Break-even income", "Capacity for a service") and
+shown the same way: replaced in report.html and summary.md, a ``constraint_name`` column beside
+the id in plan.xlsx.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ from typing import Any
 import pandas as pd
 
 from planner.formats import is_missing
+from planner.rules import RULE_NAMES
 
 #: Columns of the plan's tables and facts that hold an id, and the kind of id they hold.
 ID_COLUMNS: dict[str, str] = {"service": "service", "provider": "provider", "level": "level",
                               "level_a": "level", "level_b": "level",
                               "lowest_provider": "provider"}
-#: Columns holding a word of a vocabulary (no table names it): shown by :func:`plain_name`.
-WORD_COLUMNS: dict[str, str] = {"kind": "kind", "category": "category"}
+#: Columns holding a word of a vocabulary (no table names it): shown by :func:`plain_name`, a
+#: rule family by its name in :data:`planner.rules.RULE_NAMES`.
+WORD_COLUMNS: dict[str, str] = {"kind": "kind", "category": "category", "constraint": "rule"}
 #: What a row grouped ``by`` something holds in its ``key`` (spend by level, kind or category).
 KEY_KINDS = ("level", "kind", "category")
 KIND_TABLES = {"service": "services", "provider": "providers", "level": "levels"}
@@ -53,6 +59,14 @@ def plain_name(value: Any) -> str:
     if shown[0].islower():
         shown[0] = shown[0][0].upper() + shown[0][1:]
     return " ".join(shown)
+
+
+def rule_name(value: Any) -> str:
+    """The name a board reads for a rule family ('min_income' → 'Break-even income'), from
+    :data:`planner.rules.RULE_NAMES`; a family not named there reads as its id in plain words."""
+    if is_missing(value):
+        return ""
+    return RULE_NAMES.get(str(value)) or plain_name(value)
 
 
 def _name_map(frame: pd.DataFrame | None, key: str) -> dict[str, str]:
@@ -85,14 +99,17 @@ class Names:
 
     def has(self, kind: str) -> bool:
         """True when at least one id of ``kind`` has a name (so a name column is worth adding);
-        always for a provider kind or a category, whose names are made by rule."""
+        always for a provider kind, a category or a rule family, whose names need no table."""
         return kind in WORD_COLUMNS.values() or bool(self._map(kind))
 
     def show(self, kind: str, value: Any) -> str:
         """The name of the id ``value`` of ``kind``, or the id itself; '' for a blank. ``kind``
-        is 'service', 'provider', 'level', or 'kind' or 'category' (named by rule)."""
+        is 'service', 'provider', 'level', 'kind' or 'category' (named by rule), or 'rule' (a
+        rule family, named in :data:`RULE_NAMES`)."""
         if is_missing(value):
             return ""
+        if kind == "rule":
+            return rule_name(value)
         if kind in WORD_COLUMNS.values():
             return plain_name(value)
         return self._map(kind).get(str(value), str(value))
@@ -113,6 +130,10 @@ class Names:
     def category(self, value: Any) -> str:
         """A service category's name: 'mental_health' → 'Mental health'."""
         return self.show("category", value)
+
+    def rule(self, value: Any) -> str:
+        """A rule family's name: 'min_income' → 'Break-even income' (:func:`rule_name`)."""
+        return self.show("rule", value)
 
     def subject(self, value: Any) -> str:
         """A rule's subject with each id named: 'riverside/gp' → 'Riverside Federation / GP
@@ -157,7 +178,7 @@ class Names:
 
     def label(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` for display: ids replaced by names in every id column, provider
-        kinds and categories by their names, and the ``key`` of rows grouped ``by`` level, kind
+        kinds, categories and rule families by their names, and the ``key`` of rows grouped ``by`` level, kind
         or category likewise; other columns unchanged."""
         if frame is None or not len(frame):
             return frame
@@ -187,8 +208,8 @@ class Names:
 
     def with_names(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` with a ``<column>_name`` column beside each id column whose kind
-        has names, and beside each provider kind, category and grouped ``key`` (plan.xlsx keeps
-        the ids, so a sheet still joins to the CSVs)."""
+        has names, and beside each provider kind, category, rule family (``constraint_name``) and
+        grouped ``key`` (plan.xlsx keeps the ids, so a sheet still joins to the CSVs)."""
         if frame is None:
             return frame
         out = frame.copy()

@@ -79,6 +79,7 @@ thead th { background: var(--pale); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
 td.wide { min-width: 22em; }
+td.words { min-width: 7em; }
 tr.muted td { color: var(--muted); }
 tr.bad td { color: var(--red); font-weight: bold; }
 table.facts th { width: 12em; }

@@ -28,8 +28,9 @@ class Col:
     show: Callable[[Any], str] = text
     numeric: bool = False
     wide: bool = False  # running text: given room to wrap
-    #: a name of a few short words (a provider kind, a category): printed, it wraps at spaces
-    #: only, so a narrow column never breaks "Foundation trust" into "Foundatio / n trust"
+    #: a name of a few short words (a provider kind, a category, a rule's name, a method id):
+    #: printed, it wraps at spaces only, so a narrow column never breaks "Foundation trust" into
+    #: "Foundatio / n trust" (nor "min_income" into "min_i / ncom / e")
     words: bool = False
 
 

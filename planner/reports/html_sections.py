@@ -107,7 +107,7 @@ def diagnosis(files: PlanFiles) -> str:
         intro += para("The tables in the rest of this report describe that cheapest relaxed plan, "
                       "not a plan that can be adopted as it stands.")
     columns = [Col("alone", "alone?", lambda v: "alone" if v else "combined"),
-               Col("constraint", "rule"), Col("subject", "applies to"),
+               Col("constraint", "rule", words=True), Col("subject", "applies to"),
                Col("relax_by", "relax by", numeric=True),
                Col("message", "in words", wide=True)]
     relax = relax.assign(relax_by=[amount(a, u) for a, u in zip(relax["amount"], relax["unit"])])

@@ -141,7 +141,8 @@ def constraints(files: PlanFiles) -> str:
     if "marginal_values" not in files.tables:
         intro += para("Marginal values were not computed for this plan (solve without "
                       "--no-marginal to get marginal_values.csv).")
-    columns = [Col("constraint", "rule"), Col("subject", "applies to"), Col("method", "how known"),
+    columns = [Col("constraint", "rule", words=True), Col("subject", "applies to"),
+               Col("method", "how known", words=True),
                Col("value", "marginal value", numeric=True),
                Col("message", "in words", wide=True)]
     table = table.assign(value=[per_unit(v, u) for v, u in zip(table["marginal_value"],

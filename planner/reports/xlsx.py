@@ -87,7 +87,7 @@ def plan_workbook_bytes(files: PlanFiles) -> bytes:
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A5"
     names = files.names
-    relax = relaxations(files)
+    relax = names.with_names(relaxations(files))  # rule ids kept, their names beside
     if len(relax):
         headers, formats = _headers("diagnosis", relax)
         _write_sheet(book, "diagnosis", relax, headers, formats)

@@ -35,7 +35,9 @@ def test_why_not_pct_level(toy: planner.Instance) -> None:
     costs = answer.costs.set_index("item")["change"]
     assert costs["activity_spend"] == approx(9_000)
     assert costs["transaction_costs"] == approx(1_000)
-    assert "The alternative is £10,000 a year worse in value for money" in answer.text()
+    assert ("The alternative leaves the plan £10,000 a year worse off, counting health at £0 per "
+            "QALY against spend and the risk charge:") in answer.text()
+    assert "value for money" not in answer.text()  # that is the headline's £ per QALY
     assert planner.verify(toy, answer.alternative) == []
 
 
@@ -184,11 +186,32 @@ def test_health_is_priced_in_pounds_and_a_full_budget_says_where_money_comes_fro
     answer = explain(instance, "s", provider="B")
     assert answer.objective_change == approx(4_600)
     text = answer.text()
-    assert "The alternative is £4,600 a year worse in value for money" in text
+    assert ("The alternative leaves the plan £4,600 a year worse off, counting health at £1,000 "
+            "per QALY against spend and the risk charge:") in text
     assert "health gained: 5.00 → 0.00 QALYs (−5.00 × £1,000 = £5,000 of value)" in text
     assert "activity spend: £1,600 → £1,200 (−£400)" in text
     assert "The budget is fully spent in the plan (£1,600)" in text
     assert "extra: −£500" in text and "s: +£100" in text
+    assert "binding only in the plan: Capacity for a service (A/s)" in text  # the rule by name
+
+
+def test_cli_explain_says_how_much_worse_off_in_the_words_unfunded_uses() -> None:
+    """`planner explain` leads with the rise of the objective in the words of unfunded.csv's
+    messages (planner.formats.worse_off), not "value for money", which the report's headline
+    gives in £ per QALY: at the toy's £0 per QALY, PCT level costs £10,000 a year more."""
+    from click.testing import CliRunner
+
+    from planner.cli.main import main
+    from planner.formats import worse_off
+
+    toy = str(Path(__file__).parents[2] / "instances" / "toy")
+    done = CliRunner().invoke(main, ["explain", toy, "--service", "diabetes_care",
+                                     "--level", "pct"])
+    assert done.exit_code == 0, done.output
+    assert (f"  The alternative leaves the plan {worse_off(10_000, 1, 0)}:\n" in done.output)
+    assert ("£10,000 a year worse off, counting health at £0 per QALY against spend and the "
+            "risk charge") in done.output
+    assert "value for money" not in done.output
 
 
 def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Instance) -> None:
@@ -203,9 +226,11 @@ def test_alternatives_differ_in_a_decision_a_board_recognises(toy: planner.Insta
         started = rows.loc[rows["change"] == "started"]
         assert (started["volume_b"] >= 0.05 * 450 - 1e-6).all(), started
         assert rows["differs"].iloc[0].startswith("£"), rows["differs"].iloc[0]
-    assert any(text.startswith("£10,000 dearer in value for money (0.72%): Diabetes care moves "
-                               "from GP practice to Primary care trust level")
+    assert any(text.startswith("£10,000 a year worse off, counting health at £0 per QALY against "
+                               "spend and the risk charge (0.72% of the best plan's objective): "
+                               "Diabetes care moves from GP practice to Primary care trust level")
                for text in table["differs"])
+    assert not table["differs"].str.contains("value for money").any()
     for plan in plans:
         assert planner.verify(toy, plan) == []
 

@@ -124,7 +124,8 @@ def test_plan_xlsx_keeps_ids_and_adds_names_beside_them(named_plan: Path,
     marginal = _sheet(book, "marginal_values")
     assert "Riverside GP Federation / GP consultations" in set(marginal["subject_name"])
     bare = openpyxl.load_workbook(unnamed_plan / "plan.xlsx")
-    by_rule = ("kind_name", "category_name", "key_name")  # named by rule, with or without names
+    by_rule = ("kind_name", "category_name", "key_name",  # named by rule, with or without names
+               "constraint_name")
     for sheet in bare.sheetnames[1:]:
         headers = [c.value for c in bare[sheet][1]]
         assert not [h for h in headers if str(h).endswith("_name") and h not in by_rule], sheet
@@ -179,6 +180,46 @@ def test_provider_kinds_and_categories_are_named_by_rule() -> None:
     assert Names().with_names(providers).columns.tolist() == ["provider", "kind", "kind_name"]
 
 
+def test_rule_families_are_named_in_one_place() -> None:
+    """Every family a table or message can show (a switch, or rows diagnosis relaxes or
+    marginal values price) has a name in RULE_NAMES, in words a board reads (no underscore, so a
+    narrow printed column wraps it at spaces); report tables show it, plan.xlsx puts it beside."""
+    from formulations.registry import REGISTRY
+    from planner.data.names import rule_name
+    from planner.rules import RULE_NAMES, Family
+
+    shown = {spec.name for spec in REGISTRY if spec.switch is not None
+             or any(r.relax is not None or r.dual is not None for r in spec.rows)}
+    assert shown | {f.value for f in Family} <= set(RULE_NAMES), sorted(shown - set(RULE_NAMES))
+    assert not [n for n in RULE_NAMES.values() if "_" in n or n != n.strip()]
+    assert rule_name("min_income") == "Break-even income" == Names().rule(Family.MIN_INCOME)
+    assert rule_name("eligibility") == "Eligibility"  # not a family: its id in plain words
+    rules = pd.DataFrame({"constraint": ["offer_capacity"], "subject": ["p1/gp"]})
+    assert Names().label(rules)["constraint"].tolist() == ["Capacity for a service"]
+    assert Names().with_names(rules).columns.tolist() == ["constraint", "constraint_name",
+                                                          "subject"]
+
+
+@pytest.mark.solver
+@pytest.mark.parametrize("plan", ["named_plan", "unnamed_plan"])
+def test_reports_show_rules_by_name(plan: str, request: pytest.FixtureRequest) -> None:
+    """"What binds the plan" and summary.md's binding constraints name each rule ("Capacity for
+    a service"), never its id (offer_capacity, which print broke into "offer_c / apacity");
+    plan.xlsx keeps the id with the name beside it."""
+    folder: Path = request.getfixturevalue(plan)
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="constraints"'):]
+    section = re.sub(r"<[^>]+>", " ", section[:section.index("</section>")])
+    assert "Capacity for a service" in section
+    assert "offer_capacity" not in section and "min_income" not in section
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "| Capacity for a service |" in summary and "| offer_capacity |" not in summary
+    marginal = _sheet(openpyxl.load_workbook(folder / "plan.xlsx"), "marginal_values")
+    assert ("offer_capacity", "Capacity for a service") in set(
+        zip(marginal["constraint"], marginal["constraint_name"]))
+    assert "offer_capacity" in (folder / "marginal_values.csv").read_text(encoding="utf-8")
+
+
 KIND_IDS = ("gp_practice", "gp_federation", "nhs_trust", "long_term_conditions")
 KIND_NAMES = ("GP practice", "GP federation", "NHS trust", "Long term conditions")
 
@@ -210,6 +251,17 @@ def test_money_is_one_format_without_float_noise() -> None:
     assert money(341_000_000.000006) == "£341.0m"
     assert money(-6e-06) == "£0"
     assert money(17_000) == "£17,000"
+
+
+def test_how_much_worse_off_reads_the_same_everywhere() -> None:
+    """unfunded.csv, `planner explain` and alternatives.csv say the rise of the objective in one
+    phrase, never "value for money" (the headline's £ per QALY)."""
+    from planner.formats import worse_off
+
+    tail = ", counting health at £20,000 per QALY against spend and the risk charge"
+    assert worse_off(12_071, 1, 20_000) == "£12,071 a year worse off" + tail
+    assert worse_off(12_071, 5, 20_000) == "£12,071 worse off over the 5 years" + tail
+    assert worse_off(0.2, 1, 20_000) == "no worse off" + tail
 
 
 @pytest.mark.solver

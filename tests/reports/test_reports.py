@@ -280,11 +280,17 @@ def test_pct_report_prints(tmp_path: Path) -> None:
     # provider kinds and categories print by name, each word whole: a narrow column once
     # broke "Foundation trust" into "Foundatio" / "n trust"
     from planner.data.names import plain_name
+    from planner.rules import RULE_NAMES
 
     instance = planner.load_instance(INSTANCES / "pct")
     shown = {plain_name(v) for v in [*instance.providers["kind"], *instance.services["category"]]}
     assert "Foundation trust" in shown and "foundation_trust" not in text
-    words = {w for name in shown for w in name.split() if len(w) >= 6}
+    # rules too ("What binds the plan"): by name, each word whole, where "min_income" once
+    # printed as "min_i" / "ncom" / "e"
+    assert "Break-evenincome" in squeezed  # providers held at break-even bind the plan
+    assert [i for i in sorted(RULE_NAMES) if "_" in i and i in squeezed] == []  # "min_i ncom e"
+    shown |= set(RULE_NAMES.values())  # words split at spaces and hyphens: "Break-" / "even" may wrap
+    words = {w for name in shown for w in re.split(r"[\s-]+", name) if len(w) >= 6}
     broken = [f"{w[:k]} {w[k:]}" for w in sorted(words) for k in range(2, len(w) - 1)
               if re.search(rf"\b{w[:k]}\s+{w[k:]}\b", text)]
     assert broken == [], broken
@@ -305,8 +311,8 @@ def test_summary_md(toy_plan: Path) -> None:
     assert "| Spend | £1.38m |" in text
     assert "| GP practice | 1 | £82,000 | 6.0 % |" in text
     assert "2 started, 1 ended, 0 moved, 1 volume changed, 1 same." in text
-    assert ("| offer_capacity | Riverside GP Federation / GP consultations | £1.00 per episode |"
-            in text)
+    assert ("| Capacity for a service | Riverside GP Federation / GP consultations | £1.00 per "
+            "episode |" in text)
 
 
 @pytest.mark.solver
