@@ -88,8 +88,8 @@ def write(nhs: Path, out: Path, k: int | None, source: Path) -> None:
     areas["indicative_budget"] = np.round(budget * budget_share / budget_share.sum(), -3)
     areas.drop(columns="imd_score").to_csv(out / "areas.csv", index=False)
     config["name"] = "pct_areas" if k is None else f"pct_{k}_areas"
-    config["description"] = (f"{config['description']} - with {len(areas)} localities "
-                             "(issue 17; see scripts/make_pct_areas.py)")
+    config["description"] = (f"{config['description']}, in {len(areas)} localities with fair "
+                             "shares of spend and £5m pooled by the local authority")
     config["policy"].update({"fair_share_band": 0.1, "savings_retention": 0.5,
                              "la_contribution": 5_000_000})
     (out / "instance.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

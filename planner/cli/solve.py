@@ -16,6 +16,7 @@ import click
 from planner import api
 from planner.analysis.diagnosis import console_lines
 from planner.cli.support import (
+    PLAN_FOLDER_NAMES,
     check_log_file,
     check_name,
     check_out_dir,
@@ -95,7 +96,8 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     # Every output is checked before solving: a wrong --out or --log costs no solve and no file.
     target = check_out_dir(out if out else Path("out") / slug(loaded.name),
                            instance=loaded.source or instance, force=force,
-                           label="--out" if out else "default output folder")
+                           label="--out" if out else "default output folder",
+                           writes=PLAN_FOLDER_NAMES)
     if log_file:
         check_log_file(log_file)
     plan = api.solve(loaded, time_limit=time_limit, gap=gap, threads=threads,

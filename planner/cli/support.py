@@ -14,6 +14,7 @@ import click
 
 from planner.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, PlannerError
 from planner.results.outdir import (  # noqa: F401 - the output rules, for every command
+    PLAN_FOLDER_NAMES,
     check_log_file,
     check_name,
     check_out_dir,
@@ -67,8 +68,9 @@ def guarded(command):
         except BrokenPipeError:
             sys.exit(EXIT_OK)  # the reader (e.g. `head`) closed the pipe; the plan is written
         except KeyboardInterrupt:
-            click.echo("interrupted: nothing half-written (a sweep keeps its finished scenarios "
-                       "for a resume).", err=True)
+            resume = " (the finished scenarios are kept: run the sweep again to resume)" \
+                if command.__name__ == "sweep" else ""
+            click.echo(f"interrupted: nothing half-written{resume}.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise

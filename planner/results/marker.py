@@ -31,8 +31,14 @@ PLAN_FILES = frozenset({
     "unfunded.csv", "effects.csv", "area_contracts.csv", "areas.csv", "funders.csv",
     "priorities.csv", "bundles.csv", "changes.csv", "spend_changes.csv", "alternatives.csv",
     "marginal_values.csv", "diagnosis.json", "report.html", "summary.md", "plan.xlsx"})
-KNOWN_FILES = PLAN_FILES | {
-    "risk.json", "risk.csv", "stress.json", "stress.csv", "below_break_even.csv", "pareto.csv",
+#: what ``planner risk`` and ``planner stress`` add to a plan folder, and ``planner report`` reads
+#: back as the planner's: a user's file of one of these names is refused when a plan is written
+#: (kept, it would break the report, whose fix "write the plan folder again" could not mend it)
+FOLLOW_ON_FILES = frozenset({"risk.json", "risk.csv", "stress.json", "stress.csv"})
+#: a user's file with one of these names is refused when a plan is written (before solving)
+PLAN_FOLDER_NAMES = PLAN_FILES | FOLLOW_ON_FILES
+KNOWN_FILES = PLAN_FOLDER_NAMES | {
+    "below_break_even.csv", "pareto.csv",
     "pareto.svg", "service_levels.csv", "offers.csv", "sweep.json", "rows", "plans",
     "results.csv", "results.parquet"}
 

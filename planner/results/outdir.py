@@ -46,10 +46,12 @@ from pathlib import Path
 
 from planner.errors import InputError, OutputError, Problem
 from planner.results.marker import (  # noqa: F401 - the marker's names, for every writer
+    FOLLOW_ON_FILES,
     KNOWN_FILES,
     MANIFEST_HEADER,
     MARKER_TEXT,
     PLAN_FILES,
+    PLAN_FOLDER_NAMES,
     PLAN_MARKER,
     carry,
     entries_to_keep,

@@ -30,7 +30,7 @@ from planner.results.folder import (  # noqa: F401 - the plan folder's reader li
     read_plan_tables,
 )
 from planner.results.outdir import (
-    PLAN_FILES,
+    PLAN_FOLDER_NAMES,
     check_out_dir,
     clean_stale,
     kept_message,
@@ -165,7 +165,7 @@ class Plan:
         """
         target = Path(path)
         check_out_dir(target, instance=self.instance.source, force=force,
-                      writes=PLAN_FILES | set(extra or {}))
+                      writes=PLAN_FOLDER_NAMES | set(extra or {}))
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = make_staging(target)
         try:

@@ -113,6 +113,10 @@ def test_a_users_file_with_a_name_the_planner_writes_is_refused(tmp_path: Path,
     assert code == 2 and "bundles.csv, which you added" in output, output
     assert "toy: optimal" not in output  # refused before solving
     (plan / "bundles.csv").unlink()
+    (plan / "risk.json").write_text("mine")  # kept, it would break report: 'not valid JSON'
+    code, output = cli("solve", str(TOY), "--out", str(plan))
+    assert code == 2 and "risk.json, which you added" in output, output
+    (plan / "risk.json").unlink()
     (plan / "report.html").write_text("my own report")  # not the planner's: reports=False
     code, output = cli("report", str(plan))
     assert code == 2 and "report.html, which you added" in output, output
