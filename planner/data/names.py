@@ -32,7 +32,7 @@ from planner.rules import RULE_NAMES
 #: Columns of the plan's tables and facts that hold an id, and the kind of id they hold.
 ID_COLUMNS: dict[str, str] = {"service": "service", "provider": "provider", "level": "level",
                               "level_a": "level", "level_b": "level",
-                              "lowest_provider": "provider"}
+                              "lowest_provider": "provider", "area": "area"}
 #: Columns holding a word of a vocabulary (no table names it): shown by :func:`plain_name`, a
 #: rule family by its name in :data:`planner.rules.RULE_NAMES`.
 WORD_COLUMNS: dict[str, str] = {"kind": "kind", "category": "category", "constraint": "rule"}
@@ -79,11 +79,13 @@ def _name_map(frame: pd.DataFrame | None, key: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Names:
-    """id → plain name for services, providers and levels (empty maps: every id shows itself)."""
+    """id → plain name for services, providers, levels and areas (empty maps: every id shows
+    itself)."""
 
     services: Mapping[str, str] = field(default_factory=dict)
     providers: Mapping[str, str] = field(default_factory=dict)
     levels: Mapping[str, str] = field(default_factory=dict)
+    areas: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, instance: Any | None) -> Names:
@@ -92,10 +94,12 @@ class Names:
             return cls()
         return cls(_name_map(instance.services, "service"),
                    _name_map(instance.providers, "provider"),
-                   _name_map(instance.levels, "level"))
+                   _name_map(instance.levels, "level"),
+                   _name_map(getattr(instance, "areas", None), "area"))
 
     def _map(self, kind: str) -> Mapping[str, str]:
-        return {"service": self.services, "provider": self.providers, "level": self.levels}[kind]
+        return {"service": self.services, "provider": self.providers, "level": self.levels,
+                "area": self.areas}[kind]
 
     def has(self, kind: str) -> bool:
         """True when at least one id of ``kind`` has a name (so a name column is worth adding);
@@ -174,7 +178,7 @@ class Names:
         return text
 
     def _named(self) -> bool:
-        return bool(self.services or self.providers or self.levels)
+        return bool(self.services or self.providers or self.levels or self.areas)
 
     def label(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` for display: ids replaced by names in every id column, provider

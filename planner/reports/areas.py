@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planner.data.names import plain_name
 from planner.formats import money, number
 from planner.reports.facts.areas import fair_shares, funder_statement
 
@@ -33,7 +34,7 @@ def chart(frame: pd.DataFrame) -> str:
     positions = np.arange(len(frame))[::-1]
     with _figure("fair-shares", 0.9 + ROW_IN * len(frame)) as (figure, (axis,)):
         axis.barh(positions, values, color=COLOURS["plan"], height=0.7)
-        axis.set_yticks(positions, [str(a) for a in frame["area"]])
+        axis.set_yticks(positions, [str(a) for a in frame["area"]])  # named by the caller
         axis.set_ylim(-0.6, len(frame) - 0.4)
         mean = float(frame["mean_spend_per_head"].iloc[0])
         axis.axvline(mean, color="#0b0c0c", linewidth=1.0)
@@ -47,7 +48,8 @@ def chart(frame: pd.DataFrame) -> str:
 def section(files) -> str:
     from planner.reports.html_parts import Col, html_table
 
-    frame = fair_shares(files)
+    names = files.names
+    frame = names.label(fair_shares(files))  # areas and levels by name, as every section
     parts = [chart(frame)] if len(frame) else []
     parts.append(html_table(frame, [
         Col("area", "Area"), Col("population", "Population", lambda v: number(v, 0), True),
@@ -59,8 +61,9 @@ def section(files) -> str:
         Col("indicative_budget", "Indicative budget", _money, True),
         Col("saving_kept", "Saving kept", _money, True),
         Col("overspend", "Overspend", _money, True)], more="areas.csv"))
-    funders = funder_statement(files)
+    funders = names.label(funder_statement(files))
     if len(funders):
+        funders["funder"] = [plain_name(f) for f in funders["funder"]]  # 'Local authority'
         parts.append("<h3>Who pays</h3>")
         parts.append(html_table(funders, [Col("funder", "Funder"), Col("level", "Level"),
                                           Col("spend", "Spend", _money, True)], more="funders.csv"))

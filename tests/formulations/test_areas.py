@@ -243,6 +243,21 @@ def test_the_plan_folder_and_report_carry_areas_and_funders(tmp_path) -> None:
     assert "Spend per need-weighted head by area" in html
 
 
+def test_the_fair_shares_section_reads_names_not_ids(tmp_path) -> None:
+    """Areas by their name in areas.csv, funders in plain words ('local_authority' →
+    'Local authority'), levels by their name: as every other section of the report."""
+    named = [dict(a, name=a["area"].title() + " Locality") for a in AREAS]
+    levels = [{"level": "joint_la", "order": 1, "population": 2000, "name": "Joint with the LA"}]
+    plan = solved(instance(areas=named, area_demand=None, levels=levels, budget=20_000,
+                           value_per_qaly=1000, la_contribution=10_000, fair_share_band=0.1))
+    html = (plan.to_dir(tmp_path / "plan") / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="fair_shares"'):]
+    section = section[:section.index("</section>")]
+    assert "North Locality" in section and "Local authority" in section
+    assert "Joint with the LA" in section
+    assert ">north<" not in section and "local_authority" not in section and "joint_la" not in section
+
+
 def test_risk_counts_the_pooled_money_before_the_nhs_budget() -> None:
     """The pooled case above: 75 episodes at £400 (cost_cv 0, so each draw's spend is 400 × a
     Poisson count of mean 75, £30,000 on average). The local authority pays min(£10,000, the
