@@ -93,6 +93,15 @@ class Plan:
     def has_solution(self) -> bool:
         return self.status.has_plan
 
+    def _pooled_words(self) -> str:
+        """' plus £5.00m pooled by the local authority' where the LA's money paid for pooled
+        levels in the first year (so spend above the NHS budget with headroom left reads true)."""
+        budget = self.budget
+        if "la_paid" not in budget or not len(budget):
+            return ""
+        paid = float(budget["la_paid"].iloc[0])
+        return f" plus {money(paid)} pooled by the local authority" if paid > 0.005 else ""
+
     def summary(self) -> str:
         """A few lines for the terminal."""
         if not self.has_solution:
@@ -101,7 +110,8 @@ class Plan:
         lines = [f"{self.instance.name}: {self.status}"
                  + (f" (gap {self.gap:.2%})" if self.gap and self.gap > 1e-9 else ""),
                  f"  spend {money(t['spend'])}" + (f" of budget {money(t['budget'])}"
-                                                   f" (headroom {money(t['headroom'])})"
+                                                   + self._pooled_words()
+                                                   + f" (headroom {money(t['headroom'])})"
                                                    if t.get("budget") is not None else "")]
         health = f"  health gained {number(t['qalys'], 1)} QALYs"
         if t["qalys"] > 1e-9:

@@ -238,6 +238,7 @@ def test_the_plan_folder_and_report_carry_areas_and_funders(tmp_path) -> None:
     assert funders.loc[funders["funder"] == "local_authority", "spend"].sum() == 10_000
     budget = pd.read_csv(out / "budget.csv")
     assert budget["la_paid"].iloc[0] == 10_000 and budget["surplus"].iloc[0] == pytest.approx(0)
+    assert "of budget £20,000 plus £10,000 pooled by the local authority" in plan.summary()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="fair_shares"' in html and "Who pays" in html
     assert "Spend per need-weighted head by area" in html
