@@ -106,9 +106,20 @@ def load_sweep(sweep: str | Path | dict[str, Any]) -> SweepFile:
     try:
         return SweepFile.model_validate(data or {})
     except ValidationError as exc:
-        raise InputError([Problem("sweep", f"key '{'.'.join(map(str, e['loc']))}': {e['msg']}.",
-                                  "See docs/sweeps.md for the sweep file format.")
-                          for e in exc.errors()]) from None
+        raise InputError([_problem(e, SweepFile, "key", "See docs/sweeps.md for the sweep file "
+                                   "format.") for e in exc.errors()]) from None
+
+
+def _problem(error: dict[str, Any], model: type[BaseModel], what: str, fix: str) -> Problem:
+    """One of pydantic's errors as the sweep's Problem; an unknown key (a typo such as
+    'paramters' or 'scael') with a did-you-mean among ``model``'s keys."""
+    where = ".".join(map(str, error["loc"]))
+    if error["type"] != "extra_forbidden":
+        return Problem("sweep", f"{what} '{where}': {error['msg']}.", fix)
+    known = set(model.model_fields)
+    hint = _did_you_mean(str(error["loc"][-1]), known)
+    return Problem("sweep", f"unknown {what} '{where}'.",
+                   f"{hint}The keys here are {', '.join(sorted(known))}. {fix}")
 
 
 def _read_sweep_yaml(path: Path) -> dict[str, Any]:
@@ -167,7 +178,12 @@ def _column_change(key: str, spec: dict[str, Any], allow_list: bool = False) -> 
     try:
         return ColumnChange.model_validate(spec)
     except ValidationError as exc:
-        raise InputError(Problem("sweep", f"parameter '{key}': {exc.errors()[0]['msg']}.",
+        error = exc.errors()[0]
+        if error["type"] == "extra_forbidden":
+            error = {**error, "loc": (key, *error["loc"])}
+            raise InputError(_problem(error, ColumnChange, "key", "Write {set: ...} or "
+                                      "{scale: ...}, optionally with where: {...}.")) from None
+        raise InputError(Problem("sweep", f"parameter '{key}': {error['msg']}.",
                                  "Write {set: ...} or {scale: ...}, optionally with where: {...}."))\
             from None
 

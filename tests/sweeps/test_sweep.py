@@ -155,6 +155,21 @@ def test_a_mistyped_key_is_refused_once_for_the_key_with_a_suggestion(toy: plann
     assert "Did you mean 'services.demand'?" in caught.value.render()
 
 
+def test_a_mistyped_file_key_or_operation_gets_a_suggestion(toy: planner.Instance) -> None:
+    """'paramters' (a key of the file) and 'scael' (of a column change) are pydantic's extra
+    keys: each is named, with the key it was probably meant to be and the keys allowed there."""
+    with pytest.raises(InputError) as caught:
+        planner.sweep(toy, {"paramters": {"policy.budget": [1, 2]}})
+    problem = caught.value.problems[0]
+    assert problem.message == "unknown key 'paramters'."
+    assert problem.fix.startswith("Did you mean 'parameters'? The keys here are mode, parameters")
+    with pytest.raises(InputError) as caught:
+        planner.sweep(toy, {"parameters": {"services.demand": {"scael": [0.9, 1.0]}}})
+    problem = caught.value.problems[0]
+    assert problem.message == "unknown key 'services.demand.scael'."
+    assert problem.fix.startswith("Did you mean 'scale'? The keys here are scale, set, where.")
+
+
 def test_infeasible_scenario_carries_the_diagnosis(tmp_path: Path, toy: planner.Instance) -> None:
     """The toy's cheapest plan costs £1,383,000: at £1.38m the budget is £3,000 short, and
     results.csv says so (the diagnosis' first message, as `planner solve` prints first)."""
