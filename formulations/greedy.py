@@ -72,7 +72,9 @@ class Greedy:
         value = derived.policy.value_per_qaly
         dearer = 1.0 + budget_price
         self.net_price = dearer * d.base_price - value * contracts["qaly_per_episode"].to_numpy()
-        self.fixed = dearer * (contracts["contract_cost"].to_numpy() + contracts["setup"].to_numpy())
+        # £ a let contract costs the commissioner besides its activity (first year: set-up too)
+        self.running = contracts["contract_cost"].to_numpy() + contracts["setup"].to_numpy()
+        self.fixed = dearer * self.running
         capacity = d.capacity if self.on("offer_capacity") else np.full(len(contracts), np.nan)
         self.capacity = np.where(np.isnan(capacity), np.inf, capacity)
         self.risk = derived.service_levels.loc[d.sl_rows, "risk_cost"].to_numpy()
@@ -492,12 +494,10 @@ class Greedy:
         Volumes are the horizon's largest, so later years' growth is counted, not missed."""
         d = self.d
         let, used = self.let_and_used(chosen)
-        contracts = d.derived.contracts
-        running = contracts["contract_cost"].to_numpy() + contracts["setup"].to_numpy()
         activity = sum(d.base_price[c] * v for plan in chosen.values()
                        for c, v in plan.volume.items())
         _setups, entries, exits, stranded = one_off
         provider = {q: p for p, q in d.w_of.items()}
-        return float(activity + sum(running[c] for c in let)
+        return float(activity + sum(self.running[c] for c in let)
                      + sum(cost for cost, q in entries if provider[q] in used)
                      + sum(cost for cost, q in exits if provider[q] not in used) + stranded)

@@ -202,20 +202,25 @@ def key_problem(key: str, where: str = "") -> Problem | None:
     the key is written ("in parameters", "in scenario 'x'")."""
     head, _, rest = key.partition(".")
     at = f" ({where})" if where else ""
-    hint = _did_you_mean(key, set(known_keys()))
     if head == "policy" or key in InstanceConfig.model_fields:
         if head != "policy" or rest in Policy.model_fields:
             return None
         return Problem("sweep", f"unknown key '{key}'{at}.",
-                       f"{hint}Known policy keys: {', '.join(Policy.model_fields)}.")
+                       f"{_nearest(key)}Known policy keys: {', '.join(Policy.model_fields)}.")
     if head not in TABLE_NAMES or not rest:
         return Problem("sweep", f"unknown key '{key}'{at}.",
-                       f"{hint}Use policy.<key> or <table>.<column> with a table of: "
+                       f"{_nearest(key)}Use policy.<key> or <table>.<column> with a table of: "
                        + ", ".join(TABLE_NAMES) + ".")
     if rest not in TABLES[head].column_names:
         return Problem("sweep", f"unknown column '{rest}' in key '{key}'{at}.",
-                       f"{hint}Columns of {head}: {', '.join(TABLES[head].column_names)}.")
+                       f"{_nearest(key)}Columns of {head}: {', '.join(TABLES[head].column_names)}.")
     return None
+
+
+def _nearest(key: str) -> str:
+    """'Did you mean …? ' among every known key: asked only of a key found wrong (a known key
+    costs no search, in every scenario of a sweep)."""
+    return _did_you_mean(key, set(known_keys()))
 
 
 def _refuse_unknown_keys(sweep: SweepFile) -> None:
