@@ -45,6 +45,7 @@ from formulations import (
     levels,
     payment,
     shifting,
+    tightening,
     years,
 )
 from formulations.idle_rows import set_idle_rows
@@ -177,6 +178,10 @@ REGISTRY: tuple[FamilySpec, ...] = (
     # bundles and blocks in the rows they share: demand, provider use, break-even income,
     # delegated budgets, setting targets, risk and QALYs (formulations.payment.after_objective)
     FamilySpec("payment_links", None, payment.after_objective, (), stage=Stage.LINKS),
+    # rows the rules imply, for a tighter LP relaxation (formulations.tightening); after the
+    # payment links, whose bundles change the demand rows it reads; never relaxed nor priced
+    FamilySpec("tightening", None, tightening.add_contract_count,
+               (Rows("contract_count", "contracts", SL),), stage=Stage.LINKS),
     # eligibility rules: applied to the derived tables (planner.derive), no rows of their own
     FamilySpec("min_quality", Family.MIN_QUALITY, None),
     FamilySpec("risk_pooling", Family.RISK_POOLING, None),

@@ -232,7 +232,7 @@ def diagnose(instance: Instance, derived: Derived, options: SolveOptions,
              elastic_plan: bool = False) -> tuple[dict, dict | None]:
     """The diagnosis of an infeasible instance (MODEL §4 ``diagnosis.json``), and with
     ``elastic_plan`` the tables of the cheapest relaxed plan (else None)."""
-    elastic = replace(derived, capacity_in_big_m=False)
+    elastic = replace(derived, capacity_in_big_m=False, tighten=False)
     model = build(elastic).model
     present = [f for f in FAMILIES if len(getattr(model, f.component, ())) > 0]
     relaxations: list[dict] = []
@@ -264,7 +264,7 @@ def first_relaxation(instance: Instance, derived: Derived, options: SolveOptions
     (:func:`in_reading_order`: alone rows, the budget's first, then by price; the sort is stable,
     so ties keep the order :func:`diagnose` gives). So the budget family is made elastic first,
     and only if it has no such row is the whole diagnosis run. None: nothing explains it."""
-    elastic = replace(derived, capacity_in_big_m=False)
+    elastic = replace(derived, capacity_in_big_m=False, tighten=False)
     budget = [f for f in FAMILIES if f.name == BUDGET_FAMILY]
     rows = in_reading_order(_family_rows(elastic, budget, options, instance))
     if rows and rows[0]["alone"] and rows[0]["constraint"] == BUDGET_FAMILY:

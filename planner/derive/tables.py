@@ -99,6 +99,9 @@ class Derived:
     providers: pd.DataFrame
     policy: ModelPolicy  # the policy numbers the model reads (typed; see ModelPolicy)
     capacity_in_big_m: bool = True  # False in elastic models, where capacity may be relaxed
+    #: False in elastic models: the rows the rules imply (formulations.tightening) would keep
+    #: a relaxed rule in force
+    tighten: bool = True
     mutable: bool = False  # build prices, demand and thresholds as Params (sweeps re-set them)
     #: effects.csv: episodes of a source changing a target's demand (issue 15; empty: none)
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -31,7 +31,8 @@ def structure_signature(derived: Derived) -> str:
         policy["payment_price_change"] = config.policy.price_change
     digest.update(json.dumps({"policy": policy, "years": list(derived.years),
                               "without": sorted(derived.without),
-                              "capacity_in_big_m": derived.capacity_in_big_m},
+                              "capacity_in_big_m": derived.capacity_in_big_m,
+                              "tighten": derived.tighten},
                              sort_keys=True, default=str).encode())
     for name, values in VALUE_COLUMNS.items():
         frame = getattr(derived, name)

@@ -22,7 +22,10 @@ PCT = Path(__file__).resolve().parents[2] / "instances" / "pct"
 #   237 offers, 8 levels): 1,183 variables of which 707 binary, 1,989 constraints.
 #   2026-12: +476 constraints, one per contract binary z: a let contract carries at least one
 #   episode (let_activity, correctness round 2). The optimum is unchanged.
-PCT_COUNTS = {"variables": 1183, "binaries": 707, "constraints": 2465}
+#   2026-12: +34 constraints, one per service-level and year whose demand or headroom needs
+#   two contracts or more (contract_count, formulations/tightening.py: implied by the rules,
+#   it tightens the LP relaxation). The optimum is unchanged.
+PCT_COUNTS = {"variables": 1183, "binaries": 707, "constraints": 2499}
 PCT_OBJECTIVE = 230_411_481.94  # £: spend + risk cost − £20,000 × QALYs, at a 1e-6 gap
 
 

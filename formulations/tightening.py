@@ -1,0 +1,123 @@
+"""Rows the rules imply, added only to tighten the LP relaxation: how many contracts a level needs.
+
+Why: at region scale most of the gap between HiGHS's bound and the best plan is transaction
+cost (£191k–£285k a contract at locality and PCT level). In the LP relaxation a service-level
+can meet its demand with every contract let a little, z = x/M, and so pay a fraction of each
+contract's cost; a real plan lets whole contracts, and needs at least as many as it takes for
+their capacities to cover the demand (and the choice headroom). That count follows from the
+rules alone, so stating it removes fractional plans and no integer one (docs/model.md,
+"Formulation notes"; scripts/bench_tightening.py measures it).
+
+Contract count (``contract_count``), by service-level j and year t where it says more than the
+rules' own rows (n ≥ 2):
+
+.. math::
+
+    \\sum_{c \\in K_j} z_{ct} \\;\\ge\\; n_{jt}\\, y_j,
+    \\qquad n_{jt} = \\max\\big(n(M_{\\cdot t}, D_{jt}),\\; n(H_{\\cdot t}, (1+h_s) D_{jt})\\big),
+
+where :math:`n(a, b)` is the fewest of the values :math:`a_c` (largest first) whose sum reaches
+:math:`b`, at most :math:`|K_j|`.
+
+===================  =====================================================================
+symbol               meaning
+===================  =====================================================================
+:math:`K_j`          the eligible contracts of service-level j (each with a binary z)
+:math:`z_{ct}`       contract c let in year t (binary)
+:math:`y_j`          service-level j chosen (binary)
+:math:`M_{ct}`       the most contract c can carry (episodes; the big-M of ``link_x_z``)
+:math:`D_{jt}`       j's demand in year t (episodes)
+:math:`H_{ct}`       what contract c counts towards the choice headroom, min(cap, (1+h)·D)
+:math:`h_s`          the service's ``choice_headroom`` (0: no headroom term)
+===================  =====================================================================
+
+Valid because, with :math:`y_j = 1`, the demand row :math:`\\sum x = D y` and
+:math:`x_c \\le M_c z_c` make the let contracts' M add up to at least D, and the headroom row
+(its other levels' contracts are closed, z ≤ y) makes their H add up to at least (1+h)D; with
+:math:`y_j = 0` the row says 0 ≥ 0. It is left out wherever that argument does not hold, or
+holds only for today's numbers:
+
+* a service-level some of whose contracts have no z, one partly covered or moved by effects
+  (issue 15, its demand row is not D·y), one with a block contract or in a bundle (issue 16);
+* a mutable build (a sweep re-sets demand and capacity without rebuilding);
+* an elastic model (``Derived.tighten`` False: diagnosis relaxes demand, capacity and headroom,
+  which this row would keep in force).
+
+It leaves out ``min_providers`` (its own row already says Σ z ≥ min_providers·y), so a re-solve
+that relaxes that row (marginal values) is not held to it here. The row has no marginal value
+and is never relaxed; with every binary fixed (the marginal-value LP) it is implied.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from formulations.model_data import ModelData
+from formulations.rows import at_most, linear, rows
+from planner.rules import Family
+
+TOLERANCE = 1e-9  # episodes: a cover reached to within this counts as reached
+
+
+def fewest_to_cover(values: np.ndarray, group: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """By group (0 … G−1): the fewest of its ``values``, largest first, whose sum reaches the
+    group's ``target`` (at most the group's size; 0 where the target is 0 or less)."""
+    frame = pd.DataFrame({"group": group, "value": values})
+    frame = frame.sort_values(["group", "value"], ascending=[True, False], kind="stable")
+    before = frame.groupby("group")["value"].cumsum().to_numpy() - frame["value"].to_numpy()
+    short = before < target[frame["group"].to_numpy()] - TOLERANCE
+    return np.bincount(frame["group"].to_numpy()[short], minlength=len(target))
+
+
+def counted_levels(d: ModelData) -> np.ndarray:
+    """The service-levels (positions of y) the count may be stated for (module docstring)."""
+    derived = d.derived
+    eligible = np.ones(len(d.sl_rows), dtype=bool)
+    y_of = d.y_of_contract
+    without_z = np.ones(len(derived.contracts), dtype=bool)
+    without_z[d.z_rows] = False
+    eligible[np.unique(y_of[without_z])] = False
+    if d.shifting is not None:
+        eligible[list(d.shifting.covered) + list(d.shifting.target_of)] = False
+    if d.payment is not None:
+        eligible[np.unique(y_of[d.payment.blocks])] = False
+        bundled = d.payment.bundle_rows
+        if len(bundled):
+            position = {int(r): j for j, r in enumerate(d.sl_rows)}
+            eligible[[position[int(s)] for s in bundled["sl"]]] = False
+    return np.flatnonzero(eligible)
+
+
+def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Σ z over a service-level's contracts ≥ n·y, by service-level and year (module docstring)."""
+    derived = d.derived
+    if derived.mutable or not derived.tighten or not len(d.z_rows):
+        m.contract_count = rows([], ())
+        return
+    levels = counted_levels(d)
+    z_rows = d.z_rows
+    y_of_z = d.y_of_contract[z_rows]
+    keep = np.isin(y_of_z, levels)
+    k_kept, j_kept = np.flatnonzero(keep), y_of_z[keep]
+    services = derived.services.set_index("service")
+    headroom = derived.service_levels.loc[d.sl_rows, "service"].map(
+        services["choice_headroom"]).fillna(0.0).to_numpy(float)
+    use_headroom = d.on(Family.HEADROOM)
+    size = np.bincount(j_kept, minlength=len(d.sl_rows))
+    big_m, demand, cover, need = (np.asarray(d.coef[name].values, dtype=float) for name in (
+        "big_m", "sl_demand", "headroom_cover", "headroom_need"))
+    c_kept = z_rows[k_kept]
+    members = pd.Series(k_kept).groupby(j_kept).agg(list)
+    index, bodies = [], []
+    for t in d.years:
+        count = fewest_to_cover(big_m[c_kept, t], j_kept, demand[:, t])
+        if use_headroom:
+            count = np.maximum(count, fewest_to_cover(
+                cover[c_kept, t], j_kept, np.where(headroom > 0, need[:, t], 0.0)))
+        for j in np.flatnonzero(np.minimum(count, size) >= 2):
+            index.append((int(j), t))
+            bodies.append(at_most(linear([(float(min(count[j], size[j])), d.yv[j])]
+                                         + [(-1.0, d.z(k, t)) for k in members[j]])))
+    m.contract_count = rows(index, bodies)
