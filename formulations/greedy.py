@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from formulations.greedy_incomes import Incomes
+from formulations.greedy_repair import Repair
 from formulations.model_data import ModelData
 
 
@@ -55,10 +57,12 @@ class LevelPlan:
     volume: dict[int, float]
 
 
-class Greedy:
+class Greedy(Repair, Incomes):
     """One run of the heuristic. ``budget_price`` μ ≥ 0 prices each £ of spend at 1 + μ against
     the value of health (a Lagrange multiplier on the budget row): :mod:`formulations.start`
-    raises it until the plan's spend fits the budget."""
+    raises it until the plan's spend fits the budget. Steps 3 and 4 (module docstring) are its
+    mixins :class:`~formulations.greedy_incomes.Incomes` and
+    :class:`~formulations.greedy_repair.Repair`."""
 
     def __init__(self, d: ModelData, budget_price: float = 0.0):
         self.d = d
@@ -173,131 +177,6 @@ class Greedy:
             if self.forced else np.ones(len(c), bool)
         return c[np.lexsort((c, per_episode, unforced))].tolist()
 
-    def bed_room(self, c: int) -> float:
-        """Episodes of contract c its provider's bed-days allow (only for providers found
-        overfull: elsewhere the offer capacity alone limits it)."""
-        use = self.use[c]
-        return self.limited.get(c, math.inf) / use if use > 0 else math.inf
-
-    def overfull(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Providers whose bed-days (total_capacity) the planned volumes exceed."""
-        return {p for p, used in self.loads(chosen).items()
-                if used > self.total_capacity.get(p, math.inf) + 1e-6}
-
-    def loads(self, chosen: dict[str, LevelPlan]) -> dict[str, float]:
-        load: dict[str, float] = {}
-        for plan in chosen.values():
-            for c, v in plan.volume.items():
-                load[self.provider_of[c]] = load.get(self.provider_of[c], 0.0) + self.use[c] * v
-        return load
-
-    def repair(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Move planned volume, service by service at its chosen level, until every hospital's
-        bed-days hold it and every used provider's minimum income is paid by it: off overfull
-        hospitals onto contracts with beds and capacity to spare, and onto providers short of
-        income from providers with income to spare (letting new contracts where needed).
-        Returns the providers still overfull or short, if any."""
-        load = self.loads(chosen)  # once: per provider it made the repair quadratic
-        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
-        self.income_room = self.incomes_above_minimum(chosen)
-        for p in sorted(p for p, room in self.spare.items() if room < -1e-6):
-            mine = [(s, c) for s, plan in chosen.items() for c in plan.volume
-                    if self.provider_of[c] == p and self.use[c] > 0]
-            for s, c in sorted(mine, key=lambda sc: (-self.use[sc[1]] * chosen[sc[0]].volume[sc[1]],
-                                                      sc[1])):
-                if self.spare[p] >= -1e-6:
-                    break
-                excess = min(chosen[s].volume[c] - self.least(s, chosen[s]),
-                             -self.spare[p] / self.use[c], self.room_to_lose(c))
-                self.move_off(s, c, chosen[s], excess)
-        for p in sorted(p for p, room in self.income_room.items() if room < -1e-6):
-            mine = [int(c) for c in self.d.by_provider[p]
-                    if self.service_of[c] in chosen
-                    and self.d.y_of_contract[c] == chosen[self.service_of[c]].j]
-            for c in sorted(mine, key=lambda c: (-self.d.base_price[c], c)):
-                if self.income_room[p] >= -1e-6:
-                    break
-                s = self.service_of[c]
-                self.move_on(s, c, chosen[s], -self.income_room[p] / self.d.base_price[c])
-        return {p for p, room in self.spare.items() if room < -1e-6} | \
-            {p for p, room in self.income_room.items() if room < -1e-6}
-
-    def least(self, s: str, plan: LevelPlan) -> float:
-        """Episodes a let contract must keep: the service's minimum share."""
-        return self.rule(s, "min_share", "min_share", 0.0) * self.demand(plan.j)
-
-    def room_to_lose(self, c: int) -> float:
-        """Episodes contract c may lose before its provider falls below its minimum income."""
-        room = self.income_room.get(self.provider_of[c], math.inf)
-        return room / self.d.base_price[c] if self.d.base_price[c] > 0 else math.inf
-
-    def room_to_take(self, c: int, plan: LevelPlan) -> float:
-        """Episodes contract c may gain: its offer capacity and its provider's free bed-days."""
-        beds = self.spare.get(self.provider_of[c], math.inf) / self.use[c] \
-            if self.use[c] > 0 else math.inf
-        return min(self.capacity[c] - plan.volume.get(c, 0.0), beds)
-
-    def can_let(self, s: str, k: int, plan: LevelPlan, amount: float) -> bool:
-        """Whether contract k may take ``amount`` episodes (letting it if it is not let yet)."""
-        if k in plan.volume:
-            return True
-        q = self.provider_of[k]
-        if q not in self.income_room and self.on("min_income") \
-                and self.providers.at[q, "min_income"] > 0:
-            return False  # would bring in a provider whose minimum income no plan pays yet
-        most = self.rule(s, "max_providers", "max_providers", math.inf)
-        return amount >= self.least(s, plan) and len(plan.rows) + 1 <= most
-
-    def move_off(self, s: str, c: int, plan: LevelPlan, excess: float) -> None:
-        """Move up to ``excess`` episodes from contract c to the cheapest contracts with room."""
-        floor = self.rule(s, "min_avg_quality", "avg_quality", 0.0)
-        for k in sorted((int(k) for k in self.d.by_y.get(plan.j, ())
-                         if int(k) != c and self.provider_of[k] not in self.banned
-                         and self.quality[k] >= floor), key=lambda k: (self.net_price[k], k)):
-            if excess <= 1e-9:
-                break
-            amount = min(self.room_to_take(k, plan), excess)
-            if amount > 1e-9 and self.can_let(s, k, plan, amount):
-                self.shift(plan, c, k, amount)
-                excess -= amount
-
-    def move_on(self, s: str, c: int, plan: LevelPlan, wanted: float) -> None:
-        """Move up to ``wanted`` episodes onto contract c from the dearest contracts that can
-        spare them (keeping their minimum shares and their providers' minimum incomes)."""
-        wanted = min(wanted, self.room_to_take(c, plan))
-        if wanted <= 1e-9 or not self.can_let(s, c, plan, wanted):
-            return
-        for k in sorted((k for k in plan.volume if k != c),
-                        key=lambda k: (-self.net_price[k], k)):
-            if wanted <= 1e-9:
-                break
-            amount = min(plan.volume[k] - self.least(s, plan), self.room_to_lose(k), wanted)
-            if amount > 1e-9:
-                self.shift(plan, k, c, amount)
-                wanted -= amount
-
-    def shift(self, plan: LevelPlan, c: int, k: int, amount: float) -> None:
-        """Move ``amount`` episodes from contract c to contract k, keeping the books."""
-        if k not in plan.volume:
-            plan.rows.append(k)
-            plan.volume[k] = 0.0
-        plan.volume[c] -= amount
-        plan.volume[k] += amount
-        for contract, sign in ((c, 1.0), (k, -1.0)):
-            p = self.provider_of[contract]
-            if p in self.spare:
-                self.spare[p] += sign * amount * self.use[contract]
-            if p in self.income_room:
-                self.income_room[p] -= sign * amount * self.d.base_price[contract]
-
-    def limit_beds(self, providers: set[str]) -> None:
-        """From now on, share these providers' bed-days among their services as the status
-        quo does (see reserve_beds): the status quo fits, so its shares do."""
-        for p in providers:
-            for c in self.d.by_provider[p]:
-                if int(c) in self.reserved:
-                    self.limited[int(c)] = self.reserved[int(c)]
-
     def mean_quality(self, volume: dict[int, float]) -> float:
         total = sum(volume.values())
         return sum(self.quality[c] * v for c, v in volume.items()) / total if total > 0 else 0.0
@@ -341,128 +220,11 @@ class Greedy:
                     break
         return chosen
 
-    def reserve_beds(self) -> dict[int, float]:
-        """Each provider's bed-days shared among its services in proportion to their status-quo
-        bed-day use (or, with no status quo, their capacity)."""
-        contracts = self.d.derived.contracts
-        incumbent = contracts["incumbent_volume"].to_numpy()
-        basis = np.where(incumbent > 0, incumbent,
-                         np.minimum(self.capacity, self.d.base_demand) * 1e-3)
-        weight = self.use * basis
-        reserved: dict[int, float] = {}
-        for p, rows in self.d.by_provider.items():
-            total = self.total_capacity.get(p)
-            if total is None:
-                continue
-            offers: dict[str, float] = {}  # one weight per offer: its levels' contracts share it
-            for c in rows:
-                offers[self.service_of[c]] = max(offers.get(self.service_of[c], 0.0), weight[c])
-            whole = sum(offers.values())
-            for c in rows:
-                if self.use[c] > 0:
-                    reserved[int(c)] = total * offers[self.service_of[c]] / whole \
-                        if whole > 0 else 0.0
-        return reserved
-
-    def secure_income(self, p: str, chosen: dict[str, LevelPlan]) -> None:
-        """Let more of provider p's contracts (at its services' chosen levels, most income
-        first) until they could pay its minimum income; if even all cannot, do not use p."""
-        need = self.providers.at[p, "min_income"]
-        income = 0.0
-        candidates = []
-        for c in self.d.by_provider[p]:
-            c = int(c)
-            plan = chosen.get(self.service_of[c])
-            if plan is None or self.d.y_of_contract[c] != plan.j:
-                continue
-            most = min(self.capacity[c], self.demand(plan.j), self.bed_room(c)) * self.d.base_price[c]
-            if c in plan.rows or c in self.forced:
-                income += most
-            else:
-                candidates.append((-most, c))
-        for most, c in sorted(candidates):
-            if income >= need - 1e-6:
-                break
-            self.forced.add(c)
-            income -= most
-        if income < need - 1e-6:
-            self.banned.add(p)
-            self.forced -= {int(c) for c in self.d.by_provider[p]}
-
-    def keep_incumbents(self, chosen: dict[str, LevelPlan]) -> bool:
-        """Let contracts of incumbents the plan drops, where that costs less than their exit
-        cost: the contracts' fixed costs, enough of them to pay any minimum income (the volume
-        itself is moved onto them by repair)."""
-        if "exit_cost" not in self.providers:
-            return False
-        used = {self.provider_of[c] for plan in chosen.values() for c in plan.rows}
-        kept = False
-        for p in sorted(self.d.w_of):
-            exit_cost = float(self.providers.at[p, "exit_cost"] or 0.0)
-            if p in used or p in self.banned or not self.providers.at[p, "incumbent"] \
-                    or exit_cost <= 0:
-                continue
-            need = self.providers.at[p, "min_income"] if self.on("min_income") else 0.0
-            options = []
-            for c in self.d.by_provider[p]:
-                plan = chosen.get(self.service_of[c])
-                if plan is not None and self.d.y_of_contract[c] == plan.j:
-                    most = min(self.capacity[c], self.demand(plan.j), self.bed_room(c))
-                    options.append((self.fixed[c] / max(most * self.d.base_price[c], 1e-9),
-                                    int(c), most * self.d.base_price[c]))
-            picks, income, fixed = [], 0.0, 0.0
-            for _ratio, c, most in sorted(options):
-                if picks and income >= need - 1e-6:
-                    break
-                picks.append(c)
-                income += most
-                fixed += self.fixed[c]
-            if picks and income >= need - 1e-6 and fixed < exit_cost:
-                self.forced |= set(picks)
-                kept = True
-        return kept
-
     def counts_contracts(self, s: str) -> bool:
         """Whether the service's rules count its contracts (a contract let with no volume then
         still serves a purpose)."""
         return self.rule(s, "min_providers", "min_providers", 1.0) > 1 or \
             self.rule(s, "choice_headroom", "headroom", 0.0) > 0
-
-    def settle_incomes(self, chosen: dict[str, LevelPlan]) -> dict[str, LevelPlan]:
-        """Re-plan while some provider's contracts cannot pay its minimum income."""
-        for _ in range(6):
-            short = self.short_of_income(chosen)
-            if not short:
-                break
-            for p in sorted(short):
-                self.secure_income(p, chosen)
-            chosen = self.plan_services(banned=self.banned)
-        return chosen
-
-    def incomes_above_minimum(self, chosen: dict[str, LevelPlan]) -> dict[str, float]:
-        """£ of planned income each provider with a minimum income has above it."""
-        if not self.on("min_income"):
-            return {}
-        income: dict[str, float] = {}
-        for plan in chosen.values():
-            for c, v in plan.volume.items():
-                income[self.provider_of[c]] = income.get(self.provider_of[c], 0.0) \
-                    + v * self.d.base_price[c]
-        return {p: value - self.providers.at[p, "min_income"] for p, value in income.items()
-                if self.providers.at[p, "min_income"] > 0}
-
-    def short_of_income(self, chosen: dict[str, LevelPlan]) -> set[str]:
-        """Providers used whose let contracts could not pay their minimum income in full."""
-        if not self.on("min_income"):
-            return set()
-        most: dict[str, float] = {}
-        for plan in chosen.values():
-            demand = self.demand(plan.j)
-            for c in plan.rows:
-                p = self.provider_of[c]
-                most[p] = most.get(p, 0.0) + min(self.capacity[c], demand) * self.d.base_price[c]
-        return {p for p, income in most.items()
-                if income < self.providers.at[p, "min_income"] - 1e-6}
 
     def plan(self) -> dict[str, LevelPlan]:
         """The heuristic's steps 1–4 (module docstring): {service: the level plan chosen}."""
