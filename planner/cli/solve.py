@@ -81,8 +81,9 @@ class FiniteFloat(click.FloatRange):
 @click.option("--elastic", is_flag=True,
               help="When infeasible, return the cheapest relaxed plan with each relaxation priced.")
 @click.option("--force", is_flag=True,
-              help="Replace --out even if it is a folder that is not a plan (never the "
-                   "instance's folder or one above it).")
+              help="Write into --out even if it is a folder that is not a plan, replacing only "
+                   "files named as the planner's outputs (never an instance's folder or one "
+                   "above it).")
 @guarded
 def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
           threads: int | None, without: tuple[str, ...], log_file: str | None,

@@ -7,9 +7,12 @@ after a long solve. The rules:
 
 * A folder may be replaced (or written into) only when it is missing, empty, or holds a marker
   this planner wrote (:data:`PLAN_MARKER`, written into every plan folder; a sweep folder's
-  ``sweep.json``). ``force`` allows a non-empty folder without a marker.
+  ``sweep.json``). ``force`` allows a non-empty folder without a marker: only its entries named
+  as the planner's outputs are replaced (:func:`forced_over`), the rest kept.
 * Never, even with ``force``: ``/``, the home folder, the current folder, the instance's folder,
-  or any folder above one of them (replacing it would delete them); nor a path that is a file.
+  or any folder above one of them (replacing it would delete them); nor a path that is a file;
+  nor any other instance's folder (one holding ``instance.yaml``: its services.csv, offers.csv
+  … have the names of a plan's files).
 * The folder that will receive the files must accept a test write (permission, read-only file
   system, a path under a file).
 
@@ -28,7 +31,9 @@ before the swap (a copy where links fail), so it is never only in a staging or o
 writer killed between the swap's two renames leaves the target missing, so :func:`clean_stale`
 puts the old copy back. A user's entry with a name the command writes is refused by
 :func:`check_out_dir` (``writes``) and :func:`record_written`, never overwritten. A folder
-without a marker is still replaced whole with ``force`` (the refusal without it lists its files).
+without a marker is replaced with ``force`` only in the entries named as the planner's outputs
+(:data:`KNOWN_FILES`: an older planner's plan folder, which is what ``force`` is for), and says
+which; everything else in it is kept like a user's entry (the refusal without it lists them).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from planner.results.marker import (  # noqa: F401 - the marker's names, for eve
     PLAN_MARKER,
     carry,
     entries_to_keep,
+    forced_over,
     kept_message,
     listing,
     write_atomic,
@@ -101,6 +107,9 @@ def instance_folder(instance: str | Path | None) -> Path | None:
     return path if path.is_dir() or not path.suffix else path.parent
 
 
+INSTANCE_FILE = "instance.yaml"  # an instance folder's mark (planner.data.instance)
+
+
 def _protected(instance: str | Path | None) -> list[tuple[Path, str]]:
     places = [(Path("/").resolve(), "the root folder"), (Path.cwd().resolve(), "the current folder")]
     with contextlib.suppress(RuntimeError, KeyError):
@@ -142,11 +151,16 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
         if names and empty_only:
             raise OutputError(label, path, "exists and is not empty.", "Choose a new folder.")
         owned = any(name in names for name in owned_by)
+        if not owned and INSTANCE_FILE in names:  # its tables share names with a plan's
+            raise OutputError(label, path, f"holds {INSTANCE_FILE}: it is an instance's folder, "
+                              "whose tables a plan's files would replace.",
+                              "Give a new folder, e.g. out/plan (--force does not change this).")
         if names and not owned and not force:
             raise OutputError(label, path, f"holds {len(names)} file(s) that are not a plan this "
-                              f"planner wrote ({listing(names)}), and would be replaced.",
-                              "Choose a new or empty folder, or add --force if you mean to "
-                              "replace it (e.g. a plan folder from an older planner)."
+                              f"planner wrote ({listing(names)}).",
+                              "Choose a new or empty folder, or add --force to write the plan "
+                              "there anyway (files named as the planner's outputs, e.g. an older "
+                              "plan's, are replaced; the rest are kept)."
                               if forceable else "Choose a new or empty folder.")
         check_clashes(target, writes, label, path)
         probe_writable(target, label, path, may_vanish=True)

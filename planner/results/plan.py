@@ -33,7 +33,9 @@ from planner.results.outdir import (
     PLAN_FOLDER_NAMES,
     check_out_dir,
     clean_stale,
+    forced_over,
     kept_message,
+    listing,
     locked,
     make_staging,
     replace_dir,
@@ -212,12 +214,17 @@ class Plan:
                 clean_stale(target)  # first: a writer killed mid-swap leaves an old copy to put back
                 # checked again under the lock: another writer may have changed the folder
                 check_out_dir(target, instance=self.instance.source, force=force, writes=written)
+                replaced = forced_over(target)  # --force on a folder without a marker
                 kept = replace_dir(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        say = notify or (lambda text: print(text, file=sys.stderr))
+        if replaced:
+            say(f"--force: replaced {listing(replaced, 10)} in {target}/ (named as the "
+                "planner's outputs, e.g. an older plan's)")
         if kept:
-            (notify or (lambda text: print(text, file=sys.stderr)))(kept_message(target, kept))
+            say(kept_message(target, kept))
         return target
 
 

@@ -9,7 +9,9 @@ the new one does not write (a risk.json beside an old plan) goes: it would descr
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -139,15 +141,31 @@ def test_an_older_planners_marker_keeps_all_but_the_known_names(tmp_path: Path,
     assert MANIFEST_HEADER in (plan / PLAN_MARKER).read_text()
 
 
-def test_a_forced_folder_without_a_marker_is_still_replaced_whole(tmp_path: Path,
-                                                                  toy_plan: planner.Plan) -> None:
+def test_a_forced_folder_without_a_marker_keeps_all_but_the_planners_names(
+        tmp_path: Path, toy_plan: planner.Plan) -> None:
+    """--force is for a plan folder an older planner wrote without a marker: its files named as
+    the planner's outputs are replaced, and said; the user's documents beside them are kept."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "board-paper.md").write_text("draft")
+    (docs / "plan.json").write_text("{}")  # an older planner's
     code, output = cli("solve", str(TOY), "--out", str(docs))
-    assert code == 2 and "(board-paper.md)" in output, output  # the refusal names the file
-    toy_plan.to_dir(docs, force=True, reports=False)
-    assert not (docs / "board-paper.md").exists() and (docs / "plan.json").is_file()
+    assert code == 2 and "(board-paper.md, plan.json)" in output, output  # names the files
+    said = []
+    toy_plan.to_dir(docs, force=True, reports=False, notify=said.append)
+    assert (docs / "board-paper.md").read_text() == "draft"
+    assert json.loads((docs / "plan.json").read_text())["status"] == "optimal"
+    assert "--force: replaced plan.json" in said[0] and "board-paper.md" in said[1], said
+    assert "board-paper.md" not in written_names(docs)  # the user's from now on
+
+
+def test_force_never_writes_into_another_instances_folder(tmp_path: Path) -> None:
+    """An instance folder's services.csv, offers.csv … have the names of a plan's files."""
+    other = tmp_path / "other"
+    shutil.copytree(TOY, other)
+    code, output = cli("solve", str(TOY), "--out", str(other), "--force")
+    assert code == 2 and "instance's folder" in output and "toy: optimal" not in output, output
+    assert sorted(p.name for p in other.iterdir()) == sorted(p.name for p in TOY.iterdir())
 
 
 @pytest.mark.parametrize("fails", ["aside", "in"])
