@@ -67,8 +67,9 @@ def run_arm(folder: str, gap: float, time_limit: float, arm: str, with_lp: bool)
     wall = time.perf_counter() - began
     violations = (len(verify(instance, session.plan(result, check=False)))
                   if result.has_solution else None)
-    return {"rows": rows, "lp": lp_bound, "lp_s": lp_s, "worker_plan": result.worker_plan, "status": str(result.status),
-            "objective": result.objective, "bound": result.bound, "gap": result.gap,
+    return {"rows": rows, "lp": lp_bound, "lp_s": lp_s, "worker_plan": result.worker_plan,
+            "status": str(result.status), "objective": result.objective, "bound": result.bound,
+            "gap": result.gap,
             "wall_s": wall, "violations": violations,
             "build_s": session.timings["derive"] + session.timings["build"]}
 
@@ -94,8 +95,8 @@ def main() -> None:
     lines = [f"Machine: {machine()}; load average at the start {os.getloadavg()[0]:.1f}. "
              "One run per arm, each in a fresh process.", "",
              "| case | arm | rows added | LP relaxation £ | time limit s | status | objective £ | "
-             "bound £ | gap | solve wall s | verified |",
-             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|"]
+             "bound £ | gap | solve wall s | plan from | verified |",
+             "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|"]
     for name in args.cases.split(","):
         case = CASES[name]
         limit = args.time_limit or case.time_limit
@@ -109,7 +110,9 @@ def main() -> None:
             lines.append(
                 f"| {name} | {arm} | {out['rows']:,} | {money(out['lp'])} | {limit:.0f} | "
                 f"{out['status']} | {money(out['objective'])} | {money(out['bound'])} | {gap} | "
-                f"{out['wall_s']:.1f} | {'yes' if out['violations'] == 0 else out['violations']} |")
+                f"{out['wall_s']:.1f} | "
+                f"{'fix-and-optimise' if out.get('worker_plan') else 'HiGHS'} | "
+                f"{'yes' if out['violations'] == 0 else out['violations']} |")
             print(lines[-1], flush=True)
     print("\n".join(lines))
 
