@@ -48,6 +48,14 @@ UNITS: dict[str, tuple[str, str]] = {  # column -> (unit in the header, number f
     # unfunded: what each service not bought would be worth and cost
     "value_of_health": ("£", MONEY), "least_cost": ("£", MONEY), "extra_spend": ("£", MONEY),
     "objective_change": ("£", MONEY), "cost_unlimited": ("£", MONEY),
+    # priorities (PBMA) and effects: £ a year; the budget at which a service comes in or goes out
+    "saved": ("£", MONEY), "net_cost": ("£", MONEY), "cost_per_qaly": ("£ per QALY", MONEY),
+    "comes_in_at": ("£ budget", MONEY), "goes_out_at": ("£ budget", MONEY),
+    # areas (issue 17): £ by area, and £ per need-weighted head
+    "spend_per_head": ("£ per need-weighted head", "#,##0.00"),
+    "mean_spend_per_head": ("£ per need-weighted head", "#,##0.00"),
+    "indicative_budget": ("£", MONEY), "saving": ("£", MONEY), "overspend": ("£", MONEY),
+    "saving_kept": ("£", MONEY),
 }
 SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.##")}
 

@@ -253,6 +253,22 @@ def test_money_is_one_format_without_float_noise() -> None:
     assert money(17_000) == "£17,000"
 
 
+def test_money_columns_of_priorities_and_areas_carry_their_units() -> None:
+    """plan.xlsx's priorities and areas sheets: every £ column says so in its header."""
+    from planner.reports.xlsx import _headers
+
+    headers, formats = _headers("priorities", pd.DataFrame(columns=[
+        "service", "cost", "saved", "net_cost", "cost_per_qaly", "comes_in_at", "goes_out_at"]))
+    assert headers == ["service", "cost (£)", "saved (£)", "net_cost (£)",
+                       "cost_per_qaly (£ per QALY)", "comes_in_at (£ budget)",
+                       "goes_out_at (£ budget)"]
+    assert formats[0] is None and all(formats[1:])
+    headers, _ = _headers("areas", pd.DataFrame(columns=[
+        "spend_per_head", "indicative_budget", "saving", "overspend", "saving_kept"]))
+    assert headers == ["spend_per_head (£ per need-weighted head)", "indicative_budget (£)",
+                       "saving (£)", "overspend (£)", "saving_kept (£)"]
+
+
 def test_how_much_worse_off_reads_the_same_everywhere() -> None:
     """unfunded.csv, `planner explain` and alternatives.csv say the rise of the objective in one
     phrase, never "value for money" (the headline's £ per QALY)."""
