@@ -27,7 +27,7 @@ def has_section(files) -> bool:
 
 def chart(frame: pd.DataFrame) -> str:
     """Horizontal bars of £ per need-weighted head by area, the mean and the band as lines."""
-    from planner.reports.charts import COLOURS, ROW_IN, _figure, to_svg
+    from planner.reports.charts import COLOURS, ROW_IN, _figure, _money_ticks, to_svg
 
     title = "Spend per need-weighted head by area (£)"
     values = frame["spend_per_head"].to_numpy(float)
@@ -41,6 +41,7 @@ def chart(frame: pd.DataFrame) -> str:
         if frame["low"].notna().all():
             for limit in (float(frame["low"].iloc[0]), float(frame["high"].iloc[0])):
                 axis.axvline(limit, color="#0b0c0c", linewidth=0.8, linestyle="--")
+        _money_ticks(axis, "£")  # £ per head: £1,050, not 1050
         axis.set_title(title + " — line: mean; dashed: the fair-share band")
         return to_svg(figure, "fair-shares", title)
 

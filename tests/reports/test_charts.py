@@ -88,3 +88,17 @@ def test_break_even_axis_title_is_whole_in_the_saved_image(drawn: list[Figure]) 
     assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
     assert page.y0 <= box.y0
     assert "breaks even" in label.get_text().replace("\n", " ")
+
+
+def test_fair_shares_axis_reads_in_pounds(drawn: list[Figure]) -> None:
+    """The Fair shares chart's axis is £ per need-weighted head: its ticks say £ (£1,000, not
+    1000)."""
+    from planner.reports import areas
+
+    frame = pd.DataFrame({"area": ["Birkenhead", "Wallasey"], "spend_per_head": [1040.0, 980.0],
+                          "mean_spend_per_head": [1010.0] * 2, "low": [909.0] * 2,
+                          "high": [1111.0] * 2})
+    areas.chart(frame)
+    (axis,) = drawn[-1].axes
+    ticks = [t.get_text() for t in axis.get_xticklabels() if t.get_text()]
+    assert ticks and all(t.startswith("£") for t in ticks), ticks
