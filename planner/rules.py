@@ -107,6 +107,15 @@ RULE_NAMES: dict[str, str] = {str(family): name for family, name in {
     Family.AREA_COVERAGE: "Coverage in each area",
 }.items()}
 
+#: How each marginal value was found, as a board reads it (the ids stay marginal_values.csv's
+#: ``method``; docs/outputs.md defines them): the one place a method is named.
+METHOD_WORDS: dict[str, str] = {
+    "milp_resolve": "re-solved with the rule changed",
+    "milp_answered": "known without a re-solve",
+    "lp_dual": "shadow price, plan as it stands",
+    "skipped": "not computed",
+}
+
 #: Years of incumbent spend paid as notice on incumbent episodes dropped (T > 1 only): ending a
 #: whole incumbent contract costs half a year of its incumbent spend.
 NOTICE_SHARE = 0.5

@@ -24,6 +24,7 @@ from planner.reports.html_parts import (
     year_note,
 )
 from planner.results.folder import PlanFiles
+from planner.rules import METHOD_WORDS
 
 
 def continuum(files: PlanFiles) -> str:
@@ -135,9 +136,9 @@ def constraints(files: PlanFiles) -> str:
     table = files.names.label(facts.binding(files))
     intro = para("The rules that hold the plan back, and what relaxing each would be worth. "
                  "“Marginal value” is the improvement of the objective (£) per unit of relaxation. "
-                 "Re-solves (method milp_resolve) are exact for the step tried, and so are steps "
-                 "known without a re-solve (milp_answered); LP duals (lp_dual) hold for the plan "
-                 "as it stands, with the same services, levels and providers.")
+                 "A value “re-solved with the rule changed” is exact for the step tried, and so is "
+                 "one “known without a re-solve”; a “shadow price” holds for the plan as it "
+                 "stands, with the same services, levels and providers.")
     if "marginal_values" not in files.tables:
         intro += para("Marginal values were not computed for this plan (solve without "
                       "--no-marginal to get marginal_values.csv).")
@@ -146,7 +147,8 @@ def constraints(files: PlanFiles) -> str:
                Col("value", "marginal value", numeric=True),
                Col("message", "in words", wide=True)]
     table = table.assign(value=[per_unit(v, u) for v, u in zip(table["marginal_value"],
-                                                                table["unit"])])
+                                                                table["unit"])],
+                         method=[METHOD_WORDS.get(str(m), m) for m in table["method"]])
     return intro + html_table(table, columns, more="marginal_values.csv")
 
 

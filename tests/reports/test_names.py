@@ -245,6 +245,20 @@ def test_reports_show_kinds_and_categories_by_name(plan: str,
     assert "GP federation" in set(spend["key_name"])
 
 
+@pytest.mark.solver
+def test_how_marginal_values_are_known_reads_in_words(named_plan: Path) -> None:
+    """"What binds the plan" says how each value is known in words, not the method ids of
+    marginal_values.csv (lp_dual, milp_resolve, milp_answered)."""
+    from planner.rules import METHOD_WORDS
+
+    methods = set(pd.read_csv(named_plan / "marginal_values.csv")["method"])
+    assert methods & {"lp_dual", "milp_resolve"}, methods
+    text = _visible_html(named_plan)
+    for method in methods:
+        assert method not in text, method
+        assert METHOD_WORDS[method] in text, method
+
+
 # --- numbers --------------------------------------------------------------------------------
 def test_money_is_one_format_without_float_noise() -> None:
     assert money(-229_541_072) == "\u2212£229.5m"
