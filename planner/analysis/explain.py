@@ -131,12 +131,13 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
         return Explanation(question, base, None, reason=f"the instance itself is {base.status}.")
     if drop and not bool(base.services.loc[base.services["service"] == service,
                                            "commissioned"].any()):
-        return Explanation(question, base, None, note=f"The plan does not commission {service}: "
+        return Explanation(question, base, None, note="The plan does not commission "
+                           f"{named.service(service)}: "
                            "there is nothing to drop, and dropping it changes nothing.")
     already = _already(base, service, provider, level, named)
     if already:
         return Explanation(question, base, None, note=already)
-    reason = _impossible(session, service, provider, level, drop)
+    reason = _impossible(session, service, provider, level, drop, named)
     if reason:
         return Explanation(question, base, None, reason=reason)
     _force(session, service, provider, level, drop)
@@ -179,36 +180,43 @@ def _question(service: str, provider: str | None, level: str | None, drop: bool)
 
 
 def _impossible(session: PlanningModel, service: str, provider: str | None,
-                level: str | None, drop: bool) -> str:
+                level: str | None, drop: bool, named: Names) -> str:
+    """Why the choice asked about breaks a rule applied before the model (blank if it does not),
+    by names, with the table and column to change."""
     derived = session.derived
+    s_name = named.service(service)
+    l_name = named.level(level) if level is not None else ""
+    p_name = named.provider(provider) if provider is not None else ""
     services = derived.services.set_index("service")
     if drop and bool(services.at[service, "mandatory"]) and derived.on("mandatory"):
-        return f"{service} is mandatory: it must be commissioned in full."
+        return f"{s_name} is mandatory: it must be commissioned in full."
     if level is not None:
         row = derived.service_levels.loc[(derived.service_levels["service"] == service)
                                          & (derived.service_levels["level"] == level)]
         if row.empty:
-            return f"{service} has no demand to commission."
+            return f"{s_name} has no demand to commission."
         if not bool(row["eligible"].iloc[0]):
             r = row.iloc[0]
             if r["reason"] == "not in allowed_levels":
-                return f"{level} is not among {service}'s allowed_levels."
-            return (f"a {level} unit cannot bear {service}'s risk: the spread of its annual spend "
-                    f"(CV {r['cv']:.3f}) is above the level's risk_tolerance {r['risk_tolerance']:g}.")
+                return (f"{l_name} is not among the levels allowed for {s_name} "
+                        "(services.csv, allowed_levels).")
+            return (f"a {l_name} unit cannot bear {s_name}'s risk: the spread of its annual spend "
+                    f"(CV {r['cv']:.3f}) is above the {r['risk_tolerance']:g} the level can bear "
+                    "(levels.csv, risk_tolerance).")
         return ""
     if provider is None:
         return ""
     offers = derived.offers
     offer = offers.loc[(offers["service"] == service) & (offers["provider"] == provider)]
     if offer.empty:
-        return f"{provider} does not offer {service} (no row in offers.csv)."
+        return f"{p_name} does not offer {s_name} (no row in offers.csv)."
     if not bool(offer["meets_quality"].iloc[0]):
-        return (f"{provider}'s quality {offer['quality'].iloc[0]:g} is below {service}'s "
-                f"min_quality {offer['min_quality'].iloc[0]:g}.")
+        return (f"{p_name}'s quality {offer['quality'].iloc[0]:g} is below the "
+                f"{offer['min_quality'].iloc[0]:g} {s_name} requires (services.csv, min_quality).")
     contracts = derived.contracts
     if contracts.loc[(contracts["service"] == service) & (contracts["provider"] == provider)].empty:
-        return (f"{provider} is conflicted at every level able to commission {service} "
-                "(conflicted_levels).")
+        return (f"{p_name} is conflicted at every level able to commission {s_name} "
+                "(providers.csv, conflicted_levels).")
     return ""
 
 

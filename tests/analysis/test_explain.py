@@ -50,10 +50,14 @@ def test_why_not_a_provider_the_budget_forbids(toy: planner.Instance) -> None:
 
 
 def test_why_not_answers_from_the_data(toy: planner.Instance) -> None:
-    assert "mandatory" in explain(toy, "diabetes_care", drop=True).reason
-    assert "cannot bear hip_replacement's risk" in explain(toy, "hip_replacement",
-                                                           level="practice").reason
-    assert "does not offer" in explain(toy, "hip_replacement", provider="riverside_federation").reason
+    """In names, with the table and column to change: a board reads no ids."""
+    assert explain(toy, "diabetes_care", drop=True).reason == (
+        "Diabetes care is mandatory: it must be commissioned in full.")
+    assert explain(toy, "hip_replacement", level="practice").reason == (
+        "a GP practice unit cannot bear Hip replacement's risk: the spread of its annual spend "
+        "(CV 0.447) is above the 0.1 the level can bear (levels.csv, risk_tolerance).")
+    assert explain(toy, "hip_replacement", provider="riverside_federation").reason == (
+        "Riverside GP Federation does not offer Hip replacement (no row in offers.csv).")
 
 
 def test_alternatives_are_distinct_and_near_optimal(toy: planner.Instance) -> None:
