@@ -181,7 +181,8 @@ REGISTRY: tuple[FamilySpec, ...] = (
     # rows the rules imply, for a tighter LP relaxation (formulations.tightening); after the
     # payment links, whose bundles change the demand rows it reads; never relaxed nor priced
     FamilySpec("tightening", None, tightening.add_contract_count,
-               (Rows("contract_count", "contracts", SL),), stage=Stage.LINKS),
+               (Rows("contract_count", "contracts", SL), Rows("headroom_count", "contracts", SL)),
+               stage=Stage.LINKS),
     # eligibility rules: applied to the derived tables (planner.derive), no rows of their own
     FamilySpec("min_quality", Family.MIN_QUALITY, None),
     FamilySpec("risk_pooling", Family.RISK_POOLING, None),

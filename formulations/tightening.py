@@ -8,8 +8,10 @@ their capacities to cover the demand (and the choice headroom). That count follo
 rules alone, so stating it removes fractional plans and no integer one (docs/model.md,
 "Formulation notes"; scripts/bench_tightening.py measures it).
 
-Contract count (``contract_count``), by service-level j and year t where it says more than the
-rules' own rows (n ≥ 2):
+Contract count, by service-level j and year t where it says more than the rules' own rows
+(n ≥ 2): ``contract_count`` with the demand's n, and ``headroom_count`` with the headroom's where
+that is larger (a marginal-value re-solve that drops a service's headroom row drops these too,
+:func:`planner.analysis.marginal`):
 
 .. math::
 
@@ -44,7 +46,8 @@ holds only for today's numbers:
   which this row would keep in force).
 
 It leaves out ``min_providers`` (its own row already says Σ z ≥ min_providers·y), so a re-solve
-that relaxes that row (marginal values) is not held to it here. The row has no marginal value
+that relaxes that row (marginal values) is not held to it here; the headroom's count is a row of
+its own for the same reason. The row has no marginal value
 and is never relaxed; with every binary fixed (the marginal-value LP) it is implied.
 """
 
@@ -91,10 +94,12 @@ def counted_levels(d: ModelData) -> np.ndarray:
 
 
 def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
-    """Σ z over a service-level's contracts ≥ n·y, by service-level and year (module docstring)."""
+    """Σ z over a service-level's contracts ≥ n·y, by service-level and year (module docstring):
+    ``contract_count`` with n from the demand, ``headroom_count`` where the headroom needs more
+    (apart, so that a re-solve dropping a headroom row drops its count too)."""
     derived = d.derived
     if derived.mutable or not derived.tighten or not len(d.z_rows):
-        m.contract_count = rows([], ())
+        m.contract_count, m.headroom_count = rows([], ()), rows([], ())
         return
     levels = counted_levels(d)
     z_rows = d.z_rows
@@ -110,14 +115,18 @@ def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
         "big_m", "sl_demand", "headroom_cover", "headroom_need"))
     c_kept = z_rows[k_kept]
     members = pd.Series(k_kept).groupby(j_kept).agg(list)
-    index, bodies = [], []
+    demand_rows, headroom_rows = ([], []), ([], [])
     for t in d.years:
-        count = fewest_to_cover(big_m[c_kept, t], j_kept, demand[:, t])
-        if use_headroom:
-            count = np.maximum(count, fewest_to_cover(
-                cover[c_kept, t], j_kept, np.where(headroom > 0, need[:, t], 0.0)))
-        for j in np.flatnonzero(np.minimum(count, size) >= 2):
-            index.append((int(j), t))
-            bodies.append(at_most(linear([(float(min(count[j], size[j])), d.yv[j])]
-                                         + [(-1.0, d.z(k, t)) for k in members[j]])))
-    m.contract_count = rows(index, bodies)
+        by_demand = np.minimum(fewest_to_cover(big_m[c_kept, t], j_kept, demand[:, t]), size)
+        by_headroom = np.minimum(fewest_to_cover(
+            cover[c_kept, t], j_kept, np.where(headroom > 0, need[:, t], 0.0)), size) \
+            if use_headroom else np.zeros_like(by_demand)
+        for count, (index, bodies), wanted in (
+                (by_demand, demand_rows, by_demand >= 2),
+                (by_headroom, headroom_rows, (by_headroom >= 2) & (by_headroom > by_demand))):
+            for j in np.flatnonzero(wanted):
+                index.append((int(j), t))
+                bodies.append(at_most(linear([(float(count[j]), d.yv[j])]
+                                             + [(-1.0, d.z(k, t)) for k in members[j]])))
+    m.contract_count = rows(*demand_rows)
+    m.headroom_count = rows(*headroom_rows)

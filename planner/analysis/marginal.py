@@ -242,9 +242,13 @@ def _together(session: PlanningModel, base: SolveResult, jobs: list[Resolve]) ->
 @contextmanager
 def _relaxed(session: PlanningModel, keys: list[tuple[str, tuple]]) -> Iterator[None]:
     """Within the block, each choice row (component name, index) is replaced by its relaxed
-    form (see :func:`_relaxed_choice`); the model is restored afterwards."""
+    form (see :func:`_relaxed_choice`); the model is restored afterwards. A headroom row dropped
+    takes with it the count of contracts its headroom implies (formulations.tightening)."""
     model = session.model
     cons = [getattr(model, name)[index] for name, index in keys]
+    counts = getattr(model, "headroom_count", {})
+    implied = [counts[j, t] for name, (service, t) in keys if name == "headroom"
+               for j in session.built.data.y_by_service[service] if (j, t) in counts]
     added = []
     try:
         for con, (name, index) in zip(cons, keys):
@@ -253,11 +257,13 @@ def _relaxed(session: PlanningModel, keys: list[tuple[str, tuple]]) -> Iterator[
             if relaxed is not None:
                 added.append(f"relaxed_choice_{len(added)}")
                 model.add_component(added[-1], relaxed)
+        for con in implied:
+            con.deactivate()
         yield
     finally:
         for component in added:
             model.del_component(component)
-        for con in cons:
+        for con in cons + implied:
             con.activate()
 
 

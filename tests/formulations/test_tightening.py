@@ -19,6 +19,7 @@ from helpers import build, solve
 from pyomo.contrib.solver.solvers.highs import Highs
 from pytest import approx
 
+import planner
 from formulations.tightening import fewest_to_cover
 from planner.data.instance import load_instance
 from planner.solver.session import PlanningModel
@@ -27,10 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 KAPPA = 500.0  # £ a contract: transaction_cost 500 at a level whose population is the instance's
 
 
-def three_providers(**service) -> object:
+def three_providers(capacity: float = 60, **service) -> object:
     """One mandatory service of 100 episodes, offered by A, B and C (60 episodes each, £10)."""
     return build([{"service": "s", "demand": 100, **service}],
-                 [{"provider": p, "service": "s", "price": 10, "capacity": 60} for p in "ABC"],
+                 [{"provider": p, "service": "s", "price": 10, "capacity": capacity}
+                  for p in "ABC"],
                  levels=[{"level": "pct", "population": 1000, "transaction_cost": KAPPA}])
 
 
@@ -81,10 +83,25 @@ def test_the_count_includes_the_choice_headroom():
     count 150/60 = 2.5 contracts (£2,250); the count asks for 3 (£2,500, the optimum)."""
     instance = three_providers(choice_headroom=0.5)
     tightened, plain = sessions(instance)
+    assert len(tightened.model.contract_count) == 1  # the demand's 2 contracts
+    assert len(tightened.model.headroom_count) == 1  # the headroom's 3
     assert lp_relaxation(plain) == approx(1000 + 2.5 * KAPPA)
     assert lp_relaxation(tightened) == approx(2500)
     for session in (tightened, plain):
         assert session.run().objective == approx(2500)
+
+
+@pytest.mark.solver
+def test_dropping_the_headroom_rule_drops_its_count():
+    """Capacities of 50: demand needs two contracts (£2,000), 50 % headroom three (£2,500), and
+    the headroom row binds (3 × 50 = 150). marginal_values.csv re-solves without it: the count
+    of three goes with it, so the value of dropping it is £2,500 − £2,000 = £500 (held to three
+    contracts by a count left in force, the re-solve would say £0)."""
+    plan = planner.solve(three_providers(capacity=50, choice_headroom=0.5), marginal=True)
+    assert plan.objective == approx(2500)
+    values = plan.marginal_values
+    headroom = values.loc[values["constraint"] == "headroom"]
+    assert len(headroom) == 1 and headroom["marginal_value"].iloc[0] == approx(500)
 
 
 @pytest.mark.solver
