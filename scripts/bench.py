@@ -395,6 +395,14 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
+def arm_in_child(script: str, *args: str) -> dict:
+    """Run one benchmark arm as ``python script *args`` in a fresh process (from the repository,
+    which it imports) and return the JSON its last line of output prints."""
+    done = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                          check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def machine() -> str:
     """nproc, CPU model and memory, as the performance page reports them."""
     model = "unknown CPU"

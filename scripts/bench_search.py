@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import REPO, Case, instance_dir, machine  # noqa: E402
+from bench import REPO, Case, arm_in_child, instance_dir, machine  # noqa: E402
 
 FULL = [Case("england", "shipped", scale="england", gap=1e-6, time_limit=300),
         Case("region", "generated", scale="region", gap=1e-3, time_limit=60)]
@@ -89,11 +88,8 @@ def main() -> None:
     for case in cases:
         folder = str(instance_dir(case, args.work))
         for arm in args.arms.split(","):
-            done = subprocess.run(
-                [sys.executable, __file__, "--arm-json", folder, str(case.gap),
-                 str(case.time_limit), "1" if ARMS[arm] else "0"],
-                capture_output=True, text=True, check=True, cwd=REPO)
-            out = json.loads(done.stdout.strip().splitlines()[-1])
+            out = arm_in_child(__file__, "--arm-json", folder, str(case.gap),
+                               str(case.time_limit), "1" if ARMS[arm] else "0")
             gap = "–" if out["gap"] is None else f"{out['gap']:.3%}"
             lines.append(
                 f"| {case.name} | {out['binaries']:,} | {arm} | {case.time_limit:.0f} | "

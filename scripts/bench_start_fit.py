@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import REPO, Case, instance_dir, machine  # noqa: E402
+from bench import Case, arm_in_child, instance_dir, machine  # noqa: E402
 
 CASES = {"pct": Case("pct", "shipped", scale="pct", gap=1e-6, time_limit=60),
          "pct_areas": Case("pct_areas", "shipped", scale="pct_areas", gap=1e-6, time_limit=60),
@@ -85,16 +84,13 @@ def main() -> None:
     print("| case | start | values given | start completed £ | status | objective £ | bound £ "
           "| gap | wall s | load |")
     print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     for name in args.cases.split(","):
         case = CASES[name]
         folder = instance_dir(case, args.work)
         for arm in args.arms.split(","):
             limit = ["--time-limit", str(args.time_limit)] if args.time_limit else []
-            out = subprocess.run([sys.executable, __file__, "--arm", arm, "--case", name,
-                                  "--folder", str(folder), *limit], capture_output=True, text=True,
-                                 env=env, check=True).stdout.strip().splitlines()[-1]
-            r = json.loads(out)
+            r = arm_in_child(__file__, "--arm", arm, "--case", name, "--folder", str(folder),
+                             *limit)
             completed = "rejected" if r["start_values"] and r["start_objective"] is None else \
                 (f"{r['start_objective']:,.0f}" if r["start_objective"] else "–")
             print(f"| {name} | {arm} | {r['start_values']:,} | {completed} | {r['status']} "

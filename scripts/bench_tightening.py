@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import REPO, Case, instance_dir, machine  # noqa: E402
+from bench import Case, arm_in_child, instance_dir, machine  # noqa: E402
 
 CASES = {"pct": Case("pct", "shipped", scale="pct", gap=1e-6, time_limit=60),
          "pct_5y": Case("pct_5y", "shipped", scale="pct_5y", gap=1e-6, time_limit=60),
@@ -102,10 +101,8 @@ def main() -> None:
         limit = args.time_limit or case.time_limit
         folder = str(instance_dir(case, args.work))
         for arm in args.arms.split(","):
-            done = subprocess.run([sys.executable, __file__, "--arm-json", folder, str(case.gap),
-                                   str(limit), arm, "0" if args.no_lp else "1"],
-                                  capture_output=True, text=True, check=True, cwd=REPO)
-            out = json.loads(done.stdout.strip().splitlines()[-1])
+            out = arm_in_child(__file__, "--arm-json", folder, str(case.gap), str(limit), arm,
+                               "0" if args.no_lp else "1")
             gap = "–" if out["gap"] is None else f"{out['gap']:.3%}"
             lines.append(
                 f"| {name} | {arm} | {out['rows']:,} | {money(out['lp'])} | {limit:.0f} | "
