@@ -59,18 +59,20 @@ import pyomo.environ as pyo
 
 from formulations.model_data import ModelData
 from formulations.rows import at_most, linear, rows
-from planner.rules import Family
-
-TOLERANCE = 1e-9  # episodes: a cover reached to within this counts as reached
+from planner.rules import ABS_TOL, REL_TOL, Family
 
 
 def fewest_to_cover(values: np.ndarray, group: np.ndarray, target: np.ndarray) -> np.ndarray:
     """By group (0 … G−1): the fewest of its ``values``, largest first, whose sum reaches the
-    group's ``target`` (at most the group's size; 0 where the target is 0 or less)."""
+    group's ``target`` (at most the group's size; 0 where the target is 0 or less). Reaching it
+    to within verify's tolerance counts (ABS_TOL + REL_TOL·target episodes): capacities that tile
+    the demand exactly sum short of it in floating point at England's 10⁸ episodes, and a count
+    one too high would cut off a plan verify accepts; a looser tolerance only weakens the row."""
     frame = pd.DataFrame({"group": group, "value": values})
     frame = frame.sort_values(["group", "value"], ascending=[True, False], kind="stable")
     before = frame.groupby("group")["value"].cumsum().to_numpy() - frame["value"].to_numpy()
-    short = before < target[frame["group"].to_numpy()] - TOLERANCE
+    reach = target[frame["group"].to_numpy()]
+    short = before < reach - (ABS_TOL + REL_TOL * np.abs(reach))
     return np.bincount(frame["group"].to_numpy()[short], minlength=len(target))
 
 

@@ -114,6 +114,7 @@ METHOD_WORDS: dict[str, str] = {
     "milp_answered": "known without a re-solve",
     "lp_dual": "shadow price, plan as it stands",
     "skipped": "not computed",
+    "plan": "read from the plan",
 }
 
 #: Years of incumbent spend paid as notice on incumbent episodes dropped (T > 1 only): ending a

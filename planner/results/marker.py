@@ -75,28 +75,31 @@ def _planners(name: str, written: frozenset[str]) -> bool:
 def entries_to_keep(folder: Path) -> list[str]:
     """The entries of the plan folder ``folder`` the planner did not write (files, folders,
     symlinks): replacing the folder keeps them. In a folder without a marker (replaced only with
-    ``force``) every entry but those named as the planner's outputs (:data:`KNOWN_FILES`, e.g.
-    an older planner's plan folder, which ``force`` is for): :func:`forced_over`."""
+    ``force``) every entry but the files named as a plan's (:func:`forced_over`)."""
     written = written_names(folder)
-    if written is None:
-        written = KNOWN_FILES
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
+    if written is None:
+        replaced = set(forced_over(folder))
+        return sorted(name for name in names if name not in replaced)
     return sorted(name for name in names if not _planners(name, written))
 
 
 def forced_over(folder: Path) -> list[str]:
-    """The entries ``force`` replaces in ``folder`` when it has no marker: those named as the
-    planner's outputs (the rest are kept, :func:`entries_to_keep`). None in a marked folder."""
+    """The entries ``force`` replaces in ``folder`` when it has no marker: the plain files named
+    as a plan's (:data:`PLAN_FOLDER_NAMES`: an older planner's plan folder, which ``force`` is
+    for), never a folder, a link or a hidden file; the rest are kept (:func:`entries_to_keep`).
+    None in a marked folder."""
     if written_names(folder) is not None:
         return []
     try:
         names = os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(name for name in names if name in KNOWN_FILES)
+    return sorted(name for name in names if name in PLAN_FOLDER_NAMES
+                  and (folder / name).is_file() and not (folder / name).is_symlink())
 
 
 def kept_message(target: Path, kept: list[str]) -> str:

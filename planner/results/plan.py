@@ -167,8 +167,9 @@ class Plan:
         :func:`planner.results.outdir.check_out_dir`). A plan folder's files the planner wrote are
         replaced; whatever else the user put there is kept, moved into the new folder unchanged
         (``notify`` is told, default stderr), and a file of theirs with a name the plan writes is
-        refused before anything is written. A folder without the marker, forced, is replaced
-        whole. Writers of one folder take turns under a lock and the last one wins whole; staging
+        refused before anything is written. In a folder without the marker, forced, only the files
+        named as a plan's are replaced (and named); the rest is kept. Writers of one folder take
+        turns under a lock and the last one wins whole; staging
         left by a killed writer is removed by the next.
         The analyses' tables (:meth:`analysis_tables`) are written when the plan carries them;
         ``extra`` maps further file names to tables to write. ``reports`` adds report.html,
@@ -221,8 +222,8 @@ class Plan:
             raise
         say = notify or (lambda text: print(text, file=sys.stderr))
         if replaced:
-            say(f"--force: replaced {listing(replaced, 10)} in {target}/ (named as the "
-                "planner's outputs, e.g. an older plan's)")
+            say(f"--force: replaced or removed {listing(replaced, 10)} in {target}/ (files named "
+                "as a plan's, e.g. an older plan's)")
         if kept:
             say(kept_message(target, kept))
         return target

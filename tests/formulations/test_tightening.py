@@ -61,6 +61,21 @@ def test_fewest_to_cover_counts_the_largest_first():
 
 
 @pytest.mark.solver
+def test_capacities_that_tile_a_large_demand_count_as_covering_it():
+    """20,000,000.2 + 10,000,000.1 is 30,000,000.3 episodes, the demand, but sums short of it in
+    floating point: two contracts cover it (found by review: a tolerance of 1e-9 episodes asked
+    for three and cut off the optimum, A and B: £300,000,003 + 2 × £500 = £300,001,003)."""
+    values = np.array([20_000_000.2, 10_000_000.1, 10_000_000.1])
+    assert fewest_to_cover(values, np.zeros(3, dtype=int), np.array([30_000_000.3]))[0] == 2
+    instance = build([{"service": "s", "demand": 30_000_000.3}],
+                     [{"provider": p, "service": "s", "price": 10, "capacity": cap}
+                      for p, cap in zip("ABC", values)],
+                     levels=[{"level": "pct", "population": 1000, "transaction_cost": KAPPA}])
+    tightened, plain = sessions(instance)
+    assert tightened.run().objective == approx(plain.run().objective) == approx(300_001_003)
+
+
+@pytest.mark.solver
 def test_the_count_closes_the_relaxation_of_a_fixed_charge():
     """100 episodes at £10 from providers of 60 each, £500 a contract. A plan lets two contracts
     (one cannot carry 100): £1,000 + 2 × £500 = £2,000. The plain relaxation lets each contract

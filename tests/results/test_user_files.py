@@ -144,18 +144,27 @@ def test_an_older_planners_marker_keeps_all_but_the_known_names(tmp_path: Path,
 def test_a_forced_folder_without_a_marker_keeps_all_but_the_planners_names(
         tmp_path: Path, toy_plan: planner.Plan) -> None:
     """--force is for a plan folder an older planner wrote without a marker: its files named as
-    the planner's outputs are replaced, and said; the user's documents beside them are kept."""
+    a plan's are replaced, and said; the user's documents beside them are kept, and so are
+    folders, hidden files and files a sweep or derive would write (results.csv, plans/)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "board-paper.md").write_text("draft")
     (docs / "plan.json").write_text("{}")  # an older planner's
+    (docs / "plans").mkdir()
+    (docs / "plans" / "2025 strategy.docx").write_text("mine")
+    (docs / "results.csv").write_text("mine")
+    (docs / ".summary.md.swp").write_text("mine")
     code, output = cli("solve", str(TOY), "--out", str(docs))
-    assert code == 2 and "(board-paper.md, plan.json)" in output, output  # names the files
+    assert code == 2 and "(.summary.md.swp, board-paper.md, plan.json, plans" in output, output
     said = []
     toy_plan.to_dir(docs, force=True, reports=False, notify=said.append)
     assert (docs / "board-paper.md").read_text() == "draft"
     assert json.loads((docs / "plan.json").read_text())["status"] == "optimal"
-    assert "--force: replaced plan.json" in said[0] and "board-paper.md" in said[1], said
+    assert "--force: replaced or removed plan.json in" in said[0], said
+    for kept in ("board-paper.md", "plans/", "results.csv", ".summary.md.swp"):
+        assert kept in said[1], (kept, said)
+    assert (docs / "plans" / "2025 strategy.docx").read_text() == "mine"
+    assert (docs / "results.csv").read_text() == "mine" == (docs / ".summary.md.swp").read_text()
     assert "board-paper.md" not in written_names(docs)  # the user's from now on
 
 
