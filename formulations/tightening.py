@@ -132,3 +132,10 @@ def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
                                              + [(-1.0, d.z(k, t)) for k in members[j]])))
     m.contract_count = rows(*demand_rows)
     m.headroom_count = rows(*headroom_rows)
+
+
+def implied_by_headroom(m: pyo.ConcreteModel, d: ModelData, service: str, t: int) -> list:
+    """The ``headroom_count`` rows of ``service`` in year ``t``: what a re-solve that drops the
+    service's headroom row must drop with it (the demand's count still holds)."""
+    counts = getattr(m, "headroom_count", {})
+    return [counts[j, t] for j in d.y_by_service.get(service, ()) if (j, t) in counts]

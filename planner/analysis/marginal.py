@@ -34,6 +34,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from formulations.registry import rows_of
+from formulations.tightening import implied_by_headroom
 from planner.analysis.budget_steps import BudgetSteps, StepAnswer
 from planner.analysis.diagnosis import FAMILIES, subject_of
 from planner.analysis.marginal_duals import (  # noqa: F401 - DUAL_* were defined here
@@ -246,9 +247,8 @@ def _relaxed(session: PlanningModel, keys: list[tuple[str, tuple]]) -> Iterator[
     takes with it the count of contracts its headroom implies (formulations.tightening)."""
     model = session.model
     cons = [getattr(model, name)[index] for name, index in keys]
-    counts = getattr(model, "headroom_count", {})
-    implied = [counts[j, t] for name, (service, t) in keys if name == "headroom"
-               for j in session.built.data.y_by_service[service] if (j, t) in counts]
+    implied = [con for name, (service, t) in keys if name == "headroom"
+               for con in implied_by_headroom(model, session.built.data, service, t)]
     added = []
     try:
         for con, (name, index) in zip(cons, keys):

@@ -76,13 +76,9 @@ def entries_to_keep(folder: Path) -> list[str]:
     """The entries of the plan folder ``folder`` the planner did not write (files, folders,
     symlinks): replacing the folder keeps them. In a folder without a marker (replaced only with
     ``force``) every entry but the files named as a plan's (:func:`forced_over`)."""
-    written = written_names(folder)
-    try:
-        names = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+    written, names = written_names(folder), _entries(folder)
     if written is None:
-        replaced = set(forced_over(folder))
+        replaced = set(_plan_files(folder, names))
         return sorted(name for name in names if name not in replaced)
     return sorted(name for name in names if not _planners(name, written))
 
@@ -92,12 +88,19 @@ def forced_over(folder: Path) -> list[str]:
     as a plan's (:data:`PLAN_FOLDER_NAMES`: an older planner's plan folder, which ``force`` is
     for), never a folder, a link or a hidden file; the rest are kept (:func:`entries_to_keep`).
     None in a marked folder."""
-    if written_names(folder) is not None:
-        return []
+    return [] if written_names(folder) is not None else _plan_files(folder, _entries(folder))
+
+
+def _entries(folder: Path) -> list[str]:
     try:
-        names = os.listdir(folder)
+        return os.listdir(folder)
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _plan_files(folder: Path, names: list[str]) -> list[str]:
+    """Of ``names`` in ``folder``: the plain files (not folders, links or hidden files) named
+    as a plan's."""
     return sorted(name for name in names if name in PLAN_FOLDER_NAMES
                   and (folder / name).is_file() and not (folder / name).is_symlink())
 

@@ -7,8 +7,8 @@ after a long solve. The rules:
 
 * A folder may be replaced (or written into) only when it is missing, empty, or holds a marker
   this planner wrote (:data:`PLAN_MARKER`, written into every plan folder; a sweep folder's
-  ``sweep.json``). ``force`` allows a non-empty folder without a marker: only its entries named
-  as the planner's outputs are replaced (:func:`forced_over`), the rest kept.
+  ``sweep.json``). ``force`` allows a non-empty folder without a marker: only its files named
+  as a plan's are replaced (:func:`forced_over`), the rest kept.
 * Never, even with ``force``: ``/``, the home folder, the current folder, the instance's folder,
   or any folder above one of them (replacing it would delete them); nor a path that is a file;
   nor any other instance's folder (one holding ``instance.yaml``: its services.csv, offers.csv
@@ -31,9 +31,10 @@ before the swap (a copy where links fail), so it is never only in a staging or o
 writer killed between the swap's two renames leaves the target missing, so :func:`clean_stale`
 puts the old copy back. A user's entry with a name the command writes is refused by
 :func:`check_out_dir` (``writes``) and :func:`record_written`, never overwritten. A folder
-without a marker is replaced with ``force`` only in the entries named as the planner's outputs
-(:data:`KNOWN_FILES`: an older planner's plan folder, which is what ``force`` is for), and says
-which; everything else in it is kept like a user's entry (the refusal without it lists them).
+without a marker is replaced with ``force`` only in its plain files named as a plan's
+(:data:`PLAN_FOLDER_NAMES`: an older planner's plan folder, which is what ``force`` is for,
+:func:`forced_over`), and says which; everything else in it is kept like a user's entry (the
+refusal without it lists them).
 """
 
 from __future__ import annotations
