@@ -44,29 +44,49 @@ def _unknown(frame: pd.DataFrame, table: str, column: str, known: set[str], what
     if not known:
         return []  # the table referred to has no rows, or no id column: reported already
     sample = ", ".join(sorted(known)[:8]) + (" ..." if len(known) > 8 else "")
-    for position, value in enumerate(frame[column].tolist()):
+    cells = frame[column].tolist()
+    named = {item for value in cells for item in (value if is_list else (value,)) if _present(item)}
+    for position, value in enumerate(cells):
         values = value if is_list else (value,)
         for item in values:
             if _present(item) and item not in known:
                 label = "/".join(str(frame.iloc[position][k]) for k in key)
                 problems.append(Problem(table, f"unknown {what} '{item}'.",
-                                        f"{_did_you_mean(str(item), known)}Use one defined in "
-                                        f"{source}: {sample}.",
+                                        f"{_did_you_mean(str(item), known)}"
+                                        f"{_misspelt_at_source(str(item), known, named, table, source)}"
+                                        f"Use one defined in {source}: {sample}.",
                                         row=label, line=_line(frame, position, from_file),
                                         column=column))
     return problems
 
 
+def _misspelt_at_source(item: str, known: set[str], named: set, table: str, source: str) -> str:
+    """Where the near miss is an id no row of ``table`` names, the misspelling may be in the
+    table that defines it (services.csv saying 'diabetes_car' while every offers row says
+    'diabetes_care'): say so, since correcting that one cell fixes every row reported."""
+    close = _close(item, known)
+    if close is None or close in named:
+        return ""
+    return (f"No {table} row names '{close}': if {source} is the one misspelt, correct it there "
+            f"and every row naming '{item}' is fixed at once. ")
+
+
+def _close(item: str, known: set[str]) -> str | None:
+    """The known id ``item`` most likely means: the same in another case, or a near spelling."""
+    same_case = [k for k in sorted(known) if k.lower() == item.lower()]
+    close = same_case or difflib.get_close_matches(item, sorted(known), n=1)
+    return close[0] if close else None
+
+
 def _did_you_mean(item: str, known: set[str]) -> str:
     """'Did you mean X? ' for a near miss: another case (PCT for pct) or a small misspelling,
     saying so when the id holds a character that cannot be seen (pasted from a web page)."""
-    same_case = [k for k in sorted(known) if k.lower() == item.lower()]
-    close = same_case or difflib.get_close_matches(item, sorted(known), n=1)
+    close = _close(item, known)
     hidden = [c for c in item if unicodedata.category(c) in ("Cc", "Cf", "Co", "Zl", "Zp")
               or (unicodedata.category(c) == "Zs" and c != " ")]
     note = (f"It contains the invisible character U+{ord(hidden[0]):04X}; retype it. "
             if hidden else "")
-    return note + (f"Did you mean '{close[0]}'? " if close else "")
+    return note + (f"Did you mean '{close}'? " if close else "")
 
 
 def _bad(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -22,13 +22,12 @@ from pyomo.common.gc_manager import PauseGC
 from pyomo.common.timing import HierarchicalTimer
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
-from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
-from pyomo.core.expr.numvalue import native_numeric_types
 
 from formulations.neighbourhoods import NEIGHBOURHOODS_ATTRIBUTE
 from formulations.start import START_ATTRIBUTE
 from planner.rules import Status
 from planner.solver import improve
+from planner.solver.fast_transfer import FastTransfer
 from planner.solver.improve_worker import lp_arrays, tolerance
 from planner.solver.interrupt import SignalsDuringSolve, interrupted
 
@@ -179,7 +178,7 @@ def _adopt_worker_plan(solver: FastHighs, results, gap: float) -> bool:
 PAYMENT_VARS = ("block", "bundle", "guarantee")
 
 
-class FastHighs(Highs):
+class FastHighs(FastTransfer, Highs):
     """Pyomo's persistent HiGHS interface with a first transfer linear in the model's size.
 
     Two costs of ``Highs.set_instance`` dominate planner runs at PCT scale and above:
@@ -188,17 +187,11 @@ class FastHighs(Highs):
       ``addVars`` and ``changeColsIntegrality`` for one or two columns; each of those calls costs
       time proportional to the model so far, so the transfer is quadratic (25 s for 100,000
       two-term rows). Here every variable is added in one batch first.
-    * each constraint's expression is walked three times (standardising its bounds, collecting
-      its variables, generating its linear representation). Here a constraint whose body is a
-      plain ``LinearExpression`` of constant coefficients times unfixed variables, with constant
-      bounds (nearly all of the planner's rows), is read in one pass, and all such rows go to
-      HiGHS in one ``addRows`` call. Anything else (mutable parameters, named expressions, fixed
-      variables) takes Pyomo's own path, so re-solves after changing a parameter behave exactly
-      as before.
+    * each expression is walked several times. Here plain linear rows and the objective are
+      read in one pass each (:mod:`planner.solver.fast_transfer`); anything else takes Pyomo's
+      own path, so re-solves after changing a parameter behave exactly as before.
 
-    Pyomo's bookkeeping (which constraint references which variable) is kept exactly as
-    ``PersistentSolverUtils.add_constraints`` keeps it, so later updates, removals and duals work
-    unchanged. ``tests/solve/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
+    ``tests/solve/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
     """
 
     improve_request: tuple = (None, None, 0)  # (SolveOptions.improve, threads, seed)
@@ -281,111 +274,6 @@ class FastHighs(Highs):
         if new:
             self.add_variables(new)
         super().add_block(block)
-
-    def add_constraints(self, cons):
-        rows = _Rows()
-        slow = []
-        for con in cons:
-            if con in self._named_expressions:
-                raise ValueError(f"Constraint {con.name} has already been added")
-            if not rows.add(con):
-                slow.append(con)
-        if rows.cons:
-            self._add_fast_rows(rows)
-        if slow:
-            super().add_constraints(slow)
-
-    def _add_fast_rows(self, rows: _Rows) -> None:
-        """Register rows as PersistentSolverUtils would, then send them in one addRows call."""
-        referenced = self._referenced_variables
-        new_vars = {id(v): v for variables in rows.variables for v in variables
-                    if id(v) not in referenced}
-        if new_vars:
-            self.add_variables(list(new_vars.values()))
-        self._sol = None
-        if self._last_results_object is not None:
-            self._last_results_object.solution_loader.invalidate()
-        col = self._pyomo_var_to_solver_var_map
-        con_map, solver_con_map = self._pyomo_con_to_solver_con_map, self._solver_con_to_pyomo_con_map
-        first = len(con_map)
-        starts, indices, values = [], [], []
-        for n, (con, variables, coefs) in enumerate(zip(rows.cons, rows.variables, rows.coefs)):
-            self._active_constraints[con] = con.expr
-            self._named_expressions[con] = []
-            self._vars_referenced_by_con[con] = variables
-            starts.append(len(indices))
-            for v in variables:
-                referenced[id(v)][0][con] = None
-                indices.append(col[id(v)])
-            values.extend(coefs)
-            con_map[con] = first + n
-            solver_con_map[first + n] = con
-        self._solver_model.addRows(
-            len(rows.cons), np.array(rows.lower, dtype=np.double),
-            np.array(rows.upper, dtype=np.double), len(values), np.array(starts, dtype=np.int32),
-            np.array(indices, dtype=np.int32), np.array(values, dtype=np.double))
-
-
-class _Rows:
-    """Linear rows read straight from their expressions (see :class:`FastHighs`)."""
-
-    def __init__(self) -> None:
-        self.cons: list = []
-        self.variables: list[list] = []
-        self.coefs: list[list[float]] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-
-    def add(self, con) -> bool:
-        """Read ``con`` if it is a plain linear row with constant data; False otherwise."""
-        lower, body, upper = con.to_bounded_expression()
-        if not (_constant(lower) and _constant(upper)):
-            return False
-        if body.__class__ is LinearExpression:
-            args = body.args
-        elif getattr(body, "is_variable_type", lambda: False)():
-            args = (body,)
-        else:
-            return False
-        position: dict[int, int] = {}
-        variables: list = []
-        coefs: list[float] = []
-        constant = 0.0
-        for arg in args:
-            cls = arg.__class__
-            if cls is MonomialTermExpression:
-                coef, var = arg.args
-                if coef.__class__ not in native_numeric_types:
-                    return False
-            elif cls in native_numeric_types:
-                constant += arg
-                continue
-            elif arg.is_variable_type():
-                coef, var = 1, arg
-            else:
-                return False
-            if var.fixed:
-                return False
-            at = position.get(id(var))
-            if at is None:
-                position[id(var)] = len(variables)
-                variables.append(var)
-                coefs.append(coef)
-            else:
-                coefs[at] += coef
-        keep = [i for i, c in enumerate(coefs) if c]  # as generate_standard_repn: drop zeros
-        if len(keep) < len(coefs):
-            variables, coefs = [variables[i] for i in keep], [coefs[i] for i in keep]
-        self.cons.append(con)
-        self.variables.append(variables)
-        self.coefs.append(coefs)
-        self.lower.append(-highspy.kHighsInf if lower is None else lower - constant)
-        self.upper.append(highspy.kHighsInf if upper is None else upper - constant)
-        return True
-
-
-def _constant(bound) -> bool:
-    return bound is None or bound.__class__ in native_numeric_types
 
 
 LARGE_MIP_BINARIES = improve.LARGE_MIP_BINARIES
