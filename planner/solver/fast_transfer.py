@@ -21,8 +21,8 @@ Anything else (mutable row data, products of parameters, nonlinear terms, fixed 
 row) takes Pyomo's own path, so a re-solve after changing a parameter behaves exactly as
 before. Pyomo's bookkeeping (which row and the objective reference which variable, the named
 expressions to watch) is kept as ``PersistentSolverUtils`` keeps it, so later updates, removals
-and duals work unchanged; ``tests/solve/test_generator.py`` checks HiGHS holds the same model
-either way, before and after a parameter changes.
+and duals work unchanged; ``tests/solve/test_fast_transfer.py`` checks HiGHS holds the same
+model either way, before and after a parameter changes.
 """
 
 from __future__ import annotations
@@ -118,9 +118,10 @@ class ObjectiveTerms:
     ``costs`` maps id(variable) to its constant coefficient; ``scaled`` lists (id(variable),
     Param, coefficient) for the Param terms (the £ per QALY on each QALY term; in a sweep's
     mutable build, each price Param on its activity term); ``offset`` and ``scaled_offset`` are
-    the constant term likewise. A fixed variable is a constant (its value), as Pyomo's path
-    treats fixed variables as parameters; it is still listed in ``variables`` so that fixing or
-    unfixing it re-sets the objective, as in Pyomo.
+    the constant term likewise. A fixed variable is a parameter, as in Pyomo's path: its terms
+    are kept in ``fixed`` as (variable, coefficient, Param or None) and evaluated whenever the
+    offset is sent, so a new value reaches HiGHS even through ``update_parameters`` alone; it is
+    still listed in ``variables`` so that fixing or unfixing it re-sets the objective.
     """
 
     def __init__(self, expr) -> None:
@@ -130,6 +131,7 @@ class ObjectiveTerms:
         self.scaled: list[tuple[int, object, float]] = []
         self.offset = 0.0
         self.scaled_offset: list[tuple[object, float]] = []
+        self.fixed: list[tuple[object, float, object]] = []
         self._walk(expr, 1.0, None)
 
     @classmethod
@@ -168,13 +170,15 @@ class ObjectiveTerms:
             self._walk(expr.expr, scale, param)
         elif expr.is_parameter_type():
             self._constant(*_factor(expr, scale, param))
+        elif expr.is_constant():  # a NumericConstant: an empty cost family's Expression
+            self._constant(scale * value(expr), param)
         else:
             raise _NotSimple
 
     def _variable(self, var, coef: float, param) -> None:
         self.variables[id(var)] = var
         if var.fixed:
-            self._constant(coef * var.value, param)
+            self.fixed.append((var, coef, param))
         elif param is None:
             self.costs[id(var)] = self.costs.get(id(var), 0.0) + coef
         else:
@@ -222,12 +226,15 @@ class ParamCosts:
         self.params = [p for _, p, _ in terms.scaled]
         self.offset = terms.offset
         self.scaled_offset = terms.scaled_offset
-        self.sent: tuple[float, ...] | None = None
+        self.fixed = terms.fixed
+        self.sent: tuple | None = None
 
     def update(self) -> None:
         values = tuple(float(value(p)) for p in self.params)
         offset_values = tuple(float(value(p)) for p, _ in self.scaled_offset)
-        if (values, offset_values) == self.sent:
+        fixed_values = tuple(float(value(v)) * (1.0 if p is None else float(value(p)))
+                             for v, _, p in self.fixed)
+        if (values, offset_values, fixed_values) == self.sent:
             return
         if self.ids:
             cost = self.base + np.bincount(self.column_of_term, weights=self.coef * values,
@@ -235,9 +242,10 @@ class ParamCosts:
             index = np.fromiter(map(self.columns.__getitem__, self.ids), dtype=np.int32,
                                 count=len(self.ids))
             self.highs.changeColsCost(len(self.ids), index, cost)
-        offset = self.offset + sum(v * a for v, (_, a) in zip(offset_values, self.scaled_offset))
+        offset = (self.offset + sum(v * a for v, (_, a) in zip(offset_values, self.scaled_offset))
+                  + sum(v * c for v, (_, c, _) in zip(fixed_values, self.fixed)))
         self.highs.changeObjectiveOffset(offset)
-        self.sent = (values, offset_values)
+        self.sent = (values, offset_values, fixed_values)
 
 
 class FastTransfer:

@@ -191,7 +191,7 @@ class FastHighs(FastTransfer, Highs):
       read in one pass each (:mod:`planner.solver.fast_transfer`); anything else takes Pyomo's
       own path, so re-solves after changing a parameter behave exactly as before.
 
-    ``tests/solve/test_generator.py`` checks the HiGHS model is the same as Pyomo's.
+    ``tests/solve/test_fast_transfer.py`` checks the HiGHS model is the same as Pyomo's.
     """
 
     improve_request: tuple = (None, None, 0)  # (SolveOptions.improve, threads, seed)

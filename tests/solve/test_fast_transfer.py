@@ -73,6 +73,13 @@ def built_model(folder: str, mutable: bool = False) -> pyo.ConcreteModel:
     return build(dataclasses.replace(derived, mutable=mutable)).model
 
 
+def fast_path_taken(model) -> bool:
+    """Whether ObjectiveTerms reads the model's objective (else Pyomo's path does, and a
+    comparison with Pyomo would compare Pyomo with itself)."""
+    objective = next(model.component_data_objects(pyo.Objective, active=True))
+    return ObjectiveTerms.read(objective.expr) is not None
+
+
 def both(model) -> tuple[FastHighs, Highs]:
     fast, stock = FastHighs(), Highs()
     fast.set_instance(model)
@@ -83,6 +90,7 @@ def both(model) -> tuple[FastHighs, Highs]:
 @pytest.mark.parametrize("folder", ["toy", "pct", "pct_areas", "pct_payment"])
 def test_fast_transfer_gives_highs_the_same_model_as_pyomo(folder: str) -> None:
     model = built_model(folder)
+    assert fast_path_taken(model)  # the toy's empty set-up costs are a constant 0, read too
     fast, stock = both(model)
     same_model(fast, stock, model)
 
@@ -118,6 +126,7 @@ def test_a_sweeps_mutable_prices_are_sent_as_pyomo_does() -> None:
     """A sweep's mutable build: every price is a Param in the objective. Prices up 10 %, and
     both routes re-send the same costs."""
     model = built_model("toy", mutable=True)
+    assert fast_path_taken(model)
     fast, stock = both(model)
     same_model(fast, stock, model)
     price = next(p for p in model.component_objects(pyo.Param) if p.mutable and p.is_indexed()
@@ -127,6 +136,28 @@ def test_a_sweeps_mutable_prices_are_sent_as_pyomo_does() -> None:
     fast.update()
     stock.update()
     same_model(fast, stock, model)
+
+
+def test_a_fixed_variables_new_value_reaches_the_offset_as_in_pyomo() -> None:
+    """Pyomo treats a fixed variable as a parameter: its value is read whenever the parameters
+    are sent, even by update_parameters alone. 3x + p·x + y with x fixed at 2 and p = 2, then
+    x = 5: the offset is 3·5 + 2·5 = 25 in both (it was 10, the old value, before this was
+    kept symbolic)."""
+    model = pyo.ConcreteModel()
+    model.x = pyo.Var(bounds=(0, 10))
+    model.y = pyo.Var(bounds=(0, 10))
+    model.p = pyo.Param(mutable=True, initialize=2.0)
+    model.row = pyo.Constraint(expr=model.x + model.y >= 1)
+    model.objective = pyo.Objective(expr=3 * model.x + model.p * model.x + model.y)
+    model.x.fix(2)
+    assert fast_path_taken(model)
+    fast, stock = both(model)
+    same_model(fast, stock, model)
+    model.x.value = 5
+    fast.update_parameters()
+    stock.update_parameters()
+    same_model(fast, stock, model)
+    assert fast._solver_model.getLp().offset_ == pytest.approx(25.0)
 
 
 def test_an_objective_of_another_form_takes_pyomos_path() -> None:
