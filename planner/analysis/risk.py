@@ -18,8 +18,9 @@ Units and services are independent; an area smaller than one unit (N < n_l) bear
 population share m_l = N / n_l of that unit's spend. The independent units' episodes add to one
 Poisson of mean D_sl, so the area's total spend on a service is drawn once per draw (exact, and
 cheap even for a personal-budget level of 320,000 units). Transaction, set-up, entry and exit
-costs are fixed and added as they are. All contracts here are paid per episode (cost and volume);
-a contract with a fixed payment would not vary for the commissioner.
+costs are fixed and added as they are. Only contracts paid per episode are simulated: a block
+contract or a capitated bundle (issue 16) is paid its fixed sum however many episodes come, so
+it is a fixed cost like the others (in the plan's spend, outside its activity spend).
 
 Units of one level are alike in the model (same rate, same population), so the expected share of
 a level's units whose spend stays within their share of the budget is one unit's probability.
@@ -46,6 +47,7 @@ from planner.errors import InputError, Problem
 DEFAULT_DRAWS = 10_000
 BLOCK_CELLS = 2_000_000  # draws × service-levels generated at once (memory, not results)
 HISTOGRAM_BINS = 40
+FIXED_PAYMENTS = ("block", "bundle")  # contracts' payment forms paid a fixed sum (issue 16)
 
 
 @dataclass
@@ -74,6 +76,8 @@ def service_levels(instance: Any, plan: Any, year: int | None = None) -> tuple[p
         raise InputError(Problem("plan", f"has no contracts in {year}.",
                                  f"Give a year of the plan ({int(contracts['year'].min())}–"
                                  f"{int(contracts['year'].max())})."))
+    if "payment" in mine.columns:  # block and bundle payments are fixed: in ``fixed`` below
+        mine = mine.loc[~mine["payment"].isin(FIXED_PAYMENTS)]
     spend = (mine["price"] * mine["volume"]).groupby([mine["service"], mine["level"]]).sum()
     volume = mine.groupby(["service", "level"])["volume"].sum()
     rows = pd.DataFrame({"episodes": volume, "activity_spend": spend}).reset_index()

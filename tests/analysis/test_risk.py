@@ -251,3 +251,20 @@ def test_prudent_pct_plan_breaks_even_at_least_nine_years_in_ten(tmp_path: Path)
     summary = risk(instance, plan, draws=10_000, seed=0).summary
     assert summary["p_within_budget"] + 3 * summary["p_within_budget_se"] >= 0.9
     assert summary["meets_budget_confidence"] is True
+
+
+def test_block_and_bundle_payments_are_fixed_costs_not_simulated_again() -> None:
+    """pct_payment lets a block contract and a capitated bundle: each is paid its fixed sum
+    however many episodes come, and sits in the plan's spend outside its activity spend. So the
+    simulated spend's exact mean is the plan's spend: fixed costs (the block and bundle among
+    them) + the activity-paid episodes at their prices. Before, their episodes were simulated
+    again on top of the fixed sums, and the mean came out by the block + bundle (£7.0m) too
+    high, a plan with headroom reported as certain to overspend."""
+    instance = planner.load_instance(Path(__file__).resolve().parents[2] / "instances"
+                                     / "pct_payment")
+    plan = solve(instance)
+    fixed_sums = plan.totals["block_spend"] + plan.totals["bundle_spend"]
+    assert fixed_sums > 1_000_000  # the instance really lets both
+    summary = risk(instance, plan, draws=200, seed=1).summary
+    assert summary["expected_spend"] == pytest.approx(plan.totals["spend"], rel=1e-9)
+    assert summary["fixed_costs"] >= fixed_sums
