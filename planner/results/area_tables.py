@@ -50,13 +50,12 @@ def area_contracts(data: AreaData, contracts: pd.DataFrame, split: pd.DataFrame,
     shares = data.shares.rename_axis("service").reset_index().melt(
         id_vars="service", var_name="area", value_name="share")
     whole = contracts.loc[~contracts["service"].isin(split_services)].merge(shares, on="service")
-    whole = whole.assign(volume=whole["volume"] * whole["share"]).drop(columns="share")
+    whole = whole.assign(volume=whole["volume"] * whole["share"],  # δ_sa of each, QALYs too
+                         qalys=whole["qalys"] * whole["share"]).drop(columns="share")
     per_episode = contracts.assign(qpe=contracts["qalys"] / contracts["volume"].where(
         contracts["volume"] > 0))[KEYS + ["price", "qpe"]]
     parts = split.merge(per_episode, on=KEYS, how="inner")
     parts = parts.assign(qalys=parts["volume"] * parts["qpe"].fillna(0.0))
-    whole = whole.assign(qalys=whole["volume"] * (whole["qalys"] / whole["volume"].where(
-        whole["volume"] > 0)).fillna(0.0))
     frame = pd.concat([whole[KEYS + ["area", "volume", "price", "qalys"]],
                        parts[KEYS + ["area", "volume", "price", "qalys"]]], ignore_index=True)
     frame = frame.loc[frame["volume"] > VOLUME_TOL].copy()

@@ -275,3 +275,17 @@ def test_risk_counts_the_pooled_money_before_the_nhs_budget() -> None:
     assert result.summary["mean"] == pytest.approx(20_000, rel=0.01)
     exact = sum(math.exp(k * math.log(75) - 75 - math.lgamma(k + 1)) for k in range(76))
     assert abs(result.summary["p_within_budget"] - exact) < 4 * result.summary["p_within_budget_se"]
+
+
+def test_each_area_is_credited_its_own_share_of_a_contracts_qalys() -> None:
+    """pct_areas: a contract's QALYs are shared among the areas as its episodes are, so the
+    areas' QALYs add up to each contract's and to the plan's (5,639 QALYs). Before, a service
+    not split by area credited every one of the four areas with the whole contract's QALYs."""
+    shipped = planner.load_instance("instances/pct_areas")
+    plan = solved(shipped)
+    by_contract = plan.area_contracts.groupby(["service", "level", "provider", "year"])[
+        "qalys"].sum()
+    whole = plan.contracts.set_index(["service", "level", "provider", "year"])["qalys"]
+    assert by_contract.to_numpy() == pytest.approx(whole.reindex(by_contract.index).to_numpy(),
+                                                   rel=1e-9, abs=1e-9)
+    assert plan.areas["qalys"].sum() == pytest.approx(plan.totals["qalys"], rel=1e-9)
