@@ -66,7 +66,10 @@ def _kink_message(plus: float | None, minus: float | None) -> str:
 
 def _dual_message(component: str, what: str, subject: str, value: float, unit: str) -> str:
     if component == "demand":
-        return f"One more episode of {subject} adds £{-value:,.2f} to the objective (fixed plan)."
+        if value > 0:  # more demand lowers the objective: care that saves elsewhere, or QALYs
+            return (f"One more episode of {subject} lowers the objective by {unit_money(value)} "
+                    "(fixed plan).")
+        return f"One more episode of {subject} adds {unit_money(-value)} to the objective (fixed plan)."
     if component == "min_income":
         return (f"Each £1 less of {subject}'s break-even income would save {unit_money(value)} "
                 "(fixed plan).")

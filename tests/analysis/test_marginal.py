@@ -225,3 +225,15 @@ def test_any_named_binary_is_fixed_for_the_lp() -> None:
     dual = values[(values.constraint == "budget") & (values.method == "lp_dual")]
     assert list(dual["marginal_value"]) == approx([4])
     assert m.notice_drop.domain is pyo.Binary and not m.notice_drop.fixed  # restored
+
+
+def test_a_demand_episode_that_saves_reads_as_lowering_the_objective() -> None:
+    """A demand row's value is the objective's improvement per episode (outputs.md): +£2.85
+    means one more episode lowers the objective by £2.85 (care that saves elsewhere, or is worth
+    its QALYs), −£30 that it adds £30. Never "adds £-2.85"."""
+    from planner.analysis.marginal_duals import _dual_message
+    saves = _dual_message("demand", "demand", "home care", 2.85, "episodes")
+    costs = _dual_message("demand", "demand", "GP consultations", -30.0, "episodes")
+    assert saves == "One more episode of home care lowers the objective by £2.85 (fixed plan)."
+    assert costs == "One more episode of GP consultations adds £30.00 to the objective (fixed plan)."
+    assert "£-" not in _dual_message("demand", "demand", "x", 0.0, "episodes")
