@@ -55,6 +55,12 @@ def compare(plan_a: str, plan_b: str | None, status_quo: str | None, out: str | 
         if Path(out).resolve() in compared:
             raise OutputError("--out", out, "is a plan being compared; its changes.csv would be "
                               "overwritten.", "Give a new folder for the comparison.")
+        if (Path(out) / "plan.json").is_file():  # any plan's changes.csv is its own, against today
+            raise OutputError("--out", out, "holds a plan (plan.json); the comparison's "
+                              "changes.csv and spend_changes.csv would replace that plan's own, "
+                              "and its reports would then show the comparison's changes.",
+                              "Give a new folder for the comparison (--force does not change "
+                              "this).")
     if status_quo:
         instance = load_instance(status_quo)
         _same_instance(plan_a, instance)

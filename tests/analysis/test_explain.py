@@ -100,6 +100,14 @@ def test_cli_compare_two_plans(tmp_path: Path, toy: planner.Instance) -> None:
     assert done.returncode == 0, done.stderr
     assert "b against a:" in done.stdout
     assert (tmp_path / "cmp" / "changes.csv").is_file()
+    # into a third plan's folder: refused, that plan's files left as they were
+    planner.solve(toy).to_dir(tmp_path / "c")
+    before = {f.name: f.read_bytes() for f in (tmp_path / "c").iterdir() if f.is_file()}
+    refused = subprocess.run([sys.executable, "-m", "planner", "compare", str(tmp_path / "a"),
+                              str(tmp_path / "b"), "--out", str(tmp_path / "c"), "--force"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "holds a plan (plan.json)" in refused.stderr
+    assert {f.name: f.read_bytes() for f in (tmp_path / "c").iterdir() if f.is_file()} == before
 
 
 def test_elastic_plan_prices_its_relaxations(tmp_path: Path, toy_copy: Path) -> None:
