@@ -64,16 +64,19 @@ def _json_bytes(data: dict[str, Any]) -> bytes:
 
 
 def _write(target: Path, contents: dict[str, bytes], plan_folder: bool, instance: Any) -> list[Path]:
-    """Write the made files, then (into a plan folder) its reports again."""
-    from planner.reports.writer import write_atomic, write_files
-    from planner.results.folder import PlanFiles
+    """Write the made files and (into a plan folder) its reports again, every one made before
+    any is written: an interrupt while the reports are made leaves the folder as it was."""
+    from planner.reports.writer import report_contents, write_atomic
+    from planner.results.folder import EXTRA_FILES, PlanFiles
     from planner.results.outdir import record_written
 
+    if plan_folder:  # the reports as they will read the folder with the new files in it
+        files = PlanFiles.read(target, instance=instance)
+        files.extras.update({key: json.loads(contents[name]) for key, name in EXTRA_FILES.items()
+                             if name in contents})
+        contents = {**contents, **report_contents(files)}
     record_written(target, contents)  # into a plan folder: the names are the planner's from now
-    written = [write_atomic(target / name, data) for name, data in contents.items()]
-    if plan_folder:
-        written += write_files(PlanFiles.read(target, instance=instance), target)
-    return written
+    return [write_atomic(target / name, data) for name, data in contents.items()]
 
 
 @click.command(name="risk")

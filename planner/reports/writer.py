@@ -30,15 +30,21 @@ def write_reports(folder: str | Path, instance: Instance | None = None,
     return write_files(files, Path(out) if out is not None else Path(folder))
 
 
+def report_contents(files: PlanFiles) -> dict[str, bytes]:
+    """The three reports of ``files``, made in full in memory (a caller adding files of its own
+    makes everything before writing anything: ``planner risk``)."""
+    # looked up on their modules at each call, so a test patching one view reaches it here
+    makers = {"report.html": lambda: html.render_html(files).encode("utf-8"),
+              "summary.md": lambda: markdown.render_markdown(files).encode("utf-8"),
+              "plan.xlsx": lambda: xlsx.plan_workbook_bytes(files)}
+    return {name: makers[name]() for name in REPORT_FILES}
+
+
 def write_files(files: PlanFiles, target: Path) -> list[Path]:
     """Write the three reports of ``files`` into the folder ``target``. Each is written to a
     temporary name and renamed into place, so a reader never sees half a report. Into a plan
     folder their names are recorded in its marker first (a user's own report.html is refused)."""
     target.mkdir(parents=True, exist_ok=True)
-    # looked up on their modules at each call, so a test patching one view reaches it here
-    makers = {"report.html": lambda: html.render_html(files).encode("utf-8"),
-              "summary.md": lambda: markdown.render_markdown(files).encode("utf-8"),
-              "plan.xlsx": lambda: xlsx.plan_workbook_bytes(files)}
-    contents = {name: makers[name]() for name in REPORT_FILES}  # all made before any is written
+    contents = report_contents(files)  # all made before any is written
     record_written(target, contents)
     return [write_atomic(target / name, data) for name, data in contents.items()]

@@ -235,6 +235,27 @@ def test_risk_command_writes_files_and_the_report_shows_them(tmp_path: Path, toy
     assert (plan_dir / "risk.json").read_bytes() == first  # deterministic for a seed
 
 
+def test_ctrl_c_while_the_reports_are_made_leaves_the_plan_folder_as_it_was(
+        tmp_path: Path, toy_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """risk.json, risk.csv and the three reports are all made before any is written: Ctrl-C
+    while report.html is rendered exits 130 and the folder holds exactly what it held (before,
+    risk.json and risk.csv were written first, beside reports that did not show them)."""
+    from planner.reports import html as report_html
+
+    plan_dir = tmp_path / "plan"
+    assert CliRunner().invoke(main, ["solve", str(toy_dir), "--out", str(plan_dir),
+                                     "--no-marginal"]).exit_code == 0
+    before = {f.name: f.read_bytes() for f in plan_dir.iterdir() if f.is_file()}
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_html, "render_html", interrupted)
+    done = CliRunner().invoke(main, ["risk", str(plan_dir), "--draws", "200"])
+    assert done.exit_code == 130, done.output
+    assert {f.name: f.read_bytes() for f in plan_dir.iterdir() if f.is_file()} == before
+
+
 def test_prudent_pct_plan_breaks_even_at_least_nine_years_in_ten(tmp_path: Path) -> None:
     """The PCT at budget_confidence 0.9: the plan keeps headroom, verifies, and the Monte Carlo
     (no normal approximation) finds p_within_budget ≥ 0.9 within sampling error."""
