@@ -163,6 +163,12 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
                               "there anyway (files named as the planner's outputs, e.g. an older "
                               "plan's, are replaced; the rest are kept)."
                               if forceable else "Choose a new or empty folder.")
+        if SWEEP_MARKER in names and SWEEP_MARKER not in owned_by and not force:
+            raise OutputError(label, path, f"holds a sweep's results ({SWEEP_MARKER}, "
+                              "results.csv, rows/); writing a plan there replaces the folder's "
+                              "planner files and would remove them.",
+                              "Give another folder, or add --force to replace the sweep with the "
+                              "plan." if forceable else "Give another folder.")
         check_clashes(target, writes, label, path)
         probe_writable(target, label, path, may_vanish=True)
     probe_writable(_existing_parent(target, label, path), label, path)

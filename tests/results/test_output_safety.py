@@ -164,6 +164,26 @@ def test_sweep_and_pareto_refusals_do_not_offer_a_force_they_lack(area: Path,
         assert "not a plan this planner wrote" in done.stderr and "--force" not in done.stderr
     assert (docs / "notes.txt").read_text() == "mine"
 
+def test_a_sweep_in_a_plan_folder_is_not_removed_by_a_solve_without_force(area: Path,
+                                                                          tmp_path: Path) -> None:
+    """A sweep run into a plan folder leaves its results there; solving into the folder again
+    would replace every planner file in it, the sweep's with them, so it is refused (exit 2,
+    the sweep untouched) unless --force says to."""
+    out = tmp_path / "mine"
+    assert run_cli("solve", str(area), "--out", str(out), "--no-marginal").returncode == 0
+    spec = tmp_path / "budgets.yaml"
+    spec.write_text("parameters:\n  policy.budget: [1400000]\n")
+    assert run_cli("sweep", str(area), str(spec), "--out", str(out)).returncode == 0
+    swept = snapshot(out)
+    assert "sweep.json" in swept and "results.csv" in swept
+    again = run_cli("solve", str(area), "--out", str(out), "--no-marginal")
+    assert again.returncode == 2 and "holds a sweep's results" in again.stderr
+    assert snapshot(out) == swept
+    forced = run_cli("solve", str(area), "--out", str(out), "--no-marginal", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (out / "plan.json").is_file()
+
+
 # --- 2. unwritable --out: exit 2 before solving -----------------------------------------------
 def test_out_under_a_file_is_exit_2_before_solving(area: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
