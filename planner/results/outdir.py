@@ -349,9 +349,11 @@ def check_clashes(target: Path, writes: Iterable[str], label: str, path: object)
     """Refuse to write names the user put into the plan folder ``target``: theirs, not ours."""
     clash = sorted(set(entries_to_keep(target)) & set(writes))
     if clash:
-        raise OutputError(label, path, f"holds {listing(clash)}, which you added and the planner "
-                          "would overwrite.", "Rename or move it out of the folder, then run "
-                          "again (--force does not change this).")
+        raise OutputError(label, path, f"holds {listing(clash)}, which you added, under a name "
+                          "the planner writes into plan folders (this command, or a later "
+                          "'planner risk' or 'report' there, could overwrite it).",
+                          "Rename or move it out of the folder, then run again (--force does "
+                          "not change this).")
 
 
 def record_written(folder: Path, names: Iterable[str], *, create: bool = False,
