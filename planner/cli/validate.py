@@ -9,7 +9,7 @@ from planner.cli.support import (
     guarded,
 )
 from planner.data.instance import load_instance
-from planner.derive.prechecks import precheck
+from planner.derive.prechecks import budget_units_warning, precheck
 from planner.derive.tables import derive
 from planner.errors import (
     InputError,
@@ -23,9 +23,13 @@ def validate(instance: str) -> None:
     """Check an instance folder and report every problem at once (exit 2 if any)."""
     loaded = load_instance(instance)
     check_name(loaded.name)
-    problems = precheck(derive(loaded))
+    derived = derive(loaded)
+    problems = precheck(derived)
     if problems:
         raise InputError(problems)
+    units = budget_units_warning(derived)
+    if units:
+        click.echo(f"warning: {units}", err=True)
     config = loaded.config
     click.echo(f"{config.name}: valid — {len(loaded.services)} services, {len(loaded.levels)} "
                f"levels, {len(loaded.providers)} providers, {len(loaded.offers)} offers, "

@@ -149,3 +149,33 @@ def budget_lower_bound(instance: Instance, derived: Derived) -> list[dict]:
                          f"cheapest eligible provider, before capacities and other rules) costs "
                          f"{money(least)}, {money(least - budget)} more than the budget of "
                          f"{money(budget)}: the budget must rise by at least that.")}]
+
+
+UNITS_FACTOR = 0.1
+"""A first year's budget below this share of what the mandatory services alone cost at their
+cheapest reads as a units mistake (£ million typed as £), not a tight budget."""
+
+
+def budget_units_warning(derived: Derived) -> str | None:
+    """A warning when year 1's budget is far below the least the mandatory services can cost.
+
+    The least cost: for each mandatory service, over its eligible levels, the level's demand ×
+    the cheapest price offered there plus one contract's cost; summed. Demand effects or
+    shifting could lower it, so only a budget under a tenth of it is named, where £m for £ (a
+    factor of 10⁶) or £k for £ (10³) is the likelier reading. The solve would find no plan and
+    diagnose the shortfall; validate says so before any solve."""
+    budget = derived.policy.budgets[0] if derived.policy.budgets else None
+    mandatory = derived.services.loc[derived.services["mandatory"], "service"]
+    contracts = derived.contracts.loc[derived.contracts["service"].isin(mandatory)]
+    if budget is None or contracts.empty:
+        return None
+    by_level = contracts.groupby(["service", "level"]).agg(
+        demand=("level_demand", "first"), price=("unit_price", "min"),
+        contract=("contract_cost", "min"))
+    least = float((by_level["demand"] * by_level["price"] + by_level["contract"])
+                  .groupby(level="service").min().sum())
+    if budget >= UNITS_FACTOR * least:
+        return None
+    return (f"policy.budget {money(budget)} is under a tenth of the least the mandatory services "
+            f"alone can cost ({money(least)}: each one's demand at the cheapest price offered): "
+            "no plan will meet it. Check its units (£, not £ million or £ thousand).")

@@ -207,3 +207,23 @@ def test_with_changes_validates_like_from_frames() -> None:
     with pytest.raises(InputError) as caught:
         base.with_changes(config, {"offers": offers})
     assert any(p.table == "offers" and p.column == "price" for p in caught.value.problems)
+
+
+def test_a_budget_in_the_wrong_units_is_named_by_validate(toy_copy: Path) -> None:
+    """The toy's budget typed in £ million (1.4 for £1,400,000). The mandatory services alone
+    cost at least, at the cheapest level of each: GP consultations 40,000 × £29 + £1,000 (a
+    practice contract), diabetes care 450 × £180 + £1,000 (practice, its level effect taking
+    500 to 450 episodes), hip replacement 20 × £6,000 + £2,000 (PCT): £1,365,000. £1 is under
+    a tenth of that, so validate warns of the units (exit 0: the data are valid; the solve
+    would be infeasible). The shipped budget draws no warning."""
+    from click.testing import CliRunner
+
+    from planner.cli.main import main
+
+    assert CliRunner().invoke(main, ["validate", str(toy_copy)]).stderr == ""
+    text = (toy_copy / "instance.yaml").read_text().replace("budget: 1400000", "budget: 1.4")
+    (toy_copy / "instance.yaml").write_text(text)
+    done = CliRunner().invoke(main, ["validate", str(toy_copy)])
+    assert done.exit_code == 0
+    assert "warning: policy.budget £1 is under a tenth of the least the mandatory services" \
+        in done.stderr and "Check its units" in done.stderr
