@@ -40,6 +40,9 @@ class Explanation:
     incomes: pd.DataFrame = field(default_factory=pd.DataFrame)
     constraints: pd.DataFrame = field(default_factory=pd.DataFrame)
     note: str = ""  # a plain answer that needs no re-solve (dropping what the plan does not buy)
+    #: (service, provider) of a --provider question: the lines then show its episodes, plan →
+    #: alternative, since the plan may already give the provider part of the service
+    subject: tuple[str, str] | None = None
 
     @property
     def objective_change(self) -> float | None:
@@ -56,6 +59,7 @@ class Explanation:
         value = float(self.base.instance.config.policy.value_per_qaly)
         worse = worse_off(self.objective_change, self.base.instance.config.horizon, value)
         lines.append(f"  The alternative leaves the plan {worse}:")
+        lines += self._episode_lines()
         for row in self.costs.itertuples():
             if abs(row.change) <= 1e-6:
                 continue
@@ -77,24 +81,53 @@ class Explanation:
                          f"({names.subject(row.subject)})")
         return "\n".join(lines)
 
+    def _episode_lines(self) -> list[str]:
+        """A --provider question: the provider's episodes of the service, plan → alternative
+        (first year), so that a provider the plan already uses shows what changes."""
+        if self.subject is None or self.alternative is None:
+            return []
+        service, provider = self.subject
+        names = Names.of(self.base.instance)
+        plan, alternative = (episodes_of(p, service, provider) for p in (self.base, self.alternative))
+        return [f"  episodes of {names.service(service)} from {names.provider(provider)}: "
+                f"{number(plan[0])} of {number(plan[1])} → {number(alternative[0])} of "
+                f"{number(alternative[1])} a year"]
+
     def _budget_lines(self) -> list[str]:
         """When the plan spends its whole budget, an alternative that costs more must find the
-        money elsewhere in the plan: say so, and where it came from."""
+        money elsewhere in the plan, and one that costs less frees money the plan spends
+        elsewhere: say which, and where the money moves."""
         headroom = self.base.totals.get("headroom")
         budget = self.base.totals.get("budget")
         if headroom is None or budget is None or self.alternative is None:
             return []
         if headroom > max(1.0, 1e-6 * abs(budget)):
             return []
-        lines = [f"  The budget is fully spent in the plan ({money(budget)}), so any extra cost "
-                 "has to come from elsewhere in the plan:"]
         a = self.base.services.groupby("service")["spend"].sum()
         b = self.alternative.services.groupby("service")["spend"].sum()
         moved = (b - a).fillna(0.0)
+        moved = moved.loc[moved.abs() > 0.5]
+        costlier = float(self.alternative.totals.get("spend") or 0.0) > \
+            float(self.base.totals.get("spend") or 0.0) + 0.5
+        if costlier:
+            lines = [f"  The budget is fully spent in the plan ({money(budget)}), so any extra "
+                     "cost has to come from elsewhere in the plan:"]
+        elif len(moved):
+            lines = [f"  The budget is fully spent in the plan ({money(budget)}); the spend moves "
+                     "between services:"]
+        else:
+            return []
         names = Names.of(self.base.instance)
-        for service, change in moved.loc[moved.abs() > 0.5].sort_values().items():
+        for service, change in moved.sort_values().items():
             lines.append(f"    {names.service(service)}: {money(change, sign=True)}")
         return lines
+
+
+def episodes_of(plan: Plan, service: str, provider: str) -> tuple[float, float]:
+    """(the provider's episodes of ``service``, all its episodes) in the plan's first year."""
+    first = plan.contracts.loc[(plan.contracts["year"] == plan.contracts["year"].min())
+                               & (plan.contracts["service"] == service)]
+    return float(first.loc[first["provider"] == provider, "volume"].sum()), float(first["volume"].sum())
 
 
 def _unknown(table: str, what: str, value: str, known: list[str]) -> InputError:
@@ -127,6 +160,12 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     named = Names.of(instance)
     question = _question(named.service(service), named.provider(provider) if provider else None,
                          named.level(level) if level else None, drop)
+    if provider is not None and base.has_solution:
+        given, total = episodes_of(base, service, provider)
+        if given > 0:  # a share already: the question is why not all it can take
+            question = (f"The plan gives {named.provider(provider)} {number(given)} of the "
+                        f"{number(total)} episodes of {named.service(service)} a year: why not "
+                        "all it can take?")
     if not base.has_solution:
         return Explanation(question, base, None, reason=f"the instance itself is {base.status}.")
     if drop and not bool(base.services.loc[base.services["service"] == service,
@@ -147,7 +186,8 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     alternative = session.plan(result)
     return Explanation(question, base, alternative, costs=_costs(base, alternative),
                        incomes=_incomes(base, alternative),
-                       constraints=_binding_difference(session, base_result, result))
+                       constraints=_binding_difference(session, base_result, result),
+                       subject=(service, provider) if provider is not None else None)
 
 
 def _already(base: Plan, service: str, provider: str | None, level: str | None,

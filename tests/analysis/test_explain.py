@@ -204,6 +204,12 @@ def test_health_is_priced_in_pounds_and_a_full_budget_says_where_money_comes_fro
     assert "activity spend: £1,600 → £1,200 (−£400)" in text
     assert "The budget is fully spent in the plan (£1,600)" in text
     assert "extra: −£500" in text and "s: +£100" in text
+    # B already has the 50 episodes A cannot take: the question says so, the lines show the
+    # change, and a cheaper alternative (£1,200 against £1,600) needs no money from elsewhere
+    assert text.startswith("The plan gives B 50 of the 100 episodes of s a year: why not all it "
+                           "can take?")
+    assert "episodes of s from B: 50 of 100 → 100 of 100 a year" in text
+    assert "the spend moves between services:" in text and "any extra cost" not in text
     assert "binding only in the plan: Capacity for a service (A/s)" in text  # the rule by name
 
 
