@@ -167,6 +167,10 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
             continue
         subject = subject_of(built, family, index)
         message = _message(family, subject, value, instance, built.derived)
+        if scope == "combined" and family.name == "budget":  # other rules are relaxed with it
+            message = message.replace("the cheapest plan that meets every other rule.",
+                                      "the cheapest plan in this combination: with the other "
+                                      "rows marked combined, not alone.")
         if scope == "together":
             message += (f" (Only together with the other “{rule_name(family.name)}” rows marked "
                         "together.)")

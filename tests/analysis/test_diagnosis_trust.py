@@ -291,6 +291,12 @@ def test_elastic_plan_raises_the_budget_rather_than_drop_a_mandatory_service() -
     assert plan.status == "infeasible" and plan.relaxed
     combined = [r for r in plan.diagnosis["relaxations"] if r["scope"] == "combined"]
     assert [(r["constraint"], r["amount"]) for r in combined] == [("budget", approx(2_000_000))]
+    # the combined row is one part of a package (other rules may be relaxed with it): it does
+    # not claim every other rule is met, as the alone row may
+    alone = [r for r in plan.diagnosis["relaxations"] if r["constraint"] == "budget" and r["alone"]]
+    assert alone[0]["message"].endswith("short of the cheapest plan that meets every other rule.")
+    assert combined[0]["message"].endswith("the cheapest plan in this combination: with the other "
+                                           "rows marked combined, not alone.")
     services = plan.services.set_index("service")
     assert bool(services.at["s1", "commissioned"]) and bool(services.at["s2", "commissioned"])
     assert plan.totals["spend"] == approx(5_100_000)
