@@ -26,6 +26,11 @@ TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "
                 "change", "level_a", "level_b", "constraint", "subject", "method", "unit",
                 "status", "message", "reason", "differs", "scope", "payment", "bundle")
 BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used", "chosen")
+#: columns the planner always writes as numbers: a cell that is not one (a hand edit, 'abc' in
+#: a year) makes the folder corrupt, exit 2, rather than a report of wrong figures
+NUMBER_COLUMNS = ("year", "volume", "price", "spend", "quality", "qalys", "income", "min_income",
+                  "demand", "budget", "surplus", "transaction_cost", "setup_cost",
+                  "transaction_costs", "contracts", "services", "providers")
 
 
 def read_plan_table(path: str | Path) -> pd.DataFrame:
@@ -46,6 +51,16 @@ def read_plan_table(path: str | Path) -> pd.DataFrame:
                                  f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).",
                                  "Write the plan folder again with 'planner solve'.")) from exc
     for column in frame.columns:
+        if column in NUMBER_COLUMNS and column not in words and \
+                not pd.api.types.is_numeric_dtype(frame[column]) and not frame[column].isna().all():
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            bad = frame[column].notna() & numbers.isna()
+            if bad.any():
+                row = int(bad.to_numpy().argmax())
+                raise InputError(Problem(path.name, f"in '{path.parent}', line {row + 2}, column "
+                                         f"'{column}': {frame[column].iloc[row]!r} is not a number "
+                                         "(the file was edited or damaged).",
+                                         "Write the plan folder again with 'planner solve'."))
         if column in words:
             frame[column] = frame[column].map(unescape_cell)
         elif column in BOOL_COLUMNS and frame[column].dtype != bool:

@@ -263,6 +263,17 @@ def test_report_on_a_corrupt_plan_folder_is_exit_2(area: Path, tmp_path: Path) -
     shutil.copytree(plan, missing)
     (missing / "plan.json").unlink()
     assert run_cli("report", str(missing)).returncode == 2
+    # a hand edit that leaves the file readable but a number not a number ('abc' for a year)
+    edited = tmp_path / "edited"
+    shutil.copytree(plan, edited)
+    lines = (edited / "providers.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("year")] = "abc"
+    (edited / "providers.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    done = run_cli("report", str(edited))
+    assert done.returncode == 2
+    assert "line 2, column 'year': 'abc' is not a number" in done.stderr
 
 
 def test_a_file_size_limit_is_exit_2(area: Path, tmp_path: Path) -> None:
