@@ -57,7 +57,7 @@ UNITS: dict[str, tuple[str, str]] = {  # column -> (unit in the header, number f
     "indicative_budget": ("£", MONEY), "saving": ("£", MONEY), "overspend": ("£", MONEY),
     "saving_kept": ("£", MONEY),
 }
-SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.##")}
+SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.00##")}  # no bare "1."
 
 
 def _headers(sheet: str, frame: pd.DataFrame) -> tuple[list[str], list[str | None]]:
@@ -84,14 +84,15 @@ def plan_workbook_bytes(files: PlanFiles) -> bytes:
         cell = sheet.cell(row=4, column=index)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, HEADER_BORDER
     sheet["A1"].font = Font(bold=True, size=14)
-    formats = {"£": MONEY, "QALYs": "#,##0.00", "fraction": "0.00%", "count": "0"}
+    formats = {"£": MONEY, "£ per QALY": MONEY, "QALYs": "#,##0.00", "fraction": "0.00%",
+               "count": "0"}
     for item in headline(files):
         unit = {"count": "", "fraction": ""}.get(item.unit, item.unit)
-        value = round(item.value, 2) + 0.0 if item.unit == "£" and isinstance(item.value, float) \
-            else item.value
+        money_like = item.unit in ("£", "£ per QALY") and isinstance(item.value, float)
+        value = round(item.value, 2) + 0.0 if money_like else item.value
         sheet.append([_safe(item.label), _safe(value), unit, _safe(item.note)])
         sheet.cell(row=sheet.max_row, column=2).number_format = formats.get(item.unit, "General")
-    for letter, width in zip("ABCD", (24, 18, 8, 60)):
+    for letter, width in zip("ABCD", (24, 18, 11, 60)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A5"
     names = files.names

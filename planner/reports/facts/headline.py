@@ -21,14 +21,14 @@ class Headline:
     key: str
     label: str
     value: float | str | None
-    unit: str  # "£", "QALYs", "count", "fraction" or "" (text)
+    unit: str  # "£", "£ per QALY", "QALYs", "count", "fraction" or "" (text)
     note: str = ""
     #: a figure of the method (objective, risk charge, net benefit, gap): shown under "how the
     #: plan was found", not in a board's headline
     technical: bool = False
 
     def text(self) -> str:
-        if self.unit == "£":
+        if self.unit in ("£", "£ per QALY"):
             return money(self.value)
         if self.unit == "QALYs":
             return number(self.value, 1 if abs(float(self.value or 0)) >= 100 else 2)
@@ -87,7 +87,7 @@ def headline(files: PlanFiles) -> list[Headline]:
                       f"quality-adjusted life years{span}")]
     qalys = totals.get("qalys") or 0.0
     if qalys > 1e-9 and spend:
-        rows.append(Headline("value_for_money", "Value for money", spend / qalys, "£",
+        rows.append(Headline("value_for_money", "Value for money", spend / qalys, "£ per QALY",
                              "spent per QALY gained (all spend, over all health gained)"))
     if files.instance is not None:
         value = files.instance.config.policy.value_per_qaly
