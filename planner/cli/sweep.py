@@ -64,8 +64,10 @@ def pareto(instance: str, out: str, points: int) -> None:
     target = prepare_out_dir(out, PARETO_FILES, instance=instance, forceable=False)
     write_csv(front, target / "pareto.csv")
     pareto_chart(front, target / "pareto.svg")
-    click.echo(f"{int((~front['chosen']).sum())} non-dominated plans written to "
-               f"{target}/pareto.csv and pareto.svg")
+    chosen = int(front["chosen"].sum())
+    click.echo(f"{int((~front['chosen']).sum())} non-dominated plans"
+               + (" and the plan chosen at the instance's £ per QALY" if chosen else "")
+               + f" written to {target}/pareto.csv and pareto.svg")
 
 
 COMMANDS = [sweep, pareto]
