@@ -79,6 +79,19 @@ def _write(target: Path, contents: dict[str, bytes], plan_folder: bool, instance
     return [write_atomic(target / name, data) for name, data in contents.items()]
 
 
+def _units_line(row: Any) -> str:
+    """A level's chance of a windfall loss in words: the share of its units within their share
+    of the budget, or, for an area smaller than one unit (a region), that one unit's chance."""
+    if row.units < 1:
+        return (f"this area is {row.units:.1%} of one unit, whose chance of staying within its "
+                f"share of the budget is {row.p_unit_within:.1%}")
+    if abs(row.units - 1) < 1e-9:
+        return (f"its one unit (this area) stays within its share of the budget with probability "
+                f"{row.p_unit_within:.1%}")
+    count = f"{row.units:,.0f}" if abs(row.units - round(row.units)) < 1e-9 else f"{row.units:,.1f}"
+    return f"{row.p_unit_within:.1%} of its {count} units stay within their share of the budget"
+
+
 @click.command(name="risk")
 @click.argument("plan_dir", type=click.Path())
 @click.option("--draws", type=click.IntRange(min=100), default=10_000, show_default=True,
@@ -109,10 +122,11 @@ def risk(plan_dir: str, draws: int, seed: int, instance_path: str | None, out: s
         prepare_out_dir(out, instance=instance_path, force=force)
     written = _write(target, contents, plan_folder=not out, instance=files.instance)
     click.echo(sentence(result.summary))
-    for row in result.levels.itertuples(index=False):
+    order = dict(zip(files.instance.levels["level"], files.instance.levels["order"]))
+    levels = result.levels.sort_values("level", key=lambda s: s.map(order), kind="stable")
+    for row in levels.itertuples(index=False):  # along the continuum, individual first
         if row.p_unit_within == row.p_unit_within:  # not NaN
-            click.echo(f"  {files.names.level(row.level)}: {row.p_unit_within:.1%} of its "
-                       f"{row.units:,.4g} unit(s) stay within their share of the budget")
+            click.echo(f"  {files.names.level(row.level)}: {_units_line(row)}")
     click.echo("written: " + ", ".join(str(path) for path in written))
 
 
