@@ -213,7 +213,8 @@ class Names:
     def with_names(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A copy of ``frame`` with a ``<column>_name`` column beside each id column whose kind
         has names, and beside each provider kind, category, rule family (``constraint_name``) and
-        grouped ``key`` (plan.xlsx keeps the ids, so a sheet still joins to the CSVs)."""
+        grouped ``key`` (plan.xlsx keeps the ids, so a sheet still joins to the CSVs); a
+        ``message`` beside a ``subject`` names it, as the report does."""
         if frame is None:
             return frame
         out = frame.copy()
@@ -230,4 +231,6 @@ class Names:
         if "subject" in out and (self.services or self.providers or self.levels):
             out.insert(list(out.columns).index("subject") + 1, "subject_name",
                        [self.subject(v) or None for v in out["subject"]])
+            if "message" in out:  # prose, not a key to join on: a board reads names in it
+                out["message"] = [self.message(m, s) for m, s in zip(out["message"], out["subject"])]
         return out

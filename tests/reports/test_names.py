@@ -347,3 +347,16 @@ def test_pareto_front_goes_on_above_the_budget() -> None:
     chosen = front.loc[front["chosen"]].iloc[0]
     assert chosen["within_budget"] and chosen["spend"] <= 5500
     assert front["budget"].iloc[0] == 5500
+
+
+def test_the_workbooks_messages_name_their_subjects() -> None:
+    """plan.xlsx keeps the ids in their own columns (to join on the CSVs) but its messages are
+    sentences for a board: with names in the instance, the subject's ids in a message are
+    replaced by its names, as in the report."""
+    names = Names(services={"gp": "GP consultations"}, levels={"pct": "Primary care trust"})
+    rows = pd.DataFrame({"subject": ["gp@pct"],
+                         "message": ["One more episode of gp@pct adds £30.00 to the objective."]})
+    named = names.with_names(rows)
+    assert named["subject"].tolist() == ["gp@pct"]  # the id kept
+    assert named["message"].tolist() == [
+        "One more episode of GP consultations at Primary care trust adds £30.00 to the objective."]
