@@ -57,7 +57,14 @@ UNITS: dict[str, tuple[str, str]] = {  # column -> (unit in the header, number f
     "indicative_budget": ("£", MONEY), "saving": ("£", MONEY), "overspend": ("£", MONEY),
     "saving_kept": ("£", MONEY),
 }
-SHEET_UNITS = {("marginal_values", "change"): ("in unit", "#,##0.00##")}  # no bare "1."
+SHEET_UNITS = {  # (sheet, column) -> as UNITS, where a sheet's column needs its own words
+    ("marginal_values", "change"): ("in unit", "#,##0.00##"),  # 1.00, never a bare "1."
+    # a plan folder's changes are always today (a: the status quo) against the plan (b)
+    ("changes", "level_a"): ("today", None), ("changes", "level_b"): ("in plan", None),
+    ("changes", "volume_a"): ("episodes today", MONEY),
+    ("changes", "volume_b"): ("episodes in plan", MONEY),
+    ("spend_changes", "spend_a"): ("£ today", MONEY), ("spend_changes", "spend_b"): ("£ in plan", MONEY),
+}
 
 
 def _headers(sheet: str, frame: pd.DataFrame) -> tuple[list[str], list[str | None]]:
