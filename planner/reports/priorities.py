@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from planner.analysis.priorities import BUDGET_STEPS
 from planner.formats import money, number
 
 #: the end of a hit-list row's method when its goes_out_at is blank because the steps below
@@ -60,7 +61,8 @@ def section(files) -> str:
     table = files.table("priorities")
     if len(table):
         table = table.assign(name=table["service"].map(label),
-                             comes_in=_budget_cells(table, "comes_in_at", "≤ "),
+                             comes_in=_budget_cells(table, "comes_in_at", "≤ ",
+                                                    not_by=_largest_tested(files)),
                              goes_out=_budget_cells(table, "goes_out_at", "≥ ",
                                                     no_plan=True))
         columns = [Col("rank", "#"), Col("name", "service"),
@@ -84,8 +86,9 @@ def section(files) -> str:
         parts.append(f'<p class="note">Costs, savings and QALYs are over the horizon at full demand, '
                      "net of the savings the service's effects unlock; £ per QALY is blank where a "
                      "service saves money overall or gives no QALYs. The budgets at which a service "
-                     f"comes in or goes out: {escape(method)} (blank: no tested budget with a plan "
-                     "changes it)." + (_no_plan_note(*no_plan) if no_plan else "")
+                     f"comes in or goes out: {escape(method)} (“not by £…”: not even at the largest "
+                     "budget tested; blank: no tested budget with a plan changes it)."
+                     + (_no_plan_note(*no_plan) if no_plan else "")
                      + (_untested_note() if _status(table).ne("computed").any() else "")
                      + "</p>")
     return "".join(parts)
@@ -98,13 +101,24 @@ def _status(table: pd.DataFrame) -> pd.Series:
     return table["status"].fillna("computed").astype(str)
 
 
-def _budget_cells(table: pd.DataFrame, column: str, bound: str, no_plan: bool = False
-                  ) -> list[str]:
+def _largest_tested(files) -> float | None:
+    """The largest budget the steps test (base-year £: the first year's × the largest step),
+    None without a budget."""
+    budget = files.table("budget")
+    if not len(budget) or "budget" not in budget or pd.isna(budget["budget"].iloc[0]):
+        return None
+    return float(budget["budget"].iloc[0]) * max(BUDGET_STEPS)
+
+
+def _budget_cells(table: pd.DataFrame, column: str, bound: str, no_plan: bool = False,
+                  not_by: float | None = None) -> list[str]:
     """The budget a service comes in or goes out at, as the board reads it: £ where every step
     it needs is known; "≤ £" / "≥ £" where a nearer step was not (status partial); "not
     tested" where no value was found and a step that could give one was not (skipped). With
     ``no_plan`` (goes out), a blank because the steps below today's that would drop it have no
-    plan at all reads "none: no plan at ≤ £…", not a budget at which it is cut."""
+    plan at all reads "none: no plan at ≤ £…", not a budget at which it is cut. With ``not_by``
+    (comes in: the largest budget tested), a service no tested budget brings in reads "not by
+    £…" rather than a blank a board would take for missing data."""
     cells = []
     methods = table["method"].astype(str) if "method" in table.columns else [""] * len(table)
     for value, status, method in zip(table[column], _status(table), methods):
@@ -115,6 +129,9 @@ def _budget_cells(table: pd.DataFrame, column: str, bound: str, no_plan: bool = 
             cells.append(bound + money(value))
         elif found:
             cells.append(f"none: no plan at ≤ {found['budget']}")
+        elif pd.isna(value) and not_by is not None and status == "computed" \
+                and not method.startswith("no budget"):
+            cells.append(f"not by {money(not_by)}")
         else:
             cells.append(_money(value))
     return cells

@@ -253,3 +253,18 @@ def test_a_step_not_known_above_the_first_with_no_plan_leaves_the_row_skipped() 
         "and no known step with a plan drops it (one not known might)")
     assert "re-solve stopped at its time limit, not proven (not used) at × 0.98" in row["method"]
     assert "re-solved (infeasible) at × 0.9" in row["method"]
+
+
+def test_a_service_no_tested_budget_brings_in_reads_not_by_the_largest() -> None:
+    """The wish list's "comes in at budget £" for a service that no tested budget brings in
+    (every step known: status computed) reads "not by £1.25m" (a £1m budget × 1.25, the largest
+    step), not a blank a board would take for missing data; an untested row still reads "not
+    tested", a row with a value its £, and an instance without a budget leaves the cell blank."""
+    from planner.reports.priorities import _budget_cells
+
+    steps = "every year's budget × 0.8, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.25; base-year £"
+    table = pd.DataFrame({"comes_in_at": [float("nan"), float("nan"), 1_050_000.0, float("nan")],
+                          "status": ["computed", "skipped", "computed", "computed"],
+                          "method": [steps, steps, steps, "no budget: no re-solve"]})
+    cells = _budget_cells(table, "comes_in_at", "≤ ", not_by=1_250_000.0)
+    assert cells == ["not by £1.25m", "not tested", "£1.05m", ""]
