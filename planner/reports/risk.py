@@ -58,11 +58,12 @@ def risk_html(files: Any) -> str:
         out.append(f"<figure>{chart}<figcaption>Share of {risk['draws']:,} simulated years by "
                    "spend; the red line is the budget, the dashed lines the 5th and 95th "
                    "percentiles.</figcaption></figure>")
-    levels = risk.get("levels") or []
+    levels = _along_the_continuum(files, risk.get("levels") or [])
     if levels and risk.get("budget") is not None:
         rows = "".join(
             f"<tr><td>{escape(files.names.level(str(r['level'])))}</td>"
-            f"<td class=\"num\">{r['units']:,.4g}</td><td class=\"num\">{r['services']}</td>"
+            f"<td class=\"num\">{escape(_units(r['units']))}</td>"
+            f"<td class=\"num\">{r['services']}</td>"
             f"<td class=\"num\">{escape(money(r['unit_mean_spend']))}</td>"
             f"<td class=\"num\">{escape(money(r['unit_budget_share']))}</td>"
             f"<td class=\"num\">{_percent(r['p_unit_within'])}</td></tr>" for r in levels)
@@ -70,10 +71,24 @@ def risk_html(files: Any) -> str:
                    "spend. A unit with few patients is likelier to overspend its share (a windfall "
                    "loss) or to underspend it (a windfall saving).</p>"
                    "<table><thead><tr><th>level</th><th>units</th><th>services</th>"
-                   "<th>a unit's mean spend</th><th>its share of the budget</th>"
+                   "<th>a unit's mean spend (the area's part of one)</th>"
+                   "<th>its share of the budget</th>"
                    "<th>chance a unit stays within</th></tr></thead><tbody>" + rows
                    + "</tbody></table>")
     return "".join(out)
+
+
+def _along_the_continuum(files: Any, levels: list[dict]) -> list[dict]:
+    """risk.json's levels in the continuum's order (individual first), as the CLI lists them."""
+    if files.instance is None:
+        return levels
+    order = dict(zip(files.instance.levels["level"], files.instance.levels["order"]))
+    return sorted(levels, key=lambda r: order.get(r["level"], len(order)))
+
+
+def _units(units: float) -> str:
+    """A level's units in this area: a count, or the area's share of one unit (a region)."""
+    return f"{units:,.4g}" if units >= 1 else f"{units:.1%} of one"
 
 
 def stress_html(files: Any) -> str:
