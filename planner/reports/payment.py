@@ -13,6 +13,7 @@ from html import escape
 
 import pandas as pd
 
+from planner.data.names import plain_name
 from planner.formats import is_missing, pounds
 
 
@@ -63,11 +64,13 @@ def payment_section(files) -> str:
     if len(bundles):  # names a board reads, not ids (the bundle's own id is the user's name)
         names = files.names
         bundles = names.label(bundles)
+        bundles["bundle"] = bundles["bundle"].map(plain_name)  # 'diabetes_integrated' → words
         bundles["services"] = [";".join(names.service(s) for s in str(v).split(";"))
                                for v in bundles["services"]]
         items = "".join(f"<li>{escape(_verdict(r))}</li>" for r in bundles.itertuples(index=False))
         out.append(f"<h3>Bundled service groups</h3><ul>{items}</ul>")
-        columns = [Col("bundle", "bundle"), Col("provider", "provider"), Col("level", "level"),
+        columns = [Col("bundle", "bundle", words=True), Col("provider", "provider"),
+                   Col("level", "level"),
                    Col("services", "services", lambda v: str(v).replace(";", ", "), wide=True),
                    Col("chosen", "chosen?", lambda v: "yes" if bool(v) else "no"),
                    Col("price", "bundle price", pounds, True),

@@ -28,9 +28,11 @@ TEXT_COLUMNS = ("service", "level", "provider", "category", "setting", "kind", "
 BOOL_COLUMNS = ("new", "mandatory", "commissioned", "incumbent", "used", "chosen")
 #: columns the planner always writes as numbers: a cell that is not one (a hand edit, 'abc' in
 #: a year) makes the folder corrupt, exit 2, rather than a report of wrong figures
+#: (names numbers in every table that has them; counts such as 'services' are left out, since
+#: bundles.csv's 'services' is a list of ids)
 NUMBER_COLUMNS = ("year", "volume", "price", "spend", "quality", "qalys", "income", "min_income",
                   "demand", "budget", "surplus", "transaction_cost", "setup_cost",
-                  "transaction_costs", "contracts", "services", "providers")
+                  "transaction_costs")
 
 
 def read_plan_table(path: str | Path) -> pd.DataFrame:

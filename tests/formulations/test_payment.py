@@ -208,7 +208,9 @@ def test_plan_folder_has_payment_outputs(tmp_path) -> None:
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     # the bundled group against the same services contract by contract (£2,010, £105 more)
     assert 'id="payment"' in html
-    assert ("ic (a, b), chosen: £1,905 a year as a bundle (price and one contract per unit); "
+    # the bundle's id in words, as provider kinds are ('diabetes_integrated' → 'Diabetes
+    # integrated'), which print never breaks mid-word
+    assert ("Ic (a, b), chosen: £1,905 a year as a bundle (price and one contract per unit); "
             "contract by contract they would cost £2,010") in html
     assert "£105 more; the plan pays £1,905 for them." in html
 
