@@ -170,8 +170,13 @@ class PlanFiles:
                                   "'planner report PLAN_DIR --instance PATH'.")
             return
         if expected and instance.sha256() != expected:
-            self.instance_note = ("The instance found has changed since this plan was solved "
-                                  "(its sha256 differs), so it is not used.")
+            solved_from = meta.get("name")
+            if solved_from and instance.name != solved_from:  # another instance altogether
+                self.instance_note = (f"The instance given ({instance.name}) is not the one this "
+                                      f"plan was solved from ({solved_from}), so it is not used.")
+            else:
+                self.instance_note = ("The instance found has changed since this plan was solved "
+                                      "(its sha256 differs), so it is not used.")
             return
         self.instance = instance
 

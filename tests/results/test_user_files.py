@@ -274,3 +274,23 @@ def test_the_known_names_cover_every_writer(tmp_path: Path, toy_plan: planner.Pl
         assert code == 0, output
         names = {p.name for p in (tmp_path / name).iterdir()} - {PLAN_MARKER}
         assert names <= KNOWN_FILES and written_names(tmp_path / name) == names
+
+
+def test_a_report_given_another_instance_says_it_is_another(tmp_path: Path) -> None:
+    """planner report PLAN --instance OTHER, where OTHER is a different instance (the PCT for a
+    toy plan): the note says it is not the one the plan was solved from, not that it 'has
+    changed'; an edited copy of the plan's own instance still reads as changed."""
+    from planner.results.folder import PlanFiles
+
+    toy = planner.load_instance(ROOT / "instances" / "toy")
+    folder = planner.solve(toy).to_dir(tmp_path / "plan")
+    other = PlanFiles.read(folder, instance=planner.load_instance(ROOT / "instances" / "pct"))
+    assert other.instance is None
+    assert other.instance_note == ("The instance given (pct) is not the one this plan was "
+                                   "solved from (toy), so it is not used.")
+    edited = tmp_path / "toy"
+    shutil.copytree(ROOT / "instances" / "toy", edited)
+    (edited / "instance.yaml").write_text((edited / "instance.yaml").read_text().replace(
+        "budget: 1400000", "budget: 1500000"))
+    changed = PlanFiles.read(folder, instance=planner.load_instance(edited))
+    assert "has changed since this plan was solved" in changed.instance_note
