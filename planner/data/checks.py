@@ -136,10 +136,18 @@ def _service_rows(tables: dict[str, pd.DataFrame], from_file: bool) -> list[Prob
     services = tables["services"]
     problems = []
     unreadable = _bad(services, "demand") | _bad(services, "activity_rate")
+    no_size = services["demand"].isna() & services["activity_rate"].isna() & ~unreadable
+    every_row = len(services) > 1 and bool(no_size.all())
+    if every_row:  # one problem, not one per row: the column is missing or misnamed
+        problems.append(Problem("services", "no row gives demand or activity_rate: the column is "
+                                "missing, misnamed or empty.",
+                                "Add a demand column (episodes per year) or an activity_rate "
+                                "column (episodes per person per year), one of them on each row.",
+                                column="demand"))
     for position, row in enumerate(services.itertuples(index=False)):
         where = {"row": row.service, "line": _line(services, position, from_file)}
         has_demand, has_rate = not np.isnan(row.demand), not np.isnan(row.activity_rate)
-        if not has_demand and not has_rate and not unreadable[position]:
+        if not has_demand and not has_rate and not unreadable[position] and not every_row:
             problems.append(Problem("services", "neither demand nor activity_rate is given.",
                                     "Give demand (episodes per year) or activity_rate "
                                     "(episodes per person per year).", column="demand", **where))

@@ -227,3 +227,17 @@ def test_a_budget_in_the_wrong_units_is_named_by_validate(toy_copy: Path) -> Non
     assert done.exit_code == 0
     assert "warning: policy.budget £1 is under a tenth of the least the mandatory services" \
         in done.stderr and "Check its units" in done.stderr
+
+
+def test_a_missing_demand_column_is_one_problem_not_one_per_row(toy_copy: Path) -> None:
+    """services.csv without its demand column (and no activity_rate): one problem naming the
+    column, not the same line for each of the toy's three services."""
+    services = pd.read_csv(toy_copy / "services.csv", dtype=str, keep_default_na=False)
+    services.drop(columns=["demand"]).to_csv(toy_copy / "services.csv", index=False)
+    with pytest.raises(InputError) as caught:
+        planner.load_instance(toy_copy)
+    texts = [str(p) for p in caught.value.problems]
+    assert texts == ["services, column 'demand': no row gives demand or activity_rate: the column "
+                     "is missing, misnamed or empty. Fix: Add a demand column (episodes per year) "
+                     "or an activity_rate column (episodes per person per year), one of them on "
+                     "each row."]
