@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from planner.cli.support import (
@@ -24,11 +26,19 @@ def new(directory: str, as_workbook: bool) -> None:
 
         workbook = write_template_workbook(target)
         click.echo(f"template workbook written to {workbook} — edit its sheets, then run "
-                   f"'planner validate {workbook}' and 'planner solve {workbook}'.")
+                   f"{_commands(workbook)}.")
         return
     copy_template(target)
     click.echo(f"template instance written to {target}/ — edit the CSVs, then run "
-               f"'planner validate {target}' and 'planner solve {target}'.")
+               f"{_commands(target)}.")
+
+
+def _commands(path: object) -> str:
+    """'planner validate P' and 'planner solve P', with P quoted for the shell where it needs
+    it (a folder name with a space), so the commands can be pasted as they are."""
+    shown = shlex.quote(str(path))
+    mark = '"' if "'" in shown else "'"
+    return (f"{mark}planner validate {shown}{mark} and {mark}planner solve {shown}{mark}")
 
 
 COMMANDS = [new]

@@ -165,6 +165,9 @@ def test_validate_derive_new_doctor(tmp_path: Path, toy_dir: Path) -> None:
     result = runner.invoke(main, ["new", str(tmp_path / "mine")])
     assert result.exit_code == 0
     assert planner.solve(tmp_path / "mine").objective == pytest.approx(TOY_OPTIMUM)
+    spaced = tmp_path / "new area" / "x"  # the commands it suggests paste as they are
+    result = runner.invoke(main, ["new", str(spaced)])
+    assert f"\"planner validate '{spaced}'\" and \"planner solve '{spaced}'\"" in result.output
     result = runner.invoke(main, ["doctor"])
     assert result.exit_code == 0 and "toy solve: optimal" in result.output
 
