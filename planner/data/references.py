@@ -74,8 +74,18 @@ def _misspelt_at_source(item: str, known: set[str], named: set, table: str, sour
 def _close(item: str, known: set[str]) -> str | None:
     """The known id ``item`` most likely means: the same in another case, or a near spelling."""
     same_case = [k for k in sorted(known) if k.lower() == item.lower()]
-    close = same_case or difflib.get_close_matches(item, sorted(known), n=1)
+    lookalike = [k for k in sorted(known) if _glyphs(k) == _glyphs(item)]  # O for 0, l for 1
+    close = same_case or lookalike or difflib.get_close_matches(item, sorted(known), n=1)
     return close[0] if close else None
+
+
+_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
+def _glyphs(text: str) -> str:
+    """``text`` with the letters most often typed for digits (O, I, l) read as 0 and 1, so that
+    'gp_N85O07' finds 'gp_N85007' rather than the nearer spelling 'gp_N85027'."""
+    return text.lower().translate(_LOOKALIKES)
 
 
 def _did_you_mean(item: str, known: set[str]) -> str:

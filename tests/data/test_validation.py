@@ -241,3 +241,14 @@ def test_a_missing_demand_column_is_one_problem_not_one_per_row(toy_copy: Path) 
                      "is missing, misnamed or empty. Fix: Add a demand column (episodes per year) "
                      "or an activity_rate column (episodes per person per year), one of them on "
                      "each row."]
+
+
+def test_a_letter_typed_for_a_digit_finds_the_id_meant() -> None:
+    """'gp_N85O07' (a capital O for the zero) means gp_N85007; difflib alone finds the nearer
+    spelling gp_N85027. Case still comes first (County_Hospital → county_hospital)."""
+    from planner.data.references import _did_you_mean
+
+    known = {"gp_N85007", "gp_N85027", "gp_N85031"}
+    assert _did_you_mean("gp_N85O07", known) == "Did you mean 'gp_N85007'? "
+    assert _did_you_mean("County_Hospital", {"county_hospital"}) == \
+        "Did you mean 'county_hospital'? "
