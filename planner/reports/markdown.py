@@ -118,7 +118,7 @@ def render_markdown(files: PlanFiles) -> str:
     method = "; ".join(f"{h.label.lower()} {h.text()}" for h in headline(files) if h.technical)
     out += ["## How the plan was found", "",
             (f"{method.capitalize()}. " if method else "")
-            + f"Status {files.status}; gap {percent(plan.get('gap'), 4)}; HiGHS "
+            + f"Status {files.status}; HiGHS "  # the gap is among the method's figures
             f"{text(versions.get('highs'))}, planner {text(versions.get('planner'))}; instance "
             f"sha256 `{text((plan.get('instance') or {}).get('sha256'))[:12]}`.", ""]
     return "\n".join(out)
