@@ -65,6 +65,9 @@ def section(files) -> str:
     funders = names.label(funder_statement(files))
     if len(funders):
         funders["funder"] = [plain_name(f) for f in funders["funder"]]  # 'Local authority'
+        # funders.csv's level '(all)': the costs of no one level (set-up, entry, exit, notice)
+        funders["level"] = funders["level"].replace(
+            "(all)", "Commissioner-wide (set-up, entry, exit, notice)")
         parts.append("<h3>Who pays</h3>")
         parts.append(html_table(funders, [Col("funder", "Funder"), Col("level", "Level"),
                                           Col("spend", "Spend", _money, True)], more="funders.csv"))
