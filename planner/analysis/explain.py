@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.core.expr.visitor import identify_variables
 
 from planner.analysis.diagnosis import FAMILIES, money, subject_of
 from planner.data.instance import Instance
@@ -326,7 +327,8 @@ def _binding_difference(session: PlanningModel, base: SolveResult,
                 row = con[index]
                 body = pyo.value(row.body)
                 limit = pyo.value(row.upper) if row.has_ub() else pyo.value(row.lower)
-                if not row.equality and abs(body - limit) <= 1e-6 * max(1.0, abs(limit)):
+                if not row.equality and abs(body - limit) <= 1e-6 * max(1.0, abs(limit)) \
+                        and _in_use(row):
                     subject = subject_of(session.built, family, index)
                     if family.name == "mandatory" and subject not in mandatory:
                         continue  # an optional service bought: no rule binds it
@@ -337,6 +339,12 @@ def _binding_difference(session: PlanningModel, base: SolveResult,
     rows += [{"binding_in": "plan", "constraint": c, "subject": s}
              for c, s in sorted(seen["plan"] - seen["alternative"])]
     return pd.DataFrame(rows, columns=["binding_in", "constraint", "subject"])
+
+
+def _in_use(row) -> bool:
+    """Whether any of the row's variables is non-zero: a row of a contract the plan does not let
+    (a minimum share, 0 ≤ 0 with its x and z both 0) holds with equality but binds nothing."""
+    return any(abs(v.value or 0.0) > 1e-9 for v in identify_variables(row.body))
 
 
 def _load(model: pyo.ConcreteModel, result: SolveResult) -> None:

@@ -272,3 +272,18 @@ def test_compare_refuses_the_status_quo_of_another_instance(tmp_path: Path) -> N
     assert done.returncode == 2 and "was solved from instance 'toy', not 'pct'" in done.stderr
     done = _cli("compare", str(tmp_path / "toy"), "--status-quo", str(root / "instances" / "toy"))
     assert done.returncode == 0 and "2 started, 1 ended" in done.stdout
+
+
+def test_a_contract_not_let_binds_nothing() -> None:
+    """s (100 episodes, min_share 0.2) from A at £10 or B at £12: the plan lets A alone; asked
+    why not B, the alternative lets B alone. The minimum-share row of the contract not let
+    (0.2 × 100 × z − x ≤ 0 with x = z = 0) holds with equality in each plan but binds nothing,
+    so neither is listed as binding (both were, one each way)."""
+    from tests.helpers import build
+
+    instance = build([{"service": "s", "demand": 100, "min_share": 0.2}],
+                     [{"provider": "A", "service": "s", "price": 10},
+                      {"provider": "B", "service": "s", "price": 12}])
+    answer = explain(instance, "s", provider="B")
+    assert answer.alternative is not None and answer.alternative.has_solution
+    assert "min_share" not in set(answer.constraints["constraint"])
