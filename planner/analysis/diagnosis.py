@@ -167,10 +167,6 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
             continue
         subject = subject_of(built, family, index)
         message = _message(family, subject, value, instance, built.derived)
-        if scope == "combined" and family.name == "budget":  # other rules are relaxed with it
-            message = message.replace("the cheapest plan that meets every other rule.",
-                                      "the cheapest plan in this combination: with the other "
-                                      "rows marked combined, not alone.")
         if scope == "together":
             message += (f" (Only together with the other “{rule_name(family.name)}” rows marked "
                         "together.)")
@@ -179,6 +175,13 @@ def _relaxations(built: BuiltModel, slacks: dict, result, scope: str,
                      "exact": result.status is Status.OPTIMAL,
                      "cost": round(value * _weight(built, family, index), 2),
                      "message": message})
+    if scope == "combined" and len(rows) > 1:  # the budget row is one part of a package
+        for row in rows:
+            if row["constraint"] == "budget":
+                row["message"] = row["message"].replace(
+                    "the cheapest plan that meets every other rule.",
+                    "the cheapest plan in this combination: with the other rows marked "
+                    "combined, not alone.")
     return rows
 
 

@@ -161,7 +161,8 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
     named = Names.of(instance)
     question = _question(named.service(service), named.provider(provider) if provider else None,
                          named.level(level) if level else None, drop)
-    if provider is not None and base.has_solution:
+    already = _already(base, service, provider, level, named) if base.has_solution else ""
+    if provider is not None and base.has_solution and not already:
         given, total = episodes_of(base, service, provider)
         if given > 0:  # a share already: the question is why not all it can take
             question = (f"The plan gives {named.provider(provider)} {number(given)} of the "
@@ -174,7 +175,6 @@ def explain(instance: Instance, service: str, *, provider: str | None = None,
         return Explanation(question, base, None, note="The plan does not commission "
                            f"{named.service(service)}: "
                            "there is nothing to drop, and dropping it changes nothing.")
-    already = _already(base, service, provider, level, named)
     if already:
         return Explanation(question, base, None, note=already)
     reason = _impossible(session, service, provider, level, drop, named)

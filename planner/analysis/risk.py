@@ -137,9 +137,12 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
     contributions = la_contributions(instance)
     contribution = float(contributions[min(year_index, len(contributions) - 1)]) \
         if contributions else 0.0
-    pooled = rows["level"].isin(derive_areas(instance).pooled_levels).to_numpy() \
-        if contribution > 0 else np.zeros(len(rows), dtype=bool)
-    pooled_mean = float((rows["episodes"] * price)[pooled].sum())
+    pooled_levels = derive_areas(instance).pooled_levels if contribution > 0 else ()
+    pooled = rows["level"].isin(pooled_levels).to_numpy()
+    # block and bundle sums of pooled levels: fixed, and the pool pays them as it pays episodes
+    # (funders.csv, budget.csv's la_paid)
+    pooled_fixed = _fixed_payments(plan, year, pooled_levels)
+    pooled_mean = float((rows["episodes"] * price)[pooled].sum()) + pooled_fixed
     la_mean = min(contribution, pooled_mean)  # for the units' shares (a mean-field figure)
     ratio = ((budget + la_mean) / mean_total) if budget is not None and mean_total > 0 else None
 
@@ -155,8 +158,9 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
         area = share * _compound(rng, area_count, price, cv, n)
         per_service[start:start + n] = area
         total[start:start + n] = fixed + area.sum(axis=1)
-        if pooled.any():
-            la_paid[start:start + n] = np.minimum(contribution, area[:, pooled].sum(axis=1))
+        if contribution > 0 and (pooled.any() or pooled_fixed > 0):
+            la_paid[start:start + n] = np.minimum(contribution,
+                                                  area[:, pooled].sum(axis=1) + pooled_fixed)
         unit = share * _compound(rng, unit_count, price, cv, n)
         if ratio is not None:
             level_spend = unit @ onehot  # a unit's spend on all its level's services
@@ -174,6 +178,16 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
         summary["model"] += ("; spend is the NHS's: the local authority's pooled money pays the "
                              "pooled levels' episodes first, up to its contribution")
     return RiskResult(summary=summary, table=table, levels=levels, spend=total)
+
+
+def _fixed_payments(plan: Any, year: int, levels: Any) -> float:
+    """£ of the block and bundle contracts of ``levels`` in ``year`` (0 without any)."""
+    contracts = plan.contracts
+    if not len(levels) or "payment" not in contracts.columns:
+        return 0.0
+    mine = contracts.loc[(contracts["year"] == year) & contracts["payment"].isin(FIXED_PAYMENTS)
+                         & contracts["level"].isin(levels)]
+    return float(mine["spend"].sum())
 
 
 def _quantiles(values: np.ndarray, axis: int = 0) -> np.ndarray:

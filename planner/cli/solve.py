@@ -98,7 +98,7 @@ def solve(instance: str, out: str | None, time_limit: float | None, gap: float,
     target = check_out_dir(out if out else Path("out") / slug(loaded.name),
                            instance=loaded.source or instance, force=force,
                            label="--out" if out else "default output folder",
-                           writes=PLAN_FOLDER_NAMES)
+                           writes=PLAN_FOLDER_NAMES, replaces=True)
     if log_file:
         check_log_file(log_file)
     plan = api.solve(loaded, time_limit=time_limit, gap=gap, threads=threads,

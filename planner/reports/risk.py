@@ -71,8 +71,9 @@ def risk_html(files: Any) -> str:
                    "spend. A unit with few patients is likelier to overspend its share (a windfall "
                    "loss) or to underspend it (a windfall saving).</p>"
                    "<table><thead><tr><th>level</th><th>units</th><th>services</th>"
-                   "<th>a unit's mean spend (the area's part of one)</th>"
-                   "<th>its share of the budget</th>"
+                   + ("<th>a unit's mean spend (the area's part of one)</th>"
+                      if any(r["units"] < 1 for r in levels) else "<th>a unit's mean spend</th>")
+                   + "<th>its share of the budget</th>"
                    "<th>chance a unit stays within</th></tr></thead><tbody>" + rows
                    + "</tbody></table>")
     return "".join(out)

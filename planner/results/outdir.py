@@ -124,14 +124,16 @@ def _protected(instance: str | Path | None) -> list[tuple[Path, str]]:
 def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force: bool = False,
                   label: str = "--out", owned_by: Iterable[str] = (PLAN_MARKER,),
                   empty_only: bool = False, forceable: bool = True,
-                  writes: Iterable[str] = ()) -> Path:
+                  writes: Iterable[str] = (), replaces: bool = False) -> Path:
     """Refuse an output folder the planner must not replace or write into (see module doc).
 
     ``owned_by``: file names whose presence proves the folder is this planner's; ``empty_only``
     (``planner new``): only a missing or empty folder will do; ``forceable`` False: the command
     has no --force, so the fix does not offer it; ``writes``: the names the command will write,
     refused when the user put an entry of that name into a plan folder (even with ``force``: the
-    planner knows it is theirs). Returns the path unchanged."""
+    planner knows it is theirs); ``replaces``: the command replaces the folder's planner files
+    (a plan written there), so a sweep's results in it would go (refused without ``force``).
+    Returns the path unchanged."""
     target = Path(path)
     if str(path) == "" or "\0" in str(path):
         raise OutputError(label, path, "is not a usable path.", "Give a folder name.")
@@ -163,7 +165,7 @@ def check_out_dir(path: str | Path, *, instance: str | Path | None = None, force
                               "there anyway (files named as the planner's outputs, e.g. an older "
                               "plan's, are replaced; the rest are kept)."
                               if forceable else "Choose a new or empty folder.")
-        if SWEEP_MARKER in names and SWEEP_MARKER not in owned_by and not force:
+        if replaces and SWEEP_MARKER in names and not force:
             raise OutputError(label, path, f"holds a sweep's results ({SWEEP_MARKER}, "
                               "results.csv, rows/); writing a plan there replaces the folder's "
                               "planner files and would remove them.",

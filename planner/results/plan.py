@@ -178,7 +178,7 @@ class Plan:
         """
         target = Path(path)
         check_out_dir(target, instance=self.instance.source, force=force,
-                      writes=PLAN_FOLDER_NAMES | set(extra or {}))
+                      writes=PLAN_FOLDER_NAMES | set(extra or {}), replaces=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = make_staging(target)
         try:
@@ -214,7 +214,8 @@ class Plan:
             with locked(target):
                 clean_stale(target)  # first: a writer killed mid-swap leaves an old copy to put back
                 # checked again under the lock: another writer may have changed the folder
-                check_out_dir(target, instance=self.instance.source, force=force, writes=written)
+                check_out_dir(target, instance=self.instance.source, force=force, writes=written,
+                              replaces=True)
                 replaced = forced_over(target)  # --force on a folder without a marker
                 kept = replace_dir(staging, target)
         except BaseException:

@@ -291,12 +291,8 @@ def test_elastic_plan_raises_the_budget_rather_than_drop_a_mandatory_service() -
     assert plan.status == "infeasible" and plan.relaxed
     combined = [r for r in plan.diagnosis["relaxations"] if r["scope"] == "combined"]
     assert [(r["constraint"], r["amount"]) for r in combined] == [("budget", approx(2_000_000))]
-    # the combined row is one part of a package (other rules may be relaxed with it): it does
-    # not claim every other rule is met, as the alone row may
-    alone = [r for r in plan.diagnosis["relaxations"] if r["constraint"] == "budget" and r["alone"]]
-    assert alone[0]["message"].endswith("short of the cheapest plan that meets every other rule.")
-    assert combined[0]["message"].endswith("the cheapest plan in this combination: with the other "
-                                           "rows marked combined, not alone.")
+    # the budget is the whole combination here: every other rule is met, as its message says
+    assert combined[0]["message"].endswith("short of the cheapest plan that meets every other rule.")
     services = plan.services.set_index("service")
     assert bool(services.at["s1", "commissioned"]) and bool(services.at["s2", "commissioned"])
     assert plan.totals["spend"] == approx(5_100_000)
@@ -310,3 +306,23 @@ def test_diagnosis_json_lists_prechecks(tmp_path: Path) -> None:
     plan.to_dir(tmp_path / "plan")
     written = pd.read_json(tmp_path / "plan" / "diagnosis.json", typ="series")
     assert "prechecks" in written and "relaxations" in written
+
+
+def test_a_combined_budget_row_beside_other_relaxations_says_it_is_one_part() -> None:
+    """s: 100 episodes from A at £10 (£1,000), A's break-even income £2,000, budget £500. The
+    combination relaxes both: £500 more budget and £1,000 off A's break-even income. The budget
+    row then cannot say the rest of the plan meets every other rule; it says it is one part of
+    the combination."""
+    instance = build([{"service": "s", "demand": 100}],
+                     [{"provider": "A", "service": "s", "price": 10}],
+                     providers=[{"provider": "A", "min_income": 2000, "incumbent": True}],
+                     budget=500)
+    plan = planner.solve(instance)
+    combined = {r["constraint"]: r for r in plan.diagnosis["relaxations"]
+                if r["scope"] == "combined"}
+    assert set(combined) == {"budget", "min_income"}
+    assert combined["budget"]["amount"] == approx(500)
+    assert combined["min_income"]["amount"] == approx(1000)
+    assert combined["budget"]["message"] == ("The budget of £500 is £500 short of the cheapest "
+                                             "plan in this combination: with the other rows "
+                                             "marked combined, not alone.")

@@ -260,6 +260,8 @@ def test_asking_about_what_the_plan_already_does(toy: planner.Instance) -> None:
     assert answer.text().endswith("The plan already commissions Diabetes care at GP practice level.")
     answer = explain(toy, "diabetes_care", provider="riverside_federation")
     assert "already gives Diabetes care to Riverside GP Federation: 450 episodes" in answer.text()
+    # all it can take already: the question is the plain one, not "why not all it can take?"
+    assert answer.question == "Why not give Diabetes care to Riverside GP Federation?"
 
 
 def test_compare_refuses_the_status_quo_of_another_instance(tmp_path: Path) -> None:

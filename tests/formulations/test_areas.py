@@ -289,3 +289,22 @@ def test_each_area_is_credited_its_own_share_of_a_contracts_qalys() -> None:
     assert by_contract.to_numpy() == pytest.approx(whole.reindex(by_contract.index).to_numpy(),
                                                    rel=1e-9, abs=1e-9)
     assert plan.areas["qalys"].sum() == pytest.approx(plan.totals["qalys"], rel=1e-9)
+
+
+def test_risk_lets_the_pool_pay_a_pooled_block_as_budget_csv_does() -> None:
+    """A pooled level's block contract (£30,000 for up to 100 episodes of the 75 needed) is a
+    fixed sum, and the local authority's £10,000 pays it first, as budget.csv's la_paid says
+    (£10,000): the NHS's simulated spend is £20,000 in every draw (a block does not vary), so
+    within a £30,000 budget always. Without the block in the pool the NHS would bear £30,000."""
+    levels = [{"level": "joint_la", "order": 1, "population": 2000}]
+    services = [dict(COMM, demand=75, min_coverage=1.0, mandatory=True)]
+    offers = [{"provider": "cp", "service": "comm", "quality": 1.0, "payment": "block",
+               "block_price": 30_000, "capacity": 100}]
+    inst = instance(area_demand=None, levels=levels, services=services, offers=offers,
+                    budget=30_000, value_per_qaly=1000, la_contribution=10_000)
+    plan = solved(inst)
+    assert plan.budget["la_paid"].iloc[0] == pytest.approx(10_000)
+    summary = planner.risk(inst, plan, draws=500, seed=1).summary
+    assert summary["la_paid_mean"] == pytest.approx(10_000)
+    assert summary["mean"] == pytest.approx(20_000) == summary["expected_spend"]
+    assert summary["p_within_budget"] == 1.0

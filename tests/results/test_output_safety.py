@@ -168,14 +168,17 @@ def test_a_sweep_in_a_plan_folder_is_not_removed_by_a_solve_without_force(area: 
                                                                           tmp_path: Path) -> None:
     """A sweep run into a plan folder leaves its results there; solving into the folder again
     would replace every planner file in it, the sweep's with them, so it is refused (exit 2,
-    the sweep untouched) unless --force says to."""
+    the sweep untouched) unless --force says to. planner risk, which only adds files, is not."""
     out = tmp_path / "mine"
     assert run_cli("solve", str(area), "--out", str(out), "--no-marginal").returncode == 0
     spec = tmp_path / "budgets.yaml"
     spec.write_text("parameters:\n  policy.budget: [1400000]\n")
     assert run_cli("sweep", str(area), str(spec), "--out", str(out)).returncode == 0
+    assert "sweep.json" in snapshot(out) and "results.csv" in snapshot(out)
+    # a command that only adds files (risk) is not refused, and keeps the sweep
+    assert run_cli("risk", str(out), "--draws", "200").returncode == 0
     swept = snapshot(out)
-    assert "sweep.json" in swept and "results.csv" in swept
+    assert "sweep.json" in swept and "results.csv" in swept and "risk.json" in swept
     again = run_cli("solve", str(area), "--out", str(out), "--no-marginal")
     assert again.returncode == 2 and "holds a sweep's results" in again.stderr
     assert snapshot(out) == swept
