@@ -36,6 +36,8 @@ Equity weights (any W_a ≠ 1) add to the objective −λ·Σ_t E_t with
 (the model's QALYs plus E_t are the weighted QALYs). Pooled funding (L_t > 0, levels pooled):
   la_limit (t)             p_t ≤ L_t
   pooled_limit (t)         p_t ≤ Σ_{c at pooled levels} (π_ct·x_ct + contract_cost_c·z_ct)
+                           + the block and bundle sums at pooled levels (formulations.payment
+                           extends the row, as it extends a delegated budget's)
   budget (budget.py)       spend_t ≤ budget_t + p_t        (the NHS pays spend_t − p_t)
 The objective still counts all spend: pooled money is public money, it only relaxes the NHS
 budget. Rows are built only over eligible pairs (contract-area pairs an offer can serve).
@@ -75,6 +77,8 @@ class AreaModel:
     pooled: np.ndarray  # bool per contract: at a pooled level
     band: float | None
     la: tuple[float, ...]
+    #: the levels whose spend the pooled money may pay (a bundle at one is paid from it too)
+    pooled_levels: frozenset[str] = frozenset()
 
     @property
     def weighted(self) -> bool:
@@ -106,7 +110,8 @@ def prepare(derived: Derived, sl_rows: np.ndarray) -> AreaModel | None:
         weight=data.areas["qaly_weight"].to_numpy(float), pairs=pd.DataFrame(),
         cover=pd.DataFrame(), split=split, contract_share=contract_share, covered=frozenset(),
         pooled=pooled, band=derived.policy.fair_share_band,
-        la=derived.policy.la_contribution or (0.0,) * derived.horizon)
+        la=derived.policy.la_contribution or (0.0,) * derived.horizon,
+        pooled_levels=frozenset(data.pooled_levels))
     if not (split.any() or model.band is not None or model.weighted or model.pooling):
         return None
     # (c, a) pairs of split contracts: the cross product of a split service's contracts with

@@ -29,6 +29,8 @@ Rows:
                    (bundle income does not count: the issue's guarantee is on activity and
                    blocks; at an optimum g_pt = max(0, G_p pf_t w_pt − income_pt))
   delegated (ext.) + Σ_{c ∈ K at l} B_c pf_t b_ct + Σ_{β at l} (P_β pf_t + tc_l) u_β
+  pooled_limit (ext.) the same block and bundle terms for the pooled levels: the local
+                   authority's pooled money pays them as it pays episodes (funders.csv, verify)
   setting targets (ext.) bundle episodes count as activity of their service's setting
   block notice     (T > 1) ended_ot ≥ L_o,t−1 − L_ot for an incumbent block offer o,
                    L_ot = Σ_{c ∈ o} b_ct, L_o,−1 = 1: half a year of its block price when it ends
@@ -235,6 +237,15 @@ def after_objective(m: pyo.ConcreteModel, d: ModelData) -> None:
             for i, p in enumerate(block_provider):
                 if (p, t) in m.min_income:
                     _extend(m.min_income[p, t], -float(price[i]) * pf * m.block[i, t])
+        pooled_at = d.areas.pooled_levels if d.areas is not None else frozenset()
+        if hasattr(m, "pooled_limit") and t in m.pooled_limit:  # the pool pays fixed sums too
+            for i, level in enumerate(block_level):
+                if level in pooled_at:
+                    _extend(m.pooled_limit[t], -float(price[i]) * pf * m.block[i, t])
+            for row in first.itertuples(index=False) if len(first) else ():
+                if row.level in pooled_at:
+                    _extend(m.pooled_limit[t], -(float(row.price) * pf + float(row.contract_cost))
+                            * m.bundle[row.bundle])
         if hasattr(m, "delegated_budget"):
             for i, level in enumerate(block_level):
                 if (level, t) in m.delegated_budget:

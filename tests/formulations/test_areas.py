@@ -291,20 +291,29 @@ def test_each_area_is_credited_its_own_share_of_a_contracts_qalys() -> None:
     assert plan.areas["qalys"].sum() == pytest.approx(plan.totals["qalys"], rel=1e-9)
 
 
-def test_risk_lets_the_pool_pay_a_pooled_block_as_budget_csv_does() -> None:
+def test_the_pool_pays_a_pooled_block_in_the_model_verify_and_risk() -> None:
     """A pooled level's block contract (£30,000 for up to 100 episodes of the 75 needed) is a
-    fixed sum, and the local authority's £10,000 pays it first, as budget.csv's la_paid says
-    (£10,000): the NHS's simulated spend is £20,000 in every draw (a block does not vary), so
-    within a £30,000 budget always. Without the block in the pool the NHS would bear £30,000."""
+    fixed sum, and the local authority's £10,000 pays it first, as it pays episodes: the model
+    (pooled_limit extended by formulations.payment), budget.csv's la_paid and verify agree that
+    an NHS budget of £20,000 suffices (£20,000 + £10,000 = £30,000; before, the model left the
+    block out of the pool and found £20,000, and even £29,000, infeasible while budget.csv said
+    the pool paid it), and £19,000 does not. Risk: the NHS's simulated spend is £20,000 in every
+    draw (a block does not vary), within the budget always."""
     levels = [{"level": "joint_la", "order": 1, "population": 2000}]
     services = [dict(COMM, demand=75, min_coverage=1.0, mandatory=True)]
     offers = [{"provider": "cp", "service": "comm", "quality": 1.0, "payment": "block",
                "block_price": 30_000, "capacity": 100}]
-    inst = instance(area_demand=None, levels=levels, services=services, offers=offers,
-                    budget=30_000, value_per_qaly=1000, la_contribution=10_000)
-    plan = solved(inst)
+
+    def pooled(budget: float) -> planner.Instance:
+        return instance(area_demand=None, levels=levels, services=services, offers=offers,
+                        budget=budget, value_per_qaly=1000, la_contribution=10_000)
+
+    plan = solved(pooled(20_000))  # verify() passes inside
+    assert plan.totals["block_spend"] == pytest.approx(30_000)
     assert plan.budget["la_paid"].iloc[0] == pytest.approx(10_000)
-    summary = planner.risk(inst, plan, draws=500, seed=1).summary
+    assert plan.totals["headroom"] == pytest.approx(0, abs=1e-6)
+    assert planner.solve(pooled(19_000)).status == "infeasible"
+    summary = planner.risk(pooled(20_000), plan, draws=500, seed=1).summary
     assert summary["la_paid_mean"] == pytest.approx(10_000)
     assert summary["mean"] == pytest.approx(20_000) == summary["expected_spend"]
     assert summary["p_within_budget"] == 1.0
