@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
+from planner.analysis.compare import STATUS_QUO
 from planner.reports import charts, facts
 from planner.reports.formatting import amount, money, number, percent, pounds, text
 from planner.reports.html_parts import (
@@ -77,8 +78,9 @@ def decisions(files: PlanFiles) -> str:
         parts.append(f'<p class="warn"><strong>Risk:</strong> {escape(names)} would be paid below '
                      "the income it needs to break even.</p>")
     parts.append("<h3>Contracts started, ended and moved</h3>" + html_table(named.label(contracts), [
-        Col("change", "change"), Col("service", "service"), Col("provider", "provider"),
-        Col("level", "level", lambda v: text(v) or "—"),
+        Col("change", "change"), Col("service", "service", words=True), Col("provider", "provider"),
+        # today's contracts have no level ("status quo" in changes.csv): an ended one shows none
+        Col("level", "level", lambda v: "—" if text(v) in ("", STATUS_QUO) else text(v)),
         Col("episodes_today", "episodes today", number, True),
         Col("episodes_plan", "episodes in plan", number, True),
         Col("value_today", "£ a year today", pounds, True),
@@ -91,7 +93,7 @@ def decisions(files: PlanFiles) -> str:
         Col("income_change", "change", pounds, True)], more="providers.csv",
         row_class=lambda r: "bad" if r.change == "leaves" else ""))
     parts.append("<h3>Services funded, no longer funded, and not funded</h3>" + html_table(
-        named.label(services), [Col("service", "service"), Col("change", "change"),
+        named.label(services), [Col("service", "service", words=True), Col("change", "change"),
                    Col("spend_plan", "spend in plan", pounds, True),
                    Col("reason", "why", wide=True)], more="unfunded.csv"))
     return "".join(parts)
@@ -106,7 +108,7 @@ def diagnosis(files: PlanFiles) -> str:
     if files.relaxed:
         intro += para("The tables in the rest of this report describe that cheapest relaxed plan, "
                       "not a plan that can be adopted as it stands.")
-    columns = [Col("alone", "alone?", lambda v: "alone" if v else "combined"),
+    columns = [Col("alone", "alone?", lambda v: "alone" if v else "combined", words=True),
                Col("constraint", "rule", words=True), Col("subject", "applies to"),
                Col("relax_by", "relax by", numeric=True),
                Col("message", "in words", wide=True)]
@@ -187,7 +189,7 @@ def changes(files: PlanFiles) -> str:
         pieces.append(figure(chart, f"Grey: today; blue: the plan (activity spend by {label})."))
     pieces.append("<h3>Contracts that change</h3>" + html_table(
         files.names.label(facts.changed_contracts(files)),
-        [Col("change", "change"), Col("service", "service"), Col("provider", "provider"),
+        [Col("change", "change"), Col("service", "service", words=True), Col("provider", "provider"),
          Col("level_b", "level in plan", lambda v: text(v) or "—"),
          Col("volume_a", "episodes today", number, True),
          Col("volume_b", "episodes in plan", number, True),

@@ -64,7 +64,8 @@ def continuum(files: PlanFiles) -> str:
         columns = [c for c in columns if c.key in ("level", "services", "contracts", "spend")]
     parts.append("<h3>Levels</h3>" + html_table(levels, columns))
     services = facts.continuum_in_level_order(files)
-    columns = [Col("service", "service"), Col("category", "category", words=True),
+    columns = [Col("service", "service", words=True),  # 'Cholecystectomy' whole in print
+               Col("category", "category", words=True),
                Col("level", "level", lambda v: text(v) or "—"),
                Col("demand", "demand (episodes)", number, True),
                Col("spend", "spend", pounds, True),
@@ -119,7 +120,7 @@ def quality(files: PlanFiles) -> str:
         intro += para("No service in this instance sets a quality threshold.")
     table = table.assign(lowest=[f"{text(p)} ({number(q, 3)})" if not is_missing(q) else "—"
                                  for p, q in zip(table["lowest_provider"], table["lowest_quality"])])
-    columns = [Col("service", "service"), Col("level", "level"),
+    columns = [Col("service", "service", words=True), Col("level", "level"),
                Col("providers", "providers", number, True),
                Col("avg_quality", "average quality", quality3, True),
                Col("min_avg_quality", "average required", threshold, True),
