@@ -200,11 +200,11 @@ def _already(base: Plan, service: str, provider: str | None, level: str | None,
         return (f"The plan already commissions {named.service(service)} at "
                 f"{named.level(level)} level.")
     if provider is not None and (first["provider"] == provider).any():
-        episodes = float(first.loc[first["provider"] == provider, "volume"].sum())
+        episodes, total = episodes_of(base, service, provider)
         offers = base.instance.offers
         cap = offers.loc[(offers["provider"] == provider) & (offers["service"] == service),
                          "capacity"]
-        most = min(float(first["volume"].sum()),
+        most = min(total,
                    float(cap.iloc[0]) if len(cap) and cap.notna().iloc[0] else float("inf"))
         if episodes >= most - 1e-6:  # it already takes all of it it can
             return (f"The plan already gives {named.service(service)} to "

@@ -170,6 +170,9 @@ def risk(instance: Any, plan: Any, draws: int = DEFAULT_DRAWS, seed: int = 0,
     table = _service_table(rows, per_service, unit_service_within / draws if ratio else None)
     levels = _level_table(rows, level_names, level_codes, level_mean, ratio, budget,
                           unit_within / draws if ratio else None)
+    order = dict(zip(instance.levels["level"], instance.levels["order"]))
+    levels = levels.sort_values("level", key=lambda s: s.map(order), kind="stable",
+                                ignore_index=True)  # along the continuum, individual first
     summary = _summary(instance, total - la_paid, budget, fixed, mean_total - float(la_paid.mean()),
                        rows, draws, seed, year)
     if contribution > 0:

@@ -122,9 +122,7 @@ def risk(plan_dir: str, draws: int, seed: int, instance_path: str | None, out: s
         prepare_out_dir(out, instance=instance_path, force=force)
     written = _write(target, contents, plan_folder=not out, instance=files.instance)
     click.echo(sentence(result.summary))
-    order = dict(zip(files.instance.levels["level"], files.instance.levels["order"]))
-    levels = result.levels.sort_values("level", key=lambda s: s.map(order), kind="stable")
-    for row in levels.itertuples(index=False):  # along the continuum, individual first
+    for row in result.levels.itertuples(index=False):  # along the continuum (analysis.risk)
         if row.p_unit_within == row.p_unit_within:  # not NaN
             click.echo(f"  {files.names.level(row.level)}: {_units_line(row)}")
     click.echo("written: " + ", ".join(str(path) for path in written))

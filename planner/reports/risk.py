@@ -58,7 +58,7 @@ def risk_html(files: Any) -> str:
         out.append(f"<figure>{chart}<figcaption>Share of {risk['draws']:,} simulated years by "
                    "spend; the red line is the budget, the dashed lines the 5th and 95th "
                    "percentiles.</figcaption></figure>")
-    levels = _along_the_continuum(files, risk.get("levels") or [])
+    levels = risk.get("levels") or []  # along the continuum (planner.analysis.risk)
     if levels and risk.get("budget") is not None:
         rows = "".join(
             f"<tr><td>{escape(files.names.level(str(r['level'])))}</td>"
@@ -77,14 +77,6 @@ def risk_html(files: Any) -> str:
                    "<th>chance a unit stays within</th></tr></thead><tbody>" + rows
                    + "</tbody></table>")
     return "".join(out)
-
-
-def _along_the_continuum(files: Any, levels: list[dict]) -> list[dict]:
-    """risk.json's levels in the continuum's order (individual first), as the CLI lists them."""
-    if files.instance is None:
-        return levels
-    order = dict(zip(files.instance.levels["level"], files.instance.levels["order"]))
-    return sorted(levels, key=lambda r: order.get(r["level"], len(order)))
 
 
 def _units(units: float) -> str:
