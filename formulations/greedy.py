@@ -24,6 +24,8 @@ The heuristic:
    its plan is worth more than it costs;
 3. keep incumbents the plan would drop where letting them contracts costs less than their exit
    cost; let more of a provider's contracts where those let could not pay its minimum income;
+   once the plan is settled, give an incumbent it still drops one contract with a token volume
+   where that costs less than its exit cost;
 4. repair the allocation: move volume off hospitals it overfills (bed-days) onto contracts with
    room, and onto providers short of their minimum income from those with income to spare;
    what cannot be repaired is re-planned (overfull hospitals held to status-quo shares of their
@@ -240,6 +242,7 @@ class Greedy(Repair, Incomes):
             self.limit_beds({p for p, room in self.spare.items() if room < -1e-6})
             self.banned |= {p for p, room in self.income_room.items() if room < -1e-6}
             chosen = self.plan_services(banned=self.banned)
+        self.keep_dropped_incumbents(chosen)
         return chosen
 
     def let_and_used(self, chosen: dict[str, LevelPlan]) -> tuple[set[int], set[str]]:

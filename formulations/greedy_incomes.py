@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from planner.rules import MIN_CONTRACT_VOLUME
+
 if TYPE_CHECKING:
     from formulations.greedy import LevelPlan
 
@@ -75,6 +77,64 @@ class Incomes:
                 self.forced |= set(picks)
                 kept = True
         return kept
+
+    def keep_dropped_incumbents(self, chosen: dict[str, LevelPlan]) -> int:
+        """Once the plan is settled: an incumbent it leaves out (with no minimum income to
+        pay) keeps one contract, at a level its service has chosen, where letting it with a
+        token volume costs less than the incumbent's exit cost: the contract's fixed costs plus
+        the dearer price of the token episodes, moved from the plan's largest contract.
+
+        Why: step 3 forces such contracts before the levels are re-planned, and a service that
+        then chooses another level lets none of them, so at England scale 49 incumbents whose
+        exit costs (£0.45bn in all) exceed a contract's fixed costs were dropped, and
+        fix-and-optimise spent most of a 300 s search re-opening them. Returns how many kept."""
+        if "exit_cost" not in self.providers:
+            return 0
+        load = self.loads(chosen)  # the books as repair keeps them, for shift() below
+        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
+        self.income_room = self.incomes_above_minimum(chosen)
+        _let, used = self.let_and_used(chosen)
+        kept = 0
+        for p in sorted(self.d.w_of):
+            exit_cost = float(self.providers.at[p, "exit_cost"] or 0.0)
+            need = self.providers.at[p, "min_income"] if self.on("min_income") else 0.0
+            if p in used or p in self.banned or not self.providers.at[p, "incumbent"] \
+                    or not exit_cost > 0 or need > 0:
+                continue
+            best = min((move for c in self.d.by_provider[p]
+                        if (move := self.token_move(int(c), chosen)) is not None),
+                       default=None)
+            if best is not None and best[0] < exit_cost:
+                _cost, c, donor, amount = best
+                self.shift(chosen[self.service_of[c]], donor, c, amount)
+                kept += 1
+        return kept
+
+    def token_move(self, c: int, chosen: dict[str, LevelPlan]) -> tuple | None:
+        """(£ it costs, c, donor, episodes) to let contract c with a token volume taken from
+        its plan's largest contract, or None where c is not at its service's chosen level or
+        the plan's rules (shares, incomes, beds, quality, number of providers) forbid it."""
+        s = self.service_of[c]
+        plan = chosen.get(s)
+        if plan is None or self.d.y_of_contract[c] != plan.j \
+                or plan.volume.get(c, 0.0) > 1e-9:
+            return None
+        least = self.least(s, plan)
+        amount = max(min(MIN_CONTRACT_VOLUME, self.demand(plan.j) / (len(plan.rows) + 1)), least)
+        donor = max(plan.volume, key=lambda k: (plan.volume[k], -k), default=None)
+        if donor is None:
+            return None
+        if donor == c or amount <= 1e-9 or self.room_to_take(c, plan) < amount \
+                or plan.volume[donor] - amount < least or self.room_to_lose(donor) < amount \
+                or not self.can_let(s, c, plan, amount):
+            return None
+        floor = self.rule(s, "min_avg_quality", "avg_quality", 0.0)
+        if floor > 0:
+            after = {**plan.volume, c: amount, donor: plan.volume[donor] - amount}
+            if self.mean_quality(after) < floor - 1e-9:
+                return None
+        cost = self.fixed[c] + amount * (self.net_price[c] - self.net_price[donor])
+        return float(cost), c, donor, amount
 
     def settle_incomes(self, chosen: dict[str, LevelPlan]) -> dict[str, LevelPlan]:
         """Re-plan while some provider's contracts cannot pay its minimum income."""

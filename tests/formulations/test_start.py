@@ -92,3 +92,23 @@ def test_pct_start_fits_its_budget_and_is_near_the_optimum():
     objective = completed(inst)[1]
     assert objective is not None
     assert PCT_OPTIMUM - 1 <= objective <= PCT_OPTIMUM * 1.01
+
+
+@pytest.mark.solver
+def test_an_incumbent_worth_keeping_keeps_a_contract_in_the_start():
+    """A (incumbent, £12 an episode, room for 50, exit cost £300, no minimum income) and B
+    (new, £10, no entry cost) offer s, 100 episodes. A used provider delivers at least one
+    episode, so keeping A costs one episode at £2 more: 99 × 10 + 12 = £1,002, against dropping
+    it, 1,000 + 300 = £1,300. The optimum keeps A. The heuristic forces A's contract to avoid
+    the exit cost, but A alone cannot cover s, B is let too, and allocating cheapest first gave
+    A no episodes, so A was dropped (the start completed at £1,300); now A keeps one episode,
+    taken from B."""
+    inst = build([{"service": "s", "demand": 100}],
+                 [{"provider": "A", "service": "s", "price": 12, "capacity": 50,
+                   "incumbent_volume": 50},
+                  {"provider": "B", "service": "s", "price": 10}],
+                 providers=[{"provider": "A", "incumbent": True, "exit_cost": 300},
+                            {"provider": "B"}])
+    assert solve(inst).objective == approx(1002)
+    assert completed(inst, fit=False)[1] == approx(1002)
+    assert completed(inst)[1] == approx(1002)
