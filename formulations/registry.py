@@ -180,8 +180,9 @@ REGISTRY: tuple[FamilySpec, ...] = (
     FamilySpec("payment_links", None, payment.after_objective, (), stage=Stage.LINKS),
     # rows the rules imply, for a tighter LP relaxation (formulations.tightening); after the
     # payment links, whose bundles change the demand rows it reads; never relaxed nor priced
-    FamilySpec("tightening", None, tightening.add_contract_count,
-               (Rows("contract_count", "contracts", SL), Rows("headroom_count", "contracts", SL)),
+    FamilySpec("tightening", None, tightening.add_tightening,
+               (Rows("contract_count", "contracts", SL), Rows("headroom_count", "contracts", SL),
+                Rows("provider_contracts", "contracts", P)),
                stage=Stage.LINKS),
     # eligibility rules: applied to the derived tables (planner.derive), no rows of their own
     FamilySpec("min_quality", Family.MIN_QUALITY, None),

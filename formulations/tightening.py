@@ -1,4 +1,5 @@
-"""Rows the rules imply, added only to tighten the LP relaxation: how many contracts a level needs.
+"""Rows the rules imply, added only to tighten the LP relaxation: how many contracts a level
+needs, and that a used provider lets one (:func:`add_provider_contracts`).
 
 Why: at region scale most of the gap between HiGHS's bound and the best plan is transaction
 cost (£191k–£285k a contract at locality and PCT level). In the LP relaxation a service-level
@@ -132,6 +133,56 @@ def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
                                              + [(-1.0, d.z(k, t)) for k in members[j]])))
     m.contract_count = rows(*demand_rows)
     m.headroom_count = rows(*headroom_rows)
+
+
+def contracted_providers(d: ModelData) -> list[str]:
+    """The providers (keys of ``d.w_of``) whose use implies a let contract: every contract of
+    theirs has a z, they hold no block contract and are in no bundle, and a used provider
+    delivers some episodes (min_volume > 0 in every year)."""
+    derived = d.derived
+    if derived.mutable or not derived.tighten or not len(d.z_rows):
+        return []
+    excluded: set[str] = set()
+    contracts = derived.contracts
+    if d.payment is not None:
+        excluded |= set(contracts["provider"].to_numpy()[d.payment.blocks])
+        bundled = d.payment.bundle_rows
+        if len(bundled):
+            excluded |= set(bundled["provider"])
+    min_volume = np.asarray(d.coef["min_volume"].values, dtype=float)
+    out = []
+    for p, q in d.w_of.items():
+        mine = d.by_provider.get(p, ())
+        if p in excluded or not len(mine) or not (min_volume[q] > 0).all():
+            continue
+        if all(int(c) in d.z_of for c in mine):
+            out.append(p)
+    return out
+
+
+def add_provider_contracts(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """w_pt ≤ Σ z over p's contracts, by provider and year: a provider used lets a contract.
+
+    Why: a used provider delivers at least min_volume_p > 0 episodes (``provider_use``) and a
+    contract carries episodes only if let (x ≤ M·z), so w = 1 implies some z = 1. The LP
+    relaxation instead keeps an incumbent (avoiding its exit cost) with one episode on a
+    contract let 1/M of the way, paying 1/M of its transaction cost; at England scale that
+    is hundreds of incumbents kept for a fraction of the £0.1m–£2.3m a contract costs. Stated
+    only where the argument holds (:func:`contracted_providers`)."""
+    index, bodies = [], []
+    for p in contracted_providers(d):
+        q = d.w_of[p]
+        ks = [d.z_of[int(c)] for c in d.by_provider[p]]
+        for t in d.years:
+            index.append((p, t))
+            bodies.append(at_most(linear([(1.0, d.w(q, t))] + [(-1.0, d.z(k, t)) for k in ks])))
+    m.provider_contracts = rows(index, bodies)
+
+
+def add_tightening(m: pyo.ConcreteModel, d: ModelData) -> None:
+    """Every row of this module: the contract counts and the providers' contracts."""
+    add_contract_count(m, d)
+    add_provider_contracts(m, d)
 
 
 def implied_by_headroom(m: pyo.ConcreteModel, d: ModelData, service: str, t: int) -> list:

@@ -25,7 +25,10 @@ PCT = Path(__file__).resolve().parents[2] / "instances" / "pct"
 #   2026-12: +34 constraints, one per service-level and year whose demand or headroom needs
 #   two contracts or more (contract_count, formulations/tightening.py: implied by the rules,
 #   it tightens the LP relaxation). The optimum is unchanged.
-PCT_COUNTS = {"variables": 1183, "binaries": 707, "constraints": 2499}
+#   2026-12: +47 constraints, one per provider with a w and year: a used provider lets a
+#   contract (provider_contracts, formulations/tightening.py: implied by the rules, it tightens
+#   the LP relaxation). The optimum is unchanged.
+PCT_COUNTS = {"variables": 1183, "binaries": 707, "constraints": 2546}
 PCT_OBJECTIVE = 230_411_481.94  # £: spend + risk cost − £20,000 × QALYs, at a 1e-6 gap
 
 

@@ -31,7 +31,9 @@ TOY_OPTIMUM = 1_383_000.0
 #   w: 3 (surgery exit cost, federation entry cost, hospital min income)
 #   2026-12: +9 constraints, one per z: a let contract carries at least one episode
 #   (let_activity, correctness round 2); the optimum is unchanged (every let contract had volume).
-TOY_COUNTS = {"variables": 26, "binaries": 17, "constraints": 50}
+#   2026-12: +3 constraints, one per w: a used provider lets a contract (provider_contracts,
+#   formulations/tightening.py, implied by the rules); the optimum is unchanged.
+TOY_COUNTS = {"variables": 26, "binaries": 17, "constraints": 53}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

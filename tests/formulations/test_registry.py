@@ -80,13 +80,14 @@ SWITCHED = [spec for spec in REGISTRY if spec.switch is not None and spec.add is
 
 @pytest.mark.parametrize("spec", SWITCHED, ids=[s.name for s in SWITCHED])
 def test_without_removes_exactly_the_familys_rows(spec) -> None:
-    """The toy has 50 rows; without a family it has 50 minus that family's rows (e.g. 49
+    """The toy has 53 rows; without a family it has 53 minus that family's rows (e.g. 52
     without budget: its one budget_limit row). ``mandatory`` keeps its rows (= 1 becomes ≤ 1)."""
     built = build(derive(planner.load_instance(TOY), {spec.name}))
     # Without min_income the county hospital (no entry or exit cost) needs no use binary w,
-    # so its provider_use row and the link_z_w rows of its 3 contracts go too: 50 − 1 − 4.
-    structure = 4 if spec.switch is Family.MIN_INCOME else 0
-    assert built.counts()["constraints"] == 50 - _baseline_rows(spec.name) - structure
+    # so its provider_use row, the link_z_w rows of its 3 contracts and its provider_contracts
+    # row go too: 53 − 1 − 5.
+    structure = 5 if spec.switch is Family.MIN_INCOME else 0
+    assert built.counts()["constraints"] == 53 - _baseline_rows(spec.name) - structure
     assert all(len(getattr(built.model, r.component, ())) == 0 for r in spec.rows)
 
 

@@ -156,3 +156,49 @@ def test_no_row_for_block_contracts_or_bundled_services():
     assert blocked and bundled
     counted = {j for j, _ in session.model.contract_count}
     assert counted and not counted & (blocked | bundled)
+
+
+def incumbent_and_entrant() -> object:
+    """s: 100 episodes, £500 a contract. A (incumbent, £12, exit cost £3,000) and B (new,
+    £10), each able to take all 100."""
+    return build([{"service": "s", "demand": 100}],
+                 [{"provider": "A", "service": "s", "price": 12, "capacity": 100,
+                   "incumbent_volume": 100},
+                  {"provider": "B", "service": "s", "price": 10, "capacity": 100}],
+                 providers=[{"provider": "A", "incumbent": True, "exit_cost": 3000},
+                            {"provider": "B"}],
+                 levels=[{"level": "pct", "population": 1000, "transaction_cost": KAPPA}])
+
+
+@pytest.mark.solver
+def test_a_used_provider_lets_a_whole_contract_in_the_relaxation():
+    """Plans: A alone 1,200 + 500 = £1,700; B alone 1,000 + 500 + A's exit 3,000 = £4,500;
+    both (A keeps the one episode a used provider delivers) 990 + 12 + 2 × 500 = £2,002. The
+    optimum is A alone, £1,700.
+
+    The plain relaxation keeps A (w_A = 1, so no exit cost) on one episode, with its contract
+    let 1/100 of the way: each episode then costs its price plus £5 of contract (A £17, B £15),
+    so 17 + 99 × 15 = £1,502. The row w_A ≤ z_A makes A's contract whole once A is used: then
+    A's episodes cost £12 and B's £15, so all go to A, £1,200 + £500 = £1,700, the optimum
+    (w_A < 1 saves £500 a unit of contract but costs £3,000 of exit)."""
+    instance = incumbent_and_entrant()
+    tightened, plain = sessions(instance)
+    assert list(tightened.model.provider_contracts) == [("A", 0)]
+    assert len(plain.model.provider_contracts) == 0
+    assert lp_relaxation(plain) == approx(17 + 99 * 15)
+    assert lp_relaxation(tightened) == approx(1700)
+    for session in (tightened, plain):
+        assert session.run().objective == approx(1700)
+
+
+def test_no_provider_row_where_the_argument_does_not_hold():
+    """Not in a mutable build nor an elastic one; not for a provider with a block contract or
+    in a bundle (pct_payment), whose use need not let a contract."""
+    instance = incumbent_and_entrant()
+    assert len(PlanningModel(instance, mutable=True).model.provider_contracts) == 0
+    session = PlanningModel(load_instance(ROOT / "instances" / "pct_payment"))
+    data = session.built.data
+    paid = set(data.derived.contracts["provider"].to_numpy()[data.payment.blocks]) \
+        | set(data.payment.bundle_rows["provider"])
+    stated = {p for p, _ in session.model.provider_contracts}
+    assert paid and stated and not stated & paid
