@@ -45,6 +45,14 @@ class Incomes:
             self.banned.add(p)
             self.forced -= {int(c) for c in self.d.by_provider[p]}
 
+    def exit_at_stake(self, p: str, used: set[str]) -> float:
+        """£ of exit cost provider p would cost the plan: an incumbent not used and not
+        banned; 0 otherwise (and where the exit cost is blank)."""
+        if p in used or p in self.banned or not self.providers.at[p, "incumbent"]:
+            return 0.0
+        cost = float(self.providers.at[p, "exit_cost"] or 0.0)
+        return cost if cost > 0 else 0.0
+
     def keep_incumbents(self, chosen: dict[str, LevelPlan]) -> bool:
         """Let contracts of incumbents the plan drops, where that costs less than their exit
         cost: the contracts' fixed costs, enough of them to pay any minimum income (the volume
@@ -54,9 +62,8 @@ class Incomes:
         used = {self.provider_of[c] for plan in chosen.values() for c in plan.rows}
         kept = False
         for p in sorted(self.d.w_of):
-            exit_cost = float(self.providers.at[p, "exit_cost"] or 0.0)
-            if p in used or p in self.banned or not self.providers.at[p, "incumbent"] \
-                    or exit_cost <= 0:
+            exit_cost = self.exit_at_stake(p, used)
+            if not exit_cost > 0:
                 continue
             need = self.providers.at[p, "min_income"] if self.on("min_income") else 0.0
             options = []
@@ -91,16 +98,13 @@ class Incomes:
         fix-and-optimise otherwise spent its first minute finding. Returns how many kept."""
         if "exit_cost" not in self.providers:
             return 0
-        load = self.loads(chosen)  # the books as repair keeps them, for shift() below
-        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
-        self.income_room = self.incomes_above_minimum(chosen)
+        self.open_books(chosen)  # for shift() below
         _let, used = self.let_and_used(chosen)
         kept = 0
         for p in sorted(self.d.w_of):
-            exit_cost = float(self.providers.at[p, "exit_cost"] or 0.0)
+            exit_cost = self.exit_at_stake(p, used)
             need = self.providers.at[p, "min_income"] if self.on("min_income") else 0.0
-            if p in used or p in self.banned or not self.providers.at[p, "incumbent"] \
-                    or not exit_cost > 0 or need > 0:
+            if not exit_cost > 0 or need > 0:
                 continue
             best = min((move for c in self.d.by_provider[p]
                         if (move := self.token_move(int(c), chosen)) is not None),

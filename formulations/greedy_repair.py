@@ -46,9 +46,7 @@ class Repair:
         hospitals onto contracts with beds and capacity to spare, and onto providers short of
         income from providers with income to spare (letting new contracts where needed).
         Returns the providers still overfull or short, if any."""
-        load = self.loads(chosen)  # once: per provider it made the repair quadratic
-        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
-        self.income_room = self.incomes_above_minimum(chosen)
+        self.open_books(chosen)
         for p in sorted(p for p, room in self.spare.items() if room < -1e-6):
             mine = [(s, c) for s, plan in chosen.items() for c in plan.volume
                     if self.provider_of[c] == p and self.use[c] > 0]
@@ -70,6 +68,14 @@ class Repair:
                 self.move_on(s, c, chosen[s], -self.income_room[p] / self.d.base_price[c])
         return {p for p, room in self.spare.items() if room < -1e-6} | \
             {p for p, room in self.income_room.items() if room < -1e-6}
+
+    def open_books(self, chosen: dict[str, LevelPlan]) -> None:
+        """Each provider's ``spare`` bed-days and ``income_room`` £ under the planned volumes,
+        which :meth:`shift` then keeps up to date (loads read once: per provider it made the
+        repair quadratic)."""
+        load = self.loads(chosen)
+        self.spare = {p: total - load.get(p, 0.0) for p, total in self.total_capacity.items()}
+        self.income_room = self.incomes_above_minimum(chosen)
 
     def least(self, s: str, plan: LevelPlan) -> float:
         """Episodes a let contract must keep: the service's minimum share."""

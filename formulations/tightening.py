@@ -77,6 +77,13 @@ def fewest_to_cover(values: np.ndarray, group: np.ndarray, target: np.ndarray) -
     return np.bincount(frame["group"].to_numpy()[short], minlength=len(target))
 
 
+def stated(d: ModelData) -> bool:
+    """Whether this module's rows are stated at all: not in a mutable build (a sweep re-sets
+    demand and capacity without rebuilding), not in an elastic one (``Derived.tighten`` False),
+    and only where contracts have binaries."""
+    return not d.derived.mutable and d.derived.tighten and bool(len(d.z_rows))
+
+
 def counted_levels(d: ModelData) -> np.ndarray:
     """The service-levels (positions of y) the count may be stated for (module docstring)."""
     derived = d.derived
@@ -101,7 +108,7 @@ def add_contract_count(m: pyo.ConcreteModel, d: ModelData) -> None:
     ``contract_count`` with n from the demand, ``headroom_count`` where the headroom needs more
     (apart, so that a re-solve dropping a headroom row drops its count too)."""
     derived = d.derived
-    if derived.mutable or not derived.tighten or not len(d.z_rows):
+    if not stated(d):
         m.contract_count, m.headroom_count = rows([], ()), rows([], ())
         return
     levels = counted_levels(d)
@@ -140,7 +147,7 @@ def contracted_providers(d: ModelData) -> list[str]:
     theirs has a z, they hold no block contract and are in no bundle, and a used provider
     delivers some episodes (min_volume > 0 in every year)."""
     derived = d.derived
-    if derived.mutable or not derived.tighten or not len(d.z_rows):
+    if not stated(d):
         return []
     excluded: set[str] = set()
     contracts = derived.contracts
