@@ -30,7 +30,6 @@ from planner.solver import improve
 from planner.solver.fast_transfer import FastTransfer
 from planner.solver.improve_worker import lp_arrays, tolerance
 from planner.solver.interrupt import SignalsDuringSolve, interrupted
-from planner.solver.root_stop import RootStop
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,6 @@ class SolveResult:
     transfer_s: float = 0.0  # building HiGHS's copy of the model, wall seconds
     solve_s: float = 0.0  # HiGHS's run, wall seconds
     worker_plan: bool = False  # the plan came from fix-and-optimise (planner.solver.improve)
-    root_stop_s: float | None = None  # HiGHS stopped at the root after this many s (root_stop)
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
@@ -124,7 +122,6 @@ class HighsAdapter:
         wall = time.perf_counter() - start
         self._model = model
         self.incumbent = None
-        root_stop_s = _stopped_at_root(self.solver, results)
         worker_plan = _adopt_worker_plan(self.solver, results, opts.gap)
         transfer = _timer_total(timer, "set_instance") + _timer_total(timer, "update")
         if interrupted(self.solver):
@@ -133,7 +130,7 @@ class HighsAdapter:
         result = SolveResult(status=status, termination=results.termination_condition.name,
                              objective=None, bound=None, gap=None,
                              transfer_s=transfer, solve_s=max(wall - transfer, 0.0),
-                             worker_plan=worker_plan, root_stop_s=root_stop_s)
+                             worker_plan=worker_plan)
         if result.has_solution:
             primals = results.solution_loader.get_vars()
             self.incumbent = list(primals.items())
@@ -152,17 +149,6 @@ class HighsAdapter:
                     result.duals[con.name] = {i: loaded.get(con[i], 0.0) for i in con}
             result.gap = _gap(result.objective, result.bound)
         return result
-
-
-def _stopped_at_root(solver: FastHighs, results) -> float | None:
-    """Seconds after which HiGHS was stopped at the root (:mod:`planner.solver.root_stop`), if
-    it was; its status then reads as the time limit's, which is what stopped it."""
-    root = solver.root_stop
-    if root is None or not root.stopped:
-        return None
-    if results.termination_condition == TerminationCondition.unknown:  # HiGHS's kInterrupt
-        results.termination_condition = TerminationCondition.maxTimeLimit
-    return root.stopped_at
 
 
 def _adopt_worker_plan(solver: FastHighs, results, gap: float) -> bool:
@@ -211,30 +197,22 @@ class FastHighs(FastTransfer, Highs):
     improve_request: tuple = (None, None, 0)  # (SolveOptions.improve, threads, seed)
     improved: tuple | None = None  # fix-and-optimise's (objective, column values), if any
     _last_start: tuple | None = None  # the last MIP start given, (columns, values)
-    root_stop: RootStop | None = None  # the last solve's stop at the root, if it could stop there
 
     def _solve(self):
         """Pyomo's solve, with fix-and-optimise on the second core where it pays, and Ctrl-C
         (or SIGTERM, where Python handles it) taken over while HiGHS runs
         (:class:`planner.solver.interrupt.SignalsDuringSolve`)."""
-        self.root_stop = None
-        with SignalsDuringSolve(self._solver_model) as signals:
+        with SignalsDuringSolve(self._solver_model):
             worker = self._start_improver()
             if worker is None:
                 return super()._solve()
             highs = self._solver_model
             worker.subscribe(highs)
-            self.root_stop = RootStop(self._active_config.time_limit)
-            signals.watch_root(self.root_stop)
-            self.root_stop.arm()
             try:
                 return super()._solve()
             finally:
                 worker.unsubscribe(highs)
-                # stopped at the root: the worker has the rest of the time limit (root_stop)
-                until = self.root_stop.wall_deadline if self.root_stop.stopped else None
-                self.improved = worker.finish(until=until,
-                                              cancelled=lambda: signals.taken is not None)
+                self.improved = worker.finish()
 
     def _start_improver(self) -> improve.Improver | None:
         self.improved = None

@@ -38,9 +38,7 @@ import os
 import pickle
 import subprocess
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import highspy
@@ -55,9 +53,6 @@ from planner.solver.improve_worker import (
 
 STOP_GRACE_S = 1.0
 """Seconds the worker is given to stop by itself when the search ends, before it is killed."""
-
-WAIT_POLL_S = 0.1
-"""Seconds between looks at the worker (and at Ctrl-C) while it searches on alone."""
 
 LARGE_MIP_BINARIES = 20_000
 """Binaries from which fix-and-optimise runs by default (England: 80,000; region: 12,000)."""
@@ -140,20 +135,12 @@ class Improver:
         if objective < float(event.data_out.mip_primal_bound) - tolerance(objective):
             event.data_in.setSolution(values)
 
-    def finish(self, until: float | None = None,
-               cancelled: Callable[[], bool] = lambda: False) -> tuple[float, np.ndarray] | None:
+    def finish(self) -> tuple[float, np.ndarray] | None:
         """Stop the worker; the last plan it published (objective, column values), if any.
 
-        With ``until`` (a ``time.perf_counter()`` time: HiGHS was stopped at the root,
-        :mod:`planner.solver.root_stop`) the worker first searches on until then, or until it
-        ends by itself at its deadline, or ``cancelled()`` (Ctrl-C) says to stop. Its plans are
-        published whole as they are found, so it is not waited for beyond that: it is given
+        Its plans are published whole as they are found, so it is not waited for: it is given
         STOP_GRACE_S to see the stop flag between sub-MIPs, then killed (a sub-MIP may run
         another 15 s, and Ctrl-C should not wait for it)."""
-        if until is not None:
-            while (time.perf_counter() < until and self.process.poll() is None
-                   and not cancelled()):
-                time.sleep(WAIT_POLL_S)
         self.main.stop()
         with contextlib.suppress(Exception):
             self.process.stdin.close()

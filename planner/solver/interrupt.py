@@ -14,8 +14,6 @@ import threading
 import highspy
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from planner.solver.root_stop import RootStop
-
 PYOMO_HIGHS_LOG = logging.getLogger("pyomo.contrib.solver.solvers.highs")
 
 
@@ -43,45 +41,30 @@ class SignalsDuringSolve:
     docs/performance.md) runs to its end first. A second signal changes nothing. Only in the
     main thread (where Python runs handlers); a signal ignored (SIG_IGN, e.g. in a sweep's
     worker) or left to its default action (SIG_DFL) is not touched.
-
-    The same poll carries the root stop (:meth:`watch_root`, :mod:`planner.solver.root_stop`): HiGHS
-    asked to stop at the root because its centring step would overrun the time limit. That is
-    not an interrupt by the user, and nothing is raised for it.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, highs: highspy.Highs):
         self.highs = highs
-        self.root_stop: RootStop | None = None  # see watch_root
         self.taken: int | None = None
         self.previous: dict[int, object] = {}
-        self.polling = False
 
     def __enter__(self) -> SignalsDuringSolve:
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                handler = signal.getsignal(signum)
-                if callable(handler):  # a Python handler (not SIG_DFL, SIG_IGN or None)
-                    self.previous[signum] = signal.signal(signum, self._take)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum in self.SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):  # a Python handler (not SIG_DFL, SIG_IGN or None)
+                self.previous[signum] = signal.signal(signum, self._take)
         if self.previous:
-            self._start_polling()
+            for callback in self._callbacks():
+                callback.subscribe(self._poll)
+            PYOMO_HIGHS_LOG.addFilter(self._expected)
         return self
 
-    def watch_root(self, root_stop: RootStop) -> None:
-        """Also stop HiGHS when ``root_stop`` says so (:mod:`planner.solver.root_stop`)."""
-        self.root_stop = root_stop
-        if not self.polling:
-            self._start_polling()
-
-    def _start_polling(self) -> None:
-        self.polling = True
-        for callback in self._callbacks():
-            callback.subscribe(self._poll)
-        PYOMO_HIGHS_LOG.addFilter(self._expected)
-
     def __exit__(self, *exc) -> None:
-        if not self.polling:
+        if not self.previous:
             return
         for callback in self._callbacks():
             with contextlib.suppress(Exception):
@@ -102,27 +85,18 @@ class SignalsDuringSolve:
 
     def _expected(self, record: logging.LogRecord) -> bool:
         """Pyomo warns of HiGHS's interrupt status as unhandled; asked for here, it is not news."""
-        asked = self.taken is not None or (self.root_stop is not None and self.root_stop.stopped)
-        return not asked or "kInterrupt" not in record.getMessage()
+        return self.taken is None or "kInterrupt" not in record.getMessage()
 
     def _poll(self, event) -> None:
         # HiGHS keeps the flag between runs: set it either way, so that an interrupted solve's
-        # flag does not stop the next solve of the same model at its first poll. Only the MIP's
-        # polls carry a node count; the root stop is asked of those.
-        root = self.root_stop
-        stop = self.taken is not None or (root is not None and root.stopped)
-        if not stop and root is not None and \
-                event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
-            stop = root.due(event.data_out)
-        event.interrupt(stop)
+        # flag does not stop the next solve of the same model at its first poll
+        event.interrupt(self.taken is not None)
 
 
 def interrupted(solver: Highs) -> bool:
-    """True if HiGHS stopped because of Ctrl-C (Pyomo maps that status to 'unknown'), not
-    because the root stop asked it to (``solver.root_stop``: planner.solver.root_stop)."""
+    """True if HiGHS stopped because of Ctrl-C (Pyomo maps that status to 'unknown')."""
     highs = getattr(solver, "_solver_model", None)
-    root = getattr(solver, "root_stop", None)
-    if highs is None or (root is not None and root.stopped):
+    if highs is None:
         return False
     status = highs.getModelStatus()
     return status in (highspy.HighsModelStatus.kInterrupt,

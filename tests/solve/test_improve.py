@@ -142,7 +142,7 @@ def test_a_workers_plan_taken_as_the_result_verifies(monkeypatch, pct_session) -
         def unsubscribe(self, highs):
             pass
 
-        def finish(self, **kwargs):
+        def finish(self):
             return objective, values
 
     monkeypatch.setattr(improve, "Improver", Finished)

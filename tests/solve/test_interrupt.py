@@ -134,7 +134,7 @@ def test_ctrl_c_with_fix_and_optimise_leaves_no_worker_and_no_file(monkeypatch, 
     if when == "as the worker is stopped":
         real = improve.Improver.finish
 
-        def finish(self, **kwargs):
+        def finish(self):
             ctrl_c()
             return real(self)
 
